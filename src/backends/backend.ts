@@ -1,0 +1,74 @@
+// The result-store contract used by AsyncResult (client) and task execution (worker). Interfaces only.
+
+import type { ResultMeta } from '../protocol/result-meta.js';
+
+export interface WaitOptions {
+  /** Give up after this long (TimeoutError); undefined = wait forever. */
+  readonly timeoutMs?: number;
+  /** Poll interval where the backend cannot push. */
+  readonly intervalMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/** One finished chord header task, as the Redis backend keeps it in `celery-taskset-meta-<gid>.j`. */
+export interface ChordPart {
+  readonly index: number;
+  readonly taskId: string;
+  readonly state: string;
+  readonly result: unknown;
+}
+
+export interface ResultBackend {
+  /** push = waiting clients are notified of writes (pub/sub), not polled. */
+  readonly capabilities: { readonly push: boolean; readonly nativeChords: boolean };
+  /** The backend URL with any password hidden. */
+  readonly displayUrl: string;
+  /** Store a state. Does not overwrite a stored SUCCESS (Celery's rule). */
+  store(taskId: string, meta: ResultMeta): Promise<void>;
+  /** null means nothing is stored: PENDING ("unknown"). */
+  get(taskId: string): Promise<ResultMeta | null>;
+  /** Resolve with the first ready (SUCCESS/FAILURE/REVOKED) meta; rejects with TimeoutError. */
+  waitFor(taskId: string, options: WaitOptions): Promise<ResultMeta>;
+  forget(taskId: string): Promise<void>;
+  saveGroup(groupId: string, taskIds: readonly string[]): Promise<void>;
+  getGroup(groupId: string): Promise<readonly string[] | null>;
+  forgetGroup(groupId: string): Promise<void>;
+  /** Record how many header tasks a chord has (`.s` key on Redis). */
+  setChordSize(groupId: string, size: number): Promise<void>;
+  /**
+   * Record one finished header task. Resolves with every part, ordered by index, exactly once: for the call that
+   * completed the chord (then the chord's keys are deleted); null for every other call.
+   */
+  addChordPart(groupId: string, part: ChordPart): Promise<readonly ChordPart[] | null>;
+  close(): Promise<void>;
+}
+
+/** The primitives a key-value result store must supply; createKeyValueBackend builds a ResultBackend on them. */
+export interface KeyValueStore {
+  get(key: string): Promise<Uint8Array | null>;
+  mget(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
+  /** Set, and notify subscribers of `key` with the same value. */
+  set(key: string, value: Uint8Array, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  incr(key: string, ttlMs?: number): Promise<number>;
+  /** Add to a sorted set (chord parts); returns the set's size after adding. */
+  zadd(key: string, score: number, member: Uint8Array, ttlMs?: number): Promise<number>;
+  zrange(key: string): Promise<Uint8Array[]>;
+  /** Resolves once subscribed; `onValue` gets each value written to `key`. */
+  subscribe?(key: string, onValue: (value: Uint8Array) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface BackendOptions {
+  readonly url: string;
+  /** result_expires in ms (0/undefined = never). */
+  readonly expiresMs?: number;
+  /** result_serializer name, already validated. */
+  readonly serializer: string;
+  /** result_backend_transport_options / database options, passed through. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** result_extended: store name/args/kwargs/worker/retries/queue too. */
+  readonly extended: boolean;
+}
+
+export type BackendFactory = (options: BackendOptions) => ResultBackend | Promise<ResultBackend>;

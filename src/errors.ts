@@ -1,0 +1,118 @@
+// The error tree. Every error celeriac throws extends CeleryError and has a stable `code`.
+// Messages follow one pattern: what happened (where). What to do.
+
+export interface ErrorContext {
+  taskId?: string;
+  taskName?: string;
+  queue?: string;
+  /** Always a redacted URL: never holds a password. */
+  url?: string;
+  setting?: string;
+}
+
+/** Base of every celeriac error (Celery's CeleryError). */
+export class CeleryError extends Error {
+  /** Stable machine-readable code; lives on the prototype so `is()` can compare classes. */
+  declare readonly code: string;
+  readonly context: ErrorContext;
+  constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.context = options.context ?? {};
+  }
+  /** `instanceof` that survives two copies of the package (matches by code). */
+  static is<T extends CeleryError>(this: abstract new (...a: never[]) => T, e: unknown): e is T {
+    return e instanceof this ||
+      (typeof e === 'object' && e !== null && (e as { code?: unknown }).code === (this.prototype as CeleryError).code);
+  }
+}
+
+setCode(CeleryError, 'CELERY_ERROR');
+
+function setCode(cls: abstract new (...a: never[]) => CeleryError, code: string): void {
+  Object.defineProperty(cls.prototype, 'code', { value: code, writable: false });
+}
+
+function coded(code: string, base: typeof CeleryError = CeleryError) {
+  const cls = class extends base {};
+  setCode(cls, code);
+  return cls;
+}
+
+/** A setting has a bad value, an unknown near-miss name, or settings cannot be loaded. */
+export class ImproperlyConfigured extends coded('IMPROPERLY_CONFIGURED') {}
+/** The task name is not in the registry (Celery's NotRegistered). */
+export class NotRegistered extends coded('NOT_REGISTERED') {}
+/** A message could not be decoded: bad bytes, bad shape, unknown protocol. */
+export class DecodeError extends coded('DECODE_ERROR') {}
+/** A message's content type is not in accept_content (kombu's ContentDisallowed). */
+export class ContentDisallowed extends coded('CONTENT_DISALLOWED', DecodeError) {}
+/** Waiting for a result took longer than the timeout. */
+export class TimeoutError extends coded('TIMEOUT') {}
+/** The broker or backend could not be reached or dropped the connection. */
+export class OperationalError extends coded('OPERATIONAL_ERROR') {}
+/** A URL scheme no registered transport or backend handles. */
+export class UnknownScheme extends coded('UNKNOWN_SCHEME', ImproperlyConfigured) {}
+/** An operation needs a result backend but none is configured. */
+export class BackendDisabled extends coded('BACKEND_DISABLED') {}
+/** A result was stored in a form celeriac will not decode (e.g. general pickle). */
+export class UnsupportedEncoding extends coded('UNSUPPORTED_ENCODING', DecodeError) {}
+/** max_retries was exceeded. */
+export class MaxRetriesExceededError extends coded('MAX_RETRIES_EXCEEDED') {}
+/** The task was revoked (or expired) before or while running. */
+export class TaskRevokedError extends coded('TASK_REVOKED') {}
+/** The hard time limit was hit; the task was terminated. */
+export class TimeLimitExceeded extends coded('TIME_LIMIT_EXCEEDED') {}
+/** The soft time limit was hit; a task may catch this and clean up. */
+export class SoftTimeLimitExceeded extends coded('SOFT_TIME_LIMIT_EXCEEDED') {}
+/** The process running a task died (Celery's WorkerLostError). */
+export class WorkerLostError extends coded('WORKER_LOST') {}
+/** A chord header task failed, so the body was not run. */
+export class ChordError extends coded('CHORD_ERROR') {}
+
+/**
+ * An error raised by a task that ran elsewhere, rebuilt from its result document.
+ * `excType`/`excModule` are the remote names (e.g. ValueError / builtins for a Python task).
+ */
+export class RemoteTaskError extends CeleryError {
+  constructor(
+    readonly excType: string,
+    readonly excMessage: unknown,
+    readonly excModule: string | null,
+    readonly remoteTraceback: string | null,
+    context: ErrorContext = {},
+  ) {
+    super(`${excType}: ${formatExcMessage(excMessage)}`, { context });
+    this.name = excType;
+  }
+}
+setCode(RemoteTaskError, 'TASK_FAILED');
+
+function formatExcMessage(m: unknown): string {
+  if (Array.isArray(m)) return m.length === 1 ? String(m[0]) : JSON.stringify(m);
+  return typeof m === 'string' ? m : JSON.stringify(m);
+}
+
+/** Control-flow outcomes raised from task code; never logged as failures (Celery's TaskPredicate). */
+export class TaskPredicate extends coded('TASK_PREDICATE') {}
+
+export interface RetryInfo { countdown?: number; eta?: Date; exc?: unknown; when?: Date | number }
+
+/** Thrown by `ctx.retry()`: the worker resends the task with retries + 1. */
+export class Retry extends TaskPredicate {
+  constructor(readonly info: RetryInfo & { message?: string } = {}) {
+    super(info.message ?? `Retry${info.countdown !== undefined ? ` in ${info.countdown}s` : ''}${info.exc ? `: ${String(info.exc)}` : ''}`);
+  }
+}
+setCode(Retry, 'RETRY');
+
+/** Thrown by task code: drop the message with no result stored. */
+export class Ignore extends coded('IGNORE', TaskPredicate) {}
+
+/** Thrown by task code: reject the message, optionally requeueing it (for acks_late tasks). */
+export class Reject extends TaskPredicate {
+  constructor(readonly reason?: unknown, readonly requeue = false) {
+    super(`Rejected${reason === undefined ? '' : `: ${String(reason)}`}${requeue ? ' (requeued)' : ''}`);
+  }
+}
+setCode(Reject, 'REJECT');

@@ -1,0 +1,66 @@
+// Errors ↔ Celery's exception documents {exc_type, exc_message, exc_module}. REDIS-WIRE.md §6.1.
+
+import { RemoteTaskError, type ErrorContext } from '../errors.js';
+
+export interface ExceptionDoc {
+  exc_type: string;
+  exc_message: unknown;
+  exc_module: string | null;
+}
+
+// Python builtin exception names a JS error may keep: Python rebuilds these as real builtins.
+const PYTHON_BUILTINS = new Set([
+  'Exception', 'ValueError', 'TypeError', 'KeyError', 'IndexError', 'RuntimeError', 'ZeroDivisionError',
+  'AttributeError', 'NotImplementedError', 'AssertionError', 'LookupError', 'ArithmeticError', 'OSError',
+  'IOError', 'MemoryError', 'RecursionError', 'OverflowError', 'PermissionError', 'FileNotFoundError',
+  'ConnectionError', 'TimeoutError',
+]);
+
+// celeriac's error classes that have a Celery namesake keep Celery's module, so Python rebuilds them properly.
+const CELERY_EXCEPTIONS = new Set([
+  'TaskRevokedError', 'TimeLimitExceeded', 'SoftTimeLimitExceeded', 'WorkerLostError', 'ChordError',
+  'NotRegistered', 'MaxRetriesExceededError', 'Retry', 'Reject', 'Ignore',
+]);
+
+/** Module written for JS errors with no Python namesake: not importable in Python, so it builds a synthetic class. */
+export const JS_EXCEPTION_MODULE = 'celeriac.errors';
+
+/** Turn anything thrown into Celery's exception document. */
+export function exceptionToDoc(error: unknown): ExceptionDoc {
+  if (error instanceof RemoteTaskError) {
+    return { exc_type: error.excType, exc_message: error.excMessage, exc_module: error.excModule };
+  }
+  if (error instanceof Error) {
+    const name = error.name || 'Error';
+    const module = PYTHON_BUILTINS.has(name) ? 'builtins' : CELERY_EXCEPTIONS.has(name) ? 'celery.exceptions' : JS_EXCEPTION_MODULE;
+    return { exc_type: name, exc_message: [error.message], exc_module: module };
+  }
+  return { exc_type: 'Exception', exc_message: [typeof error === 'string' ? error : safeString(error)], exc_module: 'builtins' };
+}
+
+/** The traceback text stored beside a failure: the JS stack, or Python's text when the error came from Python. */
+export function tracebackOf(error: unknown): string | null {
+  if (error instanceof RemoteTaskError) return error.remoteTraceback;
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return null;
+}
+
+export function isExceptionDoc(v: unknown): v is ExceptionDoc {
+  return typeof v === 'object' && v !== null && typeof (v as ExceptionDoc).exc_type === 'string';
+}
+
+/** Rebuild a stored failure as a typed error carrying the remote type, message, module and traceback. */
+export function docToError(doc: unknown, traceback: string | null, context: ErrorContext = {}): RemoteTaskError {
+  if (isExceptionDoc(doc)) {
+    return new RemoteTaskError(doc.exc_type, doc.exc_message, doc.exc_module ?? null, traceback, context);
+  }
+  return new RemoteTaskError('Exception', [safeString(doc)], null, traceback, context);
+}
+
+function safeString(v: unknown): string {
+  try {
+    return typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

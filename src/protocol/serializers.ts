@@ -1,0 +1,130 @@
+// Serializer registry: value ↔ bytes, named by content type (kombu's serialization registry).
+// accept_content is enforced before any decoding, and pickle is never decoded.
+
+import yaml from 'js-yaml';
+import { Packr } from 'msgpackr';
+import { ContentDisallowed, DecodeError } from '../errors.js';
+
+export interface Serializer {
+  /** 'json' | 'msgpack' | 'yaml' | a custom name. */
+  readonly name: string;
+  readonly contentType: string;
+  readonly contentEncoding: 'utf-8' | 'binary';
+  encode(value: unknown): Uint8Array;
+  /** Throws on malformed input; the registry wraps it in a DecodeError naming the content type. */
+  decode(body: Uint8Array): unknown;
+}
+
+export interface Encoded {
+  readonly body: Uint8Array;
+  readonly contentType: string;
+  readonly contentEncoding: string;
+}
+
+const PICKLE = 'application/x-python-serialize';
+
+const json: Serializer = {
+  name: 'json',
+  contentType: 'application/json',
+  contentEncoding: 'utf-8',
+  // Dates become ISO 8601 strings through Date#toJSON, as kombu's encoder does for datetime.
+  encode: (value) => Buffer.from(JSON.stringify(value, jsonReplacer), 'utf8'),
+  decode: (body) => JSON.parse(bytesToString(body)),
+};
+
+/** Celery's JSON conventions for values plain JSON cannot hold: bigint → number text, bytes → text. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return value;
+}
+
+// Python's msgpack (raw=False) maps str ↔ str and bytes ↔ bin; records are a JS-only extension, so off.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true, int64AsType: 'number' });
+const msgpack: Serializer = {
+  name: 'msgpack',
+  contentType: 'application/x-msgpack',
+  contentEncoding: 'binary',
+  encode: (value) => packr.pack(value),
+  decode: (body) => packr.unpack(body),
+};
+
+const yamlSerializer: Serializer = {
+  name: 'yaml',
+  contentType: 'application/x-yaml',
+  contentEncoding: 'utf-8',
+  encode: (value) => Buffer.from(yaml.dump(value, { noRefs: true }), 'utf8'),
+  // js-yaml 4's default schema builds only plain data: no functions, no classes.
+  decode: (body) => yaml.load(bytesToString(body)),
+};
+
+export function bytesToString(body: Uint8Array): string {
+  return Buffer.isBuffer(body) ? body.toString('utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+}
+
+const byName = new Map<string, Serializer>();
+const byContentType = new Map<string, Serializer>();
+
+/** Register a serializer under its name and content type (Celery's kombu.serialization.register). */
+export function registerSerializer(serializer: Serializer): void {
+  if (serializer.contentType === PICKLE) {
+    throw new ContentDisallowed('Refusing to register a pickle serializer: pickle runs code from messages. Use json, msgpack or yaml.');
+  }
+  byName.set(serializer.name, serializer);
+  byContentType.set(serializer.contentType, serializer);
+}
+for (const s of [json, msgpack, yamlSerializer]) registerSerializer(s);
+
+/** Look a serializer up by name ('json') or content type ('application/json'). */
+export function getSerializer(nameOrType: string): Serializer | undefined {
+  return byName.get(nameOrType) ?? byContentType.get(nameOrType);
+}
+
+export function serializerNames(): string[] {
+  return [...byName.keys()];
+}
+
+export function encode(value: unknown, serializerName: string): Encoded {
+  const s = byName.get(serializerName) ?? byContentType.get(serializerName);
+  if (!s) {
+    throw new DecodeError(`No serializer named '${serializerName}'. Use one of ${serializerNames().join(', ')}, or registerSerializer() a custom one.`);
+  }
+  return { body: s.encode(value), contentType: s.contentType, contentEncoding: s.contentEncoding };
+}
+
+const contentTypeAliases: Record<string, string> = {
+  json: 'application/json',
+  msgpack: 'application/x-msgpack',
+  yaml: 'application/x-yaml',
+  pickle: PICKLE,
+};
+
+/** accept_content as given (names or content types) → the set of content types it allows. */
+export function acceptSet(accept: readonly string[]): ReadonlySet<string> {
+  return new Set(accept.map((a) => contentTypeAliases[a] ?? getSerializer(a)?.contentType ?? a));
+}
+
+/**
+ * Decode a body, refusing content types outside `accept` before touching the bytes.
+ * `where` names the message for the error (task id, queue).
+ */
+export function decode(encoded: { body: Uint8Array; contentType: string }, accept: ReadonlySet<string>, where = ''): unknown {
+  const type = encoded.contentType || 'application/data';
+  const at = where ? ` (${where})` : '';
+  if (!accept.has(type)) {
+    throw new ContentDisallowed(
+      `Refusing to deserialize untrusted content of type ${type}${at}. ` +
+        `Add it to accept_content only if every sender on this broker is trusted.`,
+    );
+  }
+  if (type === PICKLE) {
+    throw new ContentDisallowed(`Refusing to deserialize pickle${at}: it can run code. Send json, msgpack or yaml instead.`);
+  }
+  const s = byContentType.get(type);
+  if (!s) throw new DecodeError(`No serializer for content type ${type}${at}. registerSerializer() one, or send json.`);
+  try {
+    return s.decode(encoded.body);
+  } catch (cause) {
+    throw new DecodeError(`Malformed ${s.name} body${at}: ${(cause as Error).message}`, { cause });
+  }
+}

@@ -1,0 +1,235 @@
+// Task messages: build protocol 2 exactly as Celery 5 sends them; parse protocol 2 and 1 (REDIS-WIRE.md §3, §10).
+
+import { DecodeError } from '../errors.js';
+import type { MessageProperties, OutgoingMessage } from '../transports/transport.js';
+import { compress, decompress } from './compression.js';
+import { pyRepr } from './repr.js';
+import { decode, encode } from './serializers.js';
+
+/** A signature in Celery's dict shape, as it travels in embed and canvas (REDIS-WIRE.md §3.3). */
+export interface SignatureDict {
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  options: Record<string, unknown>;
+  subtask_type: string | null;
+  immutable: boolean;
+  chord_size?: number | null;
+  [key: string]: unknown;
+}
+
+export interface Embed {
+  callbacks: SignatureDict[] | null;
+  errbacks: SignatureDict[] | null;
+  chain: SignatureDict[] | null;
+  chord: SignatureDict | null;
+}
+
+/** The protocol-neutral view of a task message, used by the producer and the worker alike. */
+export interface TaskMessage {
+  id: string;
+  task: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  embed: Embed;
+  /** ISO 8601 with offset, or null. */
+  eta: string | null;
+  expires: string | null;
+  retries: number;
+  group: string | null;
+  groupIndex: number | null;
+  rootId: string | null;
+  parentId: string | null;
+  /** [hard, soft] seconds. */
+  timelimit: [number | null, number | null];
+  shadow: string | null;
+  origin: string | null;
+  ignoreResult: boolean;
+  argsrepr: string | null;
+  kwargsrepr: string | null;
+  replyTo: string | null;
+  correlationId: string | null;
+  /** Headers beyond the protocol's own (e.g. `x_custom`): exposed on the request. */
+  customHeaders: Record<string, unknown>;
+  /** 1 for old clients (celery-node, Celery 3). */
+  protocol: 1 | 2;
+}
+
+export interface BuildOptions {
+  serializer: string;
+  compression?: string | null;
+  priority?: number;
+  deliveryMode?: 1 | 2;
+  /** Extra properties copied through (retry's `origin`, `replaced_task_nesting`). */
+  extraProperties?: Record<string, unknown>;
+}
+
+const PROTOCOL_HEADERS = new Set([
+  'lang', 'task', 'id', 'shadow', 'eta', 'expires', 'group', 'group_index', 'retries', 'timelimit', 'root_id',
+  'parent_id', 'argsrepr', 'kwargsrepr', 'origin', 'ignore_result', 'compression', 'redelivered', 'stamped_headers', 'stamps',
+]);
+
+export const EMPTY_EMBED: Readonly<Embed> = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null });
+
+/** Build a protocol-2 message. Every header Python sends is present (nulls included), custom headers at top level. */
+export function buildTaskMessage(m: TaskMessage, options: BuildOptions): OutgoingMessage {
+  const headers: Record<string, unknown> = {
+    lang: 'js',
+    task: m.task,
+    id: m.id,
+    shadow: m.shadow,
+    eta: m.eta,
+    expires: m.expires,
+    group: m.group,
+    group_index: m.groupIndex,
+    retries: m.retries,
+    timelimit: m.timelimit,
+    root_id: m.rootId ?? m.id,
+    parent_id: m.parentId,
+    argsrepr: m.argsrepr ?? pyRepr(m.args),
+    kwargsrepr: m.kwargsrepr ?? pyRepr(m.kwargs),
+    origin: m.origin,
+    ignore_result: m.ignoreResult,
+  };
+  for (const key in m.customHeaders) if (!(key in headers)) headers[key] = m.customHeaders[key];
+  const encoded = encode([m.args, m.kwargs, m.embed], options.serializer);
+  let body = encoded.body;
+  if (options.compression) {
+    const c = compress(body, options.compression);
+    body = c.body;
+    headers.compression = c.header;
+  }
+  const properties: MessageProperties = {
+    correlation_id: m.correlationId ?? m.id,
+    reply_to: m.replyTo ?? undefined,
+    delivery_mode: options.deliveryMode ?? 2,
+    priority: options.priority ?? 0,
+    ...options.extraProperties,
+  };
+  if (m.expires) {
+    // kombu sends the remaining lifetime as a string of milliseconds ("0" when already past).
+    properties.expiration = String(Math.max(0, Date.parse(m.expires) - Date.now()));
+  }
+  return { body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties };
+}
+
+/** Parse a task message of protocol 2 (headers carry `task`) or 1 (everything in the body). */
+export function parseTaskMessage(
+  msg: Pick<OutgoingMessage, 'body' | 'contentType' | 'headers' | 'properties'>,
+  accept: ReadonlySet<string>,
+  where = '',
+): TaskMessage {
+  const h = msg.headers ?? {};
+  const body = typeof h.compression === 'string' ? decompress(msg.body, h.compression) : msg.body;
+  const at = (id?: unknown) => [id ? `task ${String(id)}` : '', where].filter(Boolean).join(', ');
+  if (typeof h.task === 'string') return parseV2(h, decode({ body, contentType: msg.contentType }, accept, at(h.id)), msg.properties, at(h.id));
+  const doc = decode({ body, contentType: msg.contentType }, accept, at());
+  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && typeof (doc as { task?: unknown }).task === 'string') {
+    return parseV1(doc as Record<string, unknown>, msg.properties);
+  }
+  throw new DecodeError(`Message${at() ? ` (${at()})` : ''} is not a Celery task: no task name in headers (protocol 2) or body (protocol 1).`);
+}
+
+function parseV2(h: Record<string, unknown>, doc: unknown, props: MessageProperties, where: string): TaskMessage {
+  if (!Array.isArray(doc) || doc.length !== 3) {
+    throw new DecodeError(`Task body (${where}) must be a 3-element array [args, kwargs, embed]; got ${describe(doc)}.`);
+  }
+  const [args, kwargs, embed] = doc as [unknown, unknown, unknown];
+  if (!Array.isArray(args)) throw new DecodeError(`Task args (${where}) must be an array; got ${describe(args)}.`);
+  if (!isPlainObject(kwargs)) throw new DecodeError(`Task kwargs (${where}) must be an object; got ${describe(kwargs)}.`);
+  const e = isPlainObject(embed) ? (embed as Partial<Embed>) : {};
+  const custom: Record<string, unknown> = {};
+  for (const key in h) if (!PROTOCOL_HEADERS.has(key)) custom[key] = h[key];
+  const id = String(h.id);
+  return {
+    id,
+    task: h.task as string,
+    args,
+    kwargs: kwargs as Record<string, unknown>,
+    embed: { callbacks: e.callbacks ?? null, errbacks: e.errbacks ?? null, chain: e.chain ?? null, chord: e.chord ?? null },
+    eta: strOrNull(h.eta),
+    expires: strOrNull(h.expires),
+    retries: typeof h.retries === 'number' ? h.retries : 0,
+    group: strOrNull(h.group),
+    groupIndex: typeof h.group_index === 'number' ? h.group_index : null,
+    rootId: strOrNull(h.root_id),
+    parentId: strOrNull(h.parent_id),
+    timelimit: timelimitOf(h.timelimit),
+    shadow: strOrNull(h.shadow),
+    origin: strOrNull(h.origin),
+    ignoreResult: h.ignore_result === true,
+    argsrepr: strOrNull(h.argsrepr),
+    kwargsrepr: strOrNull(h.kwargsrepr),
+    replyTo: strOrNull(props.reply_to),
+    correlationId: strOrNull(props.correlation_id),
+    customHeaders: custom,
+    protocol: 2,
+  };
+}
+
+function parseV1(b: Record<string, unknown>, props: MessageProperties): TaskMessage {
+  const args = Array.isArray(b.args) ? b.args : [];
+  const kwargs = isPlainObject(b.kwargs) ? (b.kwargs as Record<string, unknown>) : {};
+  return {
+    id: String(b.id),
+    task: b.task as string,
+    args,
+    kwargs,
+    // Protocol 1 expresses a chain as callbacks; chord is the body signature.
+    embed: {
+      callbacks: (b.callbacks as SignatureDict[] | null) ?? null,
+      errbacks: (b.errbacks as SignatureDict[] | null) ?? null,
+      chain: null,
+      chord: (b.chord as SignatureDict | null) ?? null,
+    },
+    eta: strOrNull(b.eta),
+    expires: strOrNull(b.expires),
+    retries: typeof b.retries === 'number' ? b.retries : 0,
+    group: strOrNull(b.taskset) ?? strOrNull(b.group),
+    groupIndex: typeof b.group_index === 'number' ? b.group_index : null,
+    rootId: null,
+    parentId: null,
+    timelimit: timelimitOf(b.timelimit),
+    shadow: null,
+    origin: null,
+    ignoreResult: false,
+    argsrepr: null,
+    kwargsrepr: null,
+    replyTo: strOrNull(props.reply_to),
+    correlationId: strOrNull(props.correlation_id),
+    customHeaders: {},
+    protocol: 1,
+  };
+}
+
+/** Python's `isoformat()` with offset and microseconds: 2026-11-25T01:47:10.250000+00:00 (UTC). */
+export function formatIsoUtc(date: Date): string {
+  return `${date.toISOString().slice(0, 23)}000+00:00`;
+}
+
+/** Parse an eta/expires header; throws DecodeError on garbage. */
+export function parseIso(text: string, field = 'date'): Date {
+  // V8 parses at most milliseconds reliably: trim longer fractions.
+  const d = new Date(text.replace(/(\.\d{3})\d+/, '$1'));
+  if (Number.isNaN(d.getTime())) throw new DecodeError(`Bad ${field} '${text}': expected ISO 8601 such as 2026-11-25T01:47:10.250101+00:00.`);
+  return d;
+}
+
+function timelimitOf(v: unknown): [number | null, number | null] {
+  if (!Array.isArray(v)) return [null, null];
+  const n = (x: unknown) => (typeof x === 'number' ? x : null);
+  return [n(v[0]), n(v[1])];
+}
+
+function strOrNull(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function isPlainObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}

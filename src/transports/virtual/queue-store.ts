@@ -1,0 +1,74 @@
+// What a non-AMQP broker must supply: a few storage primitives. The virtual layer builds exchanges,
+// routing, prefetch, acks and redelivery over them (kombu's virtual transport, with atomic take and restore).
+
+/** A message taken from a queue and held as unacked until ack/requeue. */
+export interface TakenMessage {
+  /** The queue it was taken from (not the priority sub-list). */
+  readonly queue: string;
+  /** The kombu JSON envelope exactly as stored. */
+  readonly raw: string;
+  /** Identifies the held message for ack/requeue/defer. Redis uses the envelope's delivery_tag. */
+  readonly tag: string;
+}
+
+/** A binding of an exchange to a queue: kombu's `_kombu.binding.<exchange>` member (routing_key, pattern, queue). */
+export interface Binding {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly pattern: string;
+  readonly queue: string;
+}
+
+/** The exchange → queue routing table, stored with the broker so every process sees the same bindings. */
+export interface BindingTable {
+  add(binding: Binding): Promise<void>;
+  remove(binding: Binding): Promise<void>;
+  list(exchange: string): Promise<readonly Binding[]>;
+}
+
+export interface TakeOptions {
+  /** How long to block when every queue is empty; 0 = do not wait. */
+  readonly timeoutMs: number;
+  /** Aborting ends the wait early with an empty result. */
+  readonly signal: AbortSignal;
+  /** Take up to this many messages at once (the free prefetch window); at least 1. */
+  readonly max: number;
+}
+
+export interface QueueStore {
+  /** Append a message. `priority` is the message's priority (0–255); stores that emulate priorities map it to steps. */
+  put(queue: string, raw: string, priority: number): Promise<void>;
+  /**
+   * Pop up to `max` messages from the first non-empty queue(s), in the order given, and record them as unacked in the
+   * same atomic step: a process that dies right after take loses nothing (the restore sweep brings them back).
+   * Resolves [] on timeout or abort.
+   */
+  take(queues: readonly string[], options: TakeOptions): Promise<TakenMessage[]>;
+  /** Forget an unacked message: it is done. */
+  ack(tag: string): Promise<void>;
+  /** Put an unacked message back at the head of its queue, marked redelivered. */
+  requeue(tag: string): Promise<void>;
+  /** Return every unacked message older than the timeout to its queue (any owner); returns how many. */
+  restoreExpired(visibilityTimeoutMs: number): Promise<number>;
+  /** Number of waiting (not unacked) messages. */
+  size(queue: string): Promise<number>;
+  /** Delete waiting messages; returns how many. */
+  purge(queue: string): Promise<number>;
+  readonly bindings: BindingTable;
+  /** Fanout delivery for control and events; absent where the store cannot broadcast. */
+  readonly broadcast?: {
+    publish(channel: string, raw: string): Promise<void>;
+    /** Resolves once the listener is active; the returned function stops it. */
+    listen(channel: string, onMessage: (raw: string) => void): Promise<() => Promise<void>>;
+  };
+  /**
+   * Move an unacked message to a delayed set until `dueAt` (epoch ms), atomically; due messages are returned to their
+   * queue by `releaseDue`. Present only where the store supports it (Delivery.defer).
+   */
+  readonly deferral?: {
+    defer(tag: string, dueAt: number): Promise<void>;
+    /** Move messages whose time has come back to their queues; returns how many. */
+    releaseDue(now: number): Promise<number>;
+  };
+  close(): Promise<void>;
+}

@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: `unit` needs no server; `servers` gets real redis-server, rabbitmq-server, PostgreSQL and the
+// Python Celery harness from tests/support/global-setup.ts (a missing one fails the run, never skips).
+export default defineConfig({
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/conformance/memory.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'servers',
+          include: ['tests/conformance/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/interop/**/*.test.ts'],
+          exclude: ['tests/conformance/memory.test.ts'],
+          globalSetup: ['tests/support/global-setup.ts'],
+          pool: 'forks',
+          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+        },
+      },
+    ],
+  },
+});
