@@ -6,20 +6,22 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Two cores: two test files at a time keeps servers, workers and the runner from starving each other.
+    maxWorkers: 2,
+    minWorkers: 1,
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/conformance/memory.test.ts'] },
+        test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/conformance/memory.test.ts', 'tests/conformance/sqlite.test.ts'] },
       },
       {
         extends: true,
         test: {
           name: 'servers',
           include: ['tests/conformance/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/interop/**/*.test.ts'],
-          exclude: ['tests/conformance/memory.test.ts'],
+          exclude: ['tests/conformance/memory.test.ts', 'tests/conformance/sqlite.test.ts'],
           globalSetup: ['tests/support/global-setup.ts'],
           pool: 'forks',
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
         },
       },
     ],

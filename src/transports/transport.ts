@@ -83,6 +83,12 @@ export interface Delivery {
   readonly message: IncomingMessage;
   readonly queue: string;
   readonly redelivered: boolean;
+  /**
+   * Set when the transport could not decode the envelope (not JSON, wrong shape). The message then holds the raw
+   * bytes; the consumer must log this error and reject the delivery without requeue. Never thrown: bad input on one
+   * message must not stop a consumer.
+   */
+  readonly decodeError?: Error;
   ack(): Promise<void>;
   /** requeue: true puts it back at the head of its queue; false drops it (dead-letters where supported). */
   reject(options: { requeue: boolean }): Promise<void>;
