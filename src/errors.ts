@@ -96,7 +96,15 @@ function formatExcMessage(m: unknown): string {
 /** Control-flow outcomes raised from task code; never logged as failures (Celery's TaskPredicate). */
 export class TaskPredicate extends coded('TASK_PREDICATE') {}
 
-export interface RetryInfo { countdown?: number; eta?: Date; exc?: unknown; when?: Date | number }
+export interface RetryInfo {
+  /** Seconds until the retry runs. */
+  countdown?: number;
+  eta?: Date;
+  /** The error that caused the retry. */
+  exc?: unknown;
+  /** Everything the task passed to retry() (args, kwargs, queue …), for the executor that resends. */
+  retryOptions?: Record<string, unknown>;
+}
 
 /** Thrown by `ctx.retry()`: the worker resends the task with retries + 1. */
 export class Retry extends TaskPredicate {

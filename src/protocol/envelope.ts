@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { DecodeError } from '../errors.js';
-import type { DeliveryInfo, IncomingMessage, MessageProperties, OutgoingMessage, Route } from '../transports/transport.js';
+import type { DeliveryInfo, IncomingMessage, MessageProperties, OutgoingMessage, Route } from './message.js';
 
 /** A decoded envelope: the message plus the producer-chosen delivery tag. */
 export interface DecodedEnvelope extends IncomingMessage {

@@ -40,7 +40,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 // Python's msgpack (raw=False) maps str ↔ str and bytes ↔ bin; records are a JS-only extension, so off.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true, int64AsType: 'number' });
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, encodeUndefinedAsNil: true, int64AsType: 'number' });
 const msgpack: Serializer = {
   name: 'msgpack',
   contentType: 'application/x-msgpack',

@@ -1,7 +1,7 @@
 // Task messages: build protocol 2 exactly as Celery 5 sends them; parse protocol 2 and 1 (REDIS-WIRE.md §3, §10).
 
 import { DecodeError } from '../errors.js';
-import type { MessageProperties, OutgoingMessage } from '../transports/transport.js';
+import type { MessageProperties, OutgoingMessage } from './message.js';
 import { compress, decompress } from './compression.js';
 import { pyRepr } from './repr.js';
 import { decode, encode } from './serializers.js';

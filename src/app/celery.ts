@@ -1,0 +1,290 @@
+// The Celery application: configuration, the task registry, the producer, and lazily opened broker and
+// result backend connections. Several apps with different configs can live in one process; none is global.
+
+import { disabledBackend, openBackend } from '../backends/index.js';
+import type { ResultBackend } from '../backends/backend.js';
+import { Config } from '../config/resolve.js';
+import { ImproperlyConfigured } from '../errors.js';
+import { Signature } from '../canvas/signature.js';
+import { AsyncResult } from '../result/async-result.js';
+import { Task, type BoundTask, type TaskClass, type TaskFunction, type TaskOptions } from '../task/task.js';
+import { openTransport } from '../transports/index.js';
+import type { Transport } from '../transports/transport.js';
+import { uuid } from '../utils/ids.js';
+import { importModule } from '../utils/import-module.js';
+import { createLogger, type Logger, type LoggerOptions } from '../utils/logger.js';
+import { Producer, type ApplyOptions } from './producer.js';
+import { TaskRegistry } from './registry.js';
+import { resolveAnnotations, type AnnotationsSetting } from './routes.js';
+import { TASK_OPTION_NAMES } from '../config/settings.js';
+
+/** The embedded default: a SQLite file in the working directory, so a newcomer needs no server. */
+export const DEFAULT_BROKER_URL = 'sqlite://celeriac.db';
+
+export interface CeleryOptions {
+  /** Broker URL (broker_url). Default: the embedded SQLite file `sqlite://celeriac.db`. */
+  broker?: string;
+  /** Result backend URL (result_backend). Default: none, unless the broker is also defaulted (then the same SQLite file). */
+  backend?: string;
+  /** Modules the worker imports (Celery's include). */
+  include?: string[];
+  /** Any other setting, by Celery's name. */
+  [setting: string]: unknown;
+}
+
+/** Logging for one app: the worker configures it; task code gets child loggers tagged with task name and id. */
+export class AppLog {
+  private root: Logger | undefined;
+
+  setup(options: LoggerOptions): Logger {
+    this.root = createLogger(options);
+    return this.root;
+  }
+
+  get logger(): Logger {
+    return (this.root ??= createLogger({ level: process.env.CELERIAC_LOG_LEVEL ?? 'WARNING' }));
+  }
+
+  /** A named logger (Celery's get_logger). */
+  getLogger(name: string): Logger {
+    return this.logger.child({ logger: name });
+  }
+
+  /** The logger a task uses: lines carry `task_name[task_id]:` (Celery's get_task_logger). */
+  taskLogger(taskName: string, taskId: string): Logger {
+    return this.logger.child({ task_name: taskName, task_id: taskId });
+  }
+}
+
+type Fn<A extends unknown[], R> = (...args: A) => R;
+
+export class Celery {
+  /** The main module name: prefix of automatic task names. */
+  readonly main: string;
+  readonly conf: Config;
+  /** The task registry: `app.tasks['tasks.add']`. */
+  readonly tasks = new TaskRegistry<Task>();
+  /** This client's id: reply_to of the messages it sends. */
+  readonly oid = uuid();
+  readonly producer: Producer;
+  readonly log = new AppLog();
+  /** The base class of tasks created by this app (Celery's app.Task); set before defining tasks. */
+  Task: TaskClass = Task as unknown as TaskClass;
+  /** Set by the package entry so that `workerMain()` can start a worker without the app importing the worker. */
+  static workerRunner?: (app: Celery, argv: readonly string[]) => Promise<void>;
+
+  private transport?: Promise<Transport>;
+  private backend?: Promise<ResultBackend>;
+  private finalized = false;
+
+  constructor(main = '__main__', options: CeleryOptions = {}) {
+    this.main = main;
+    const { broker, backend, ...rest } = options;
+    const preconf: Record<string, unknown> = { ...rest };
+    if (broker !== undefined) preconf.broker_url = broker;
+    if (backend !== undefined) preconf.result_backend = backend;
+    this.conf = new Config(preconf);
+    this.producer = new Producer({ setting: (n) => this.conf.get(n), getTransport: () => this.getTransport(), oid: this.oid });
+    registerApp(this);
+  }
+
+  /**
+   * Register a function as a task (Celery's @app.task). With `bind: true` the function receives the bound task
+   * (with `request`, `retry`, `updateState`, `logger`) as its first argument.
+   */
+  task<A extends unknown[], R>(fn: (self: BoundTask, ...args: A) => R, options: TaskOptions & { bind: true }): Task<A, Awaited<R>>;
+  task<A extends unknown[], R>(fn: Fn<A, R>, options?: TaskOptions): Task<A, Awaited<R>>;
+  task(fn: TaskFunction, options: TaskOptions = {}): Task {
+    const name = options.name ?? this.autoName(fn);
+    const annotated = { ...fromSnake(resolveAnnotations(this.conf.get('task_annotations') as AnnotationsSetting, name)), ...options };
+    const Base = (options.base ?? this.Task) as TaskClass;
+    const task = new Base(this, name, fn, Object.freeze(annotated));
+    this.tasks.register(task);
+    return task;
+  }
+
+  /** Send a task by name, defined here or not (a Python worker's task, say). */
+  async sendTask<R = unknown>(name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+    const id = await this.producer.send(name, args, kwargs, options);
+    return new AsyncResult<R>(id, this, name);
+  }
+
+  /** A signature by name (Celery's app.signature). */
+  signature<R = unknown>(name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: Record<string, unknown> = {}): Signature<R> {
+    return new Signature<R>(name, args, kwargs, options, false, this);
+  }
+
+  /** A result handle for any task id. */
+  AsyncResult<R = unknown>(id: string): AsyncResult<R> {
+    return new AsyncResult<R>(id, this);
+  }
+
+  /** Bind shared tasks and mark the registry complete (Celery's finalize; tasks here are never lazy). */
+  finalize(): this {
+    if (!this.finalized) {
+      for (const def of sharedDefinitions) if (!this.tasks.has(def.name)) this.task(def.fn, { ...def.options, name: def.name });
+      this.finalized = true;
+    }
+    return this;
+  }
+
+  /**
+   * Load settings from an object, a class, a module namespace or a module path (`'./celeryconfig.ts'`).
+   * As in Celery this replaces settings from an earlier config source.
+   */
+  async configFromObject(source: string | object, options: { silent?: boolean } = {}): Promise<void> {
+    let obj: object;
+    if (typeof source === 'string') {
+      try {
+        obj = await importModule(source);
+      } catch (cause) {
+        if (options.silent) return;
+        throw new ImproperlyConfigured(`Cannot load config module '${source}': ${(cause as Error).message}. Check the path (relative to ${process.cwd()}).`, { cause });
+      }
+    } else obj = source;
+    this.conf.configFromObject(obj);
+  }
+
+  /** Load the config module named by an environment variable (Celery's config_from_envvar). */
+  async configFromEnvvar(variable: string, options: { silent?: boolean } = {}): Promise<void> {
+    const path = process.env[variable];
+    if (!path) {
+      if (options.silent) return;
+      throw new ImproperlyConfigured(`Environment variable ${variable} is not set: it should name a config module, e.g. ${variable}=./celeryconfig.ts.`);
+    }
+    await this.configFromObject(path, options);
+  }
+
+  /** The broker URL in use, with the embedded default applied. */
+  brokerUrl(): string {
+    return (this.conf.get('broker_url') as string | null) || DEFAULT_BROKER_URL;
+  }
+
+  /** The result backend URL in use, or null when results are disabled. */
+  backendUrl(): string | null {
+    const configured = this.conf.get('result_backend') as string | null;
+    if (configured) return configured;
+    // With nothing configured at all, results live in the same embedded SQLite file as the broker.
+    return this.conf.get('broker_url') ? null : DEFAULT_BROKER_URL;
+  }
+
+  /** The connected broker transport (opened on first use). */
+  getTransport(): Promise<Transport> {
+    this.transport ??= (async () => {
+      const transport = await openTransport({
+        url: this.brokerUrl(),
+        transportOptions: (this.conf.get('broker_transport_options') as Record<string, unknown>) ?? {},
+        connectTimeoutMs: ((this.conf.get('broker_connection_timeout') as number) ?? 4) * 1000,
+        ssl: (this.conf.get('broker_use_ssl') as Record<string, unknown> | boolean | null) ?? undefined,
+      });
+      await transport.connect();
+      return transport;
+    })().catch((error) => {
+      this.transport = undefined;
+      throw error;
+    });
+    return this.transport;
+  }
+
+  /** The result backend (opened on first use); a disabled backend when none is configured. */
+  getBackend(): Promise<ResultBackend> {
+    this.backend ??= (async () => {
+      const url = this.backendUrl();
+      if (!url) return disabledBackend();
+      const expires = this.conf.get('result_expires') as number | null;
+      return openBackend({
+        url,
+        expiresMs: expires ? expires * 1000 : undefined,
+        serializer: this.conf.get('result_serializer') as string,
+        options: (this.conf.get('result_backend_transport_options') as Record<string, unknown>) ?? {},
+        extended: Boolean(this.conf.get('result_extended')),
+      });
+    })().catch((error) => {
+      this.backend = undefined;
+      throw error;
+    });
+    return this.backend;
+  }
+
+  /** Start a worker for this app from code (Celery's app.worker_main), e.g. `app.workerMain(['worker', '-l', 'info'])`. */
+  async workerMain(argv: readonly string[] = ['worker']): Promise<void> {
+    if (!Celery.workerRunner) throw new ImproperlyConfigured('workerMain needs the full package: import { Celery } from "celeriac".');
+    await Celery.workerRunner(this, argv);
+  }
+
+  /** Close broker and backend connections. */
+  async close(): Promise<void> {
+    const [t, b] = [this.transport, this.backend];
+    this.transport = this.backend = undefined;
+    unregisterApp(this);
+    await Promise.allSettled([t?.then((x) => x.close()), b?.then((x) => x.close())]);
+  }
+
+  private autoName(fn: TaskFunction): string {
+    if (!fn.name) {
+      throw new ImproperlyConfigured(`A task function has no name (an inline arrow function?). Pass { name: '${this.main}.myTask' } to app.task().`);
+    }
+    return `${this.main}.${fn.name}`;
+  }
+
+  toString(): string {
+    return `<Celery ${this.main}>`;
+  }
+}
+
+function fromSnake(options: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) out[(TASK_OPTION_NAMES as Record<string, string>)[k] ?? k] = v;
+  return out;
+}
+
+// Shared tasks (Celery's shared_task): defined once, registered on every app, called through the current app.
+interface SharedDefinition { name: string; fn: TaskFunction; options: TaskOptions }
+const sharedDefinitions: SharedDefinition[] = [];
+const liveApps = new Set<Celery>();
+
+function registerApp(app: Celery): void {
+  liveApps.delete(app);
+  liveApps.add(app);
+  for (const def of sharedDefinitions) app.task(def.fn, { ...def.options, name: def.name });
+}
+
+function unregisterApp(app: Celery): void {
+  liveApps.delete(app);
+}
+
+/** The app created last and not closed (Celery's current_app), used by shared tasks. */
+export function currentApp(): Celery {
+  const apps = [...liveApps];
+  const app = apps[apps.length - 1];
+  if (!app) throw new ImproperlyConfigured('No Celery app exists yet: create one with new Celery(...) before calling a shared task.');
+  return app;
+}
+
+/** A task usable with any app (Celery's @shared_task): registered on every app, sent through the current app. */
+export function sharedTask<A extends unknown[], R>(fn: Fn<A, R>, options: TaskOptions & { name: string }): SharedTask<A, Awaited<R>> {
+  sharedDefinitions.push({ name: options.name, fn, options });
+  for (const app of liveApps) if (!app.tasks.has(options.name)) app.task(fn, options);
+  return new SharedTask<A, Awaited<R>>(options.name);
+}
+
+/** The handle sharedTask returns: each call resolves the task on the current app. */
+export class SharedTask<A extends unknown[], R> {
+  constructor(readonly name: string) {}
+  /** This task as registered on `app`. */
+  for(app: Celery = currentApp()): Task<A, R> {
+    return app.finalize().tasks.get(this.name) as Task<A, R>;
+  }
+  delay(...args: A): Promise<AsyncResult<R>> {
+    return this.for().delay(...args);
+  }
+  applyAsync(args?: A, kwargs?: Record<string, unknown>, options?: ApplyOptions): Promise<AsyncResult<R>> {
+    return this.for().applyAsync(args, kwargs, options);
+  }
+  s(...args: unknown[]): Signature<R> {
+    return this.for().s(...args);
+  }
+  call(...args: A): Promise<R> {
+    return this.for().call(...args);
+  }
+}

@@ -1,0 +1,205 @@
+// The send path (apply_async): options → TaskMessage → bytes → transport.publish, with Celery's routing,
+// countdown/eta/expires arithmetic, parent/root tracking and the publish retry policy.
+
+import { OperationalError } from '../errors.js';
+import { buildTaskMessage, EMPTY_EMBED, formatIsoUtc, type SignatureDict, type TaskMessage } from '../protocol/task-message.js';
+import { currentExecution } from '../task/context.js';
+import type { Transport } from '../transports/transport.js';
+import { originString, uuid } from '../utils/ids.js';
+import { resolveRoute, type RoutesSetting } from './routes.js';
+
+/** Anything that can become a signature dict on the wire (a Signature, or the dict itself). */
+export interface SignatureLike {
+  toDict(): SignatureDict;
+}
+
+/** Execution options of `applyAsync` (Celery's apply_async keyword arguments, camelCase). */
+export interface ApplyOptions {
+  /** Seconds from now before the task may run (becomes an `eta`). */
+  countdown?: number;
+  /** Earliest time to run. */
+  eta?: Date | string;
+  /** Seconds from now, or a date, after which the task is not run (result REVOKED). */
+  expires?: number | Date | string;
+  queue?: string;
+  routingKey?: string;
+  exchange?: string;
+  /** 0–255; how it orders depends on the broker (Redis: lower first; AMQP: higher first). */
+  priority?: number;
+  serializer?: string;
+  compression?: string;
+  /** Extra headers; each becomes a top-level message header and a request attribute on the worker. */
+  headers?: Record<string, unknown>;
+  taskId?: string;
+  ignoreResult?: boolean;
+  /** Another name to show in logs. */
+  shadow?: string;
+  /** Hard time limit in seconds for this call. */
+  timeLimit?: number;
+  softTimeLimit?: number;
+  /** Signatures applied with this task's result on success (Celery's link). */
+  link?: SignatureLike | SignatureLike[];
+  /** Signatures called with the task id on failure (Celery's link_error). */
+  linkError?: SignatureLike | SignatureLike[];
+  /** Retry publishing on connection errors (task_publish_retry). */
+  retry?: boolean;
+  retryPolicy?: Partial<RetryPolicy>;
+  // Canvas and retry plumbing; set by chains, chords and ctx.retry().
+  parentId?: string | null;
+  rootId?: string | null;
+  groupId?: string | null;
+  groupIndex?: number | null;
+  retries?: number;
+  chain?: SignatureDict[] | null;
+  chord?: SignatureDict | null;
+  replyTo?: string;
+  /** Extra message properties (retry's origin and replaced_task_nesting). */
+  extraProperties?: Record<string, unknown>;
+}
+
+/** Celery's task_publish_retry_policy (intervals in seconds). */
+export interface RetryPolicy {
+  max_retries: number;
+  interval_start: number;
+  interval_step: number;
+  interval_max: number;
+}
+
+/** What the producer reads from the app: settings and a connected transport. Keeps app ↔ producer one-way. */
+export interface ProducerHost {
+  setting(name: string): unknown;
+  getTransport(): Promise<Transport>;
+  /** The client's oid: reply_to of every task message. */
+  readonly oid: string;
+}
+
+/** The task-level defaults a send may use (from the registered task, when the sender has it). */
+export interface TaskDefaults {
+  queue?: string;
+  routingKey?: string;
+  exchange?: string;
+  priority?: number;
+  serializer?: string;
+  compression?: string;
+  ignoreResult?: boolean;
+}
+
+export class Producer {
+  private readonly declared = new Set<string>();
+  private readonly origin = originString();
+
+  constructor(private readonly host: ProducerHost) {}
+
+  /** Build and publish one task message; returns its task id. */
+  async send(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions, defaults: TaskDefaults = {}): Promise<string> {
+    const conf = (key: string) => this.host.setting(key);
+    const id = options.taskId ?? uuid();
+    const parent = currentExecution();
+    if (parent) parent.children.push(id);
+
+    const route = this.route(name, args, kwargs, options, defaults);
+    const priority = options.priority ?? route.priority ?? defaults.priority ?? (conf('task_default_priority') as number | null) ?? undefined;
+    const message: TaskMessage = {
+      id,
+      task: name,
+      args,
+      kwargs,
+      embed: hasEmbed(options)
+        ? { callbacks: dicts(options.link), errbacks: dicts(options.linkError), chain: options.chain ?? null, chord: options.chord ?? null }
+        : EMPTY_EMBED,
+      eta: etaOf(options),
+      expires: expiresOf(options.expires),
+      retries: options.retries ?? 0,
+      group: options.groupId ?? null,
+      groupIndex: options.groupIndex ?? null,
+      rootId: options.rootId ?? parent?.request.root_id ?? id,
+      parentId: options.parentId !== undefined ? options.parentId : (parent?.request.id ?? null),
+      timelimit: [options.timeLimit ?? null, options.softTimeLimit ?? null],
+      shadow: options.shadow ?? null,
+      origin: this.origin,
+      ignoreResult: options.ignoreResult ?? defaults.ignoreResult ?? (conf('task_ignore_result') as boolean) ?? false,
+      argsrepr: null,
+      kwargsrepr: null,
+      replyTo: options.replyTo ?? this.host.oid,
+      correlationId: id,
+      customHeaders: options.headers ?? {},
+      protocol: 2,
+    };
+    const outgoing = buildTaskMessage(message, {
+      serializer: options.serializer ?? defaults.serializer ?? (conf('task_serializer') as string),
+      compression: options.compression ?? defaults.compression ?? (conf('task_compression') as string | null),
+      priority: priority ?? 0,
+      deliveryMode: conf('task_default_delivery_mode') === 'transient' || conf('task_default_delivery_mode') === 1 ? 1 : 2,
+      extraProperties: options.extraProperties,
+    });
+    const transport = await this.host.getTransport();
+    const publish = async () => {
+      if (!this.declared.has(route.queue)) {
+        await transport.declare({ name: route.queue, exchange: route.declareExchange, routingKey: route.queue });
+        this.declared.add(route.queue);
+      }
+      await transport.publish(outgoing, { exchange: route.exchange, routingKey: route.routingKey });
+    };
+    const retry = options.retry ?? (conf('task_publish_retry') as boolean) ?? true;
+    await (retry ? withRetry(publish, transport, { ...defaultPolicy(conf('task_publish_retry_policy')), ...options.retryPolicy }, name) : publish());
+    return id;
+  }
+
+  /**
+   * Explicit options and the task's own queue win over task_routes, which win over task_default_queue, as in Celery.
+   * Tasks go to the default exchange '' with the queue name as routing key, as Python Celery publishes them.
+   */
+  private route(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions, defaults: TaskDefaults) {
+    const routed = resolveRoute(this.host.setting('task_routes') as RoutesSetting, name, args, kwargs, options as Record<string, unknown>);
+    const queue = options.queue ?? defaults.queue ?? routed?.queue ?? (this.host.setting('task_default_queue') as string) ?? 'celery';
+    const exchange = options.exchange ?? routed?.exchange ?? '';
+    const routingKey = options.routingKey ?? (exchange === '' ? queue : (routed?.routing_key ?? queue));
+    const declareExchange = exchange === '' ? ((this.host.setting('task_default_exchange') as string | null) ?? queue) : exchange;
+    return { queue, exchange, routingKey, declareExchange, priority: routed?.priority };
+  }
+}
+
+function hasEmbed(o: ApplyOptions): boolean {
+  return o.link !== undefined || o.linkError !== undefined || o.chain != null || o.chord != null;
+}
+
+function dicts(s: SignatureLike | SignatureLike[] | undefined): SignatureDict[] | null {
+  if (s === undefined) return null;
+  return (Array.isArray(s) ? s : [s]).map((x) => x.toDict());
+}
+
+function etaOf(o: ApplyOptions): string | null {
+  if (o.countdown !== undefined && o.countdown !== null) return formatIsoUtc(new Date(Date.now() + o.countdown * 1000));
+  if (o.eta === undefined || o.eta === null) return null;
+  return formatIsoUtc(typeof o.eta === 'string' ? new Date(o.eta) : o.eta);
+}
+
+function expiresOf(e: ApplyOptions['expires']): string | null {
+  if (e === undefined || e === null) return null;
+  if (typeof e === 'number') return formatIsoUtc(new Date(Date.now() + e * 1000));
+  return formatIsoUtc(typeof e === 'string' ? new Date(e) : e);
+}
+
+function defaultPolicy(setting: unknown): RetryPolicy {
+  return { max_retries: 3, interval_start: 0, interval_step: 0.2, interval_max: 0.2, ...(setting as Partial<RetryPolicy> | null) };
+}
+
+/** Publish, retrying recoverable broker errors by the policy; the final error says what to check. */
+async function withRetry(publish: () => Promise<void>, transport: Transport, policy: RetryPolicy, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await publish();
+    } catch (error) {
+      if (!transport.isRecoverable(error) || attempt >= policy.max_retries) {
+        if (!transport.isRecoverable(error)) throw error;
+        throw new OperationalError(
+          `Could not publish task ${name} to ${transport.displayUrl} after ${attempt + 1} attempts: ${(error as Error).message}. ` +
+            'Check that the broker is running and reachable; task_publish_retry_policy sets how long to keep trying.',
+          { cause: error, context: { taskName: name, url: transport.displayUrl } },
+        );
+      }
+      const delay = Math.min(policy.interval_start + attempt * policy.interval_step, policy.interval_max);
+      await new Promise((r) => setTimeout(r, delay * 1000));
+    }
+  }
+}

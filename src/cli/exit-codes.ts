@@ -1,0 +1,26 @@
+// Exit codes: 0 success, 1 task failure, 2 usage error, 64+ (sysexits) for environment problems.
+
+import { CeleryError, ImproperlyConfigured, OperationalError } from '../errors.js';
+
+export const EX_OK = 0;
+export const EX_FAILURE = 1;
+export const EX_USAGE = 2;
+/** The broker or backend cannot be reached. */
+export const EX_UNAVAILABLE = 69;
+/** Configuration is wrong (bad setting, app module not found). */
+export const EX_CONFIG = 78;
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/** One line saying what went wrong and what to do, plus the exit code. */
+export function describeFailure(error: unknown): { code: number; line: string } {
+  const e = error as Error & { code?: string; exitCode?: number };
+  if (e?.exitCode === EX_USAGE) return { code: EX_USAGE, line: `Usage error: ${e.message}` };
+  if (error instanceof ImproperlyConfigured || (error instanceof CeleryError && error.code === 'IMPROPERLY_CONFIGURED')) {
+    return { code: EX_CONFIG, line: `Error: ${e.message}` };
+  }
+  if (error instanceof OperationalError || (e && CONNECTION_CODES.has(String(e.code)))) {
+    return { code: EX_UNAVAILABLE, line: `Error: cannot reach the broker or result backend: ${e.message}. Is the server running and the URL right (-b / --result-backend)?` };
+  }
+  return { code: EX_FAILURE, line: `Error: ${e?.message ?? String(error)}` };
+}

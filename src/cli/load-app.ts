@@ -1,0 +1,47 @@
+// -A handling: `module`, `./path.ts`, `module:attribute`; finds the Celery app in the module like Celery does.
+
+import { Celery } from '../app/celery.js';
+import { ImproperlyConfigured } from '../errors.js';
+import { importModule } from '../utils/import-module.js';
+
+export interface AppOverrides {
+  broker?: string;
+  resultBackend?: string;
+}
+
+/** Load the app named by -A, then apply -b / --result-backend. Without -A, an empty app on the defaults. */
+export async function loadApp(spec: string | undefined, overrides: AppOverrides = {}): Promise<Celery> {
+  const app = spec ? await findApp(spec) : new Celery('celeriac');
+  if (overrides.broker) app.conf.set('broker_url', overrides.broker);
+  if (overrides.resultBackend) app.conf.set('result_backend', overrides.resultBackend);
+  return app;
+}
+
+async function findApp(spec: string): Promise<Celery> {
+  // `C:\…` style drive letters do not occur here; the last colon after the path separates the attribute.
+  const colon = spec.lastIndexOf(':');
+  const [modulePath, attribute] = colon > 0 && !spec.slice(colon).includes('/') ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, undefined];
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importModule(modulePath);
+  } catch (cause) {
+    throw new ImproperlyConfigured(`Cannot load the app module '${modulePath}' (-A ${spec}): ${(cause as Error).message}. Give a path such as ./tasks.ts or a module name resolvable from ${process.cwd()}.`, { cause });
+  }
+  const candidates = attribute ? [attribute] : ['app', 'celery', 'default'];
+  for (const name of candidates) {
+    const value = mod[name];
+    if (value instanceof Celery || isCeleryLike(value)) return value as Celery;
+  }
+  const found = Object.values(mod).filter((v) => v instanceof Celery || isCeleryLike(v));
+  if (!attribute && found.length === 1) return found[0] as Celery;
+  throw new ImproperlyConfigured(
+    attribute
+      ? `Module '${modulePath}' has no Celery app named '${attribute}'. Export it: export const ${attribute} = new Celery(...).`
+      : `Module '${modulePath}' exports ${found.length === 0 ? 'no' : 'several'} Celery app(s). Export one as 'app', or name it: -A ${modulePath}:myApp.`,
+  );
+}
+
+// Two copies of the package (a task module resolving its own celeriac) must still be recognised.
+function isCeleryLike(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && v.constructor?.name === 'Celery' && 'tasks' in v && 'conf' in v;
+}

@@ -1,0 +1,31 @@
+// The public API of celeriac: an explicit list. Anything not exported here is internal and may change.
+
+import { Celery } from './app/celery.js';
+import { workerMain } from './cli/worker.js';
+
+Celery.workerRunner = workerMain;
+
+export { Celery, sharedTask, SharedTask, currentApp, DEFAULT_BROKER_URL, type CeleryOptions } from './app/celery.js';
+export type { ApplyOptions, RetryPolicy } from './app/producer.js';
+export type { RouteSpec, RoutesSetting, AnnotationsSetting, RouterFunction } from './app/routes.js';
+export { Task, type TaskOptions, type RetryOptions, type BoundTask, type TaskClass } from './task/task.js';
+export { currentExecution, type Request } from './task/context.js';
+export { AsyncResult, EagerResult, type GetOptions } from './result/async-result.js';
+export { Signature } from './canvas/signature.js';
+export { Worker, type WorkerOptions } from './worker/worker.js';
+export * as states from './states.js';
+export {
+  CeleryError, ImproperlyConfigured, NotRegistered, DecodeError, ContentDisallowed, TimeoutError, OperationalError,
+  UnknownScheme, BackendDisabled, UnsupportedEncoding, MaxRetriesExceededError, TaskRevokedError, TimeLimitExceeded,
+  SoftTimeLimitExceeded, WorkerLostError, ChordError, RemoteTaskError, TaskPredicate, Retry, Ignore, Reject,
+} from './errors.js';
+export { registerSerializer, type Serializer } from './protocol/serializers.js';
+export type { SignatureDict } from './protocol/task-message.js';
+export type { ResultMeta } from './protocol/result-meta.js';
+export { registerTransport } from './transports/index.js';
+export type { Transport, TransportFactory, Delivery, Subscription, TransportCapabilities, OutgoingMessage, IncomingMessage } from './transports/transport.js';
+export type { QueueStore, TakenMessage, BindingTable } from './transports/virtual/queue-store.js';
+export { registerBackend } from './backends/index.js';
+export type { ResultBackend, KeyValueStore, BackendFactory } from './backends/backend.js';
+export type { Pool } from './worker/pool/pool.js';
+export { getTaskLogger } from './task/logger.js';

@@ -1,0 +1,158 @@
+// AsyncResult: a handle on a task's result in the result backend. Everything that reads the backend is async;
+// once a result is ready it is cached, so later calls cost nothing (as in Celery).
+
+import type { ResultBackend } from '../backends/backend.js';
+import { docToError } from '../protocol/exceptions.js';
+import { parseDateDone, type ResultMeta } from '../protocol/result-meta.js';
+import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, SUCCESS } from '../states.js';
+
+/** Where a result handle reads from: the app hands this over, so results never import the app. */
+export interface ResultSource {
+  getBackend(): Promise<ResultBackend>;
+}
+
+export interface GetOptions {
+  /** Milliseconds to wait before TimeoutError; undefined waits forever. */
+  timeout?: number;
+  /** Rethrow the task's error (default true); false returns the error instead. */
+  propagate?: boolean;
+  /** Poll interval in ms where the backend cannot push (default 500, Celery's 0.5 s). */
+  interval?: number;
+  signal?: AbortSignal;
+}
+
+export class AsyncResult<R = unknown> {
+  private cached: ResultMeta | null = null;
+
+  constructor(
+    /** The task id. */
+    readonly id: string,
+    protected readonly source: ResultSource,
+    /** The task name, when known (for error context). */
+    readonly name: string | null = null,
+  ) {}
+
+  /** Alias of `id` (Celery's task_id). */
+  get taskId(): string {
+    return this.id;
+  }
+
+  /** The stored document, or null while PENDING (unknown). */
+  async meta(): Promise<ResultMeta | null> {
+    if (this.cached) return this.cached;
+    const meta = await (await this.source.getBackend()).get(this.id);
+    if (meta && READY_STATES.has(meta.status)) this.cached = meta;
+    return meta;
+  }
+
+  /** PENDING, STARTED, RETRY, SUCCESS, FAILURE, REVOKED or a custom state. PENDING means "unknown". */
+  async state(): Promise<string> {
+    return (await this.meta())?.status ?? PENDING;
+  }
+
+  /** Alias of state(). */
+  status(): Promise<string> {
+    return this.state();
+  }
+
+  /** True once the task has finished (SUCCESS, FAILURE or REVOKED). */
+  async ready(): Promise<boolean> {
+    return READY_STATES.has(await this.state());
+  }
+
+  async successful(): Promise<boolean> {
+    return (await this.state()) === SUCCESS;
+  }
+
+  async failed(): Promise<boolean> {
+    return (await this.state()) === FAILURE;
+  }
+
+  /** The return value, the error for failures, the meta dict for custom states, or null while unknown. */
+  async result(): Promise<R | Error | unknown> {
+    const meta = await this.meta();
+    if (!meta) return null;
+    return PROPAGATE_STATES.has(meta.status) ? this.errorOf(meta) : meta.result;
+  }
+
+  /** The stored traceback of a failure, else null. */
+  async traceback(): Promise<string | null> {
+    return (await this.meta())?.traceback ?? null;
+  }
+
+  /** When the task finished (UTC), else null. */
+  async dateDone(): Promise<Date | null> {
+    return parseDateDone((await this.meta())?.date_done);
+  }
+
+  /** Ids of tasks this task sent (chain steps, callbacks). */
+  async children(): Promise<string[]> {
+    const meta = await this.meta();
+    return (meta?.children ?? []).map((c) => (Array.isArray(c) && Array.isArray(c[0]) ? String(c[0][0]) : String(c)));
+  }
+
+  /**
+   * Wait for the result. Rethrows the task's error (a RemoteTaskError carrying exc_type/exc_message/exc_module and
+   * the remote traceback) unless `propagate: false`; rejects with TimeoutError after `timeout` ms.
+   */
+  async get(options: GetOptions = {}): Promise<R> {
+    const meta = this.cached ?? (await (await this.source.getBackend()).waitFor(this.id, {
+      timeoutMs: options.timeout,
+      intervalMs: options.interval ?? 500,
+      signal: options.signal,
+    }));
+    this.cached = meta;
+    if (PROPAGATE_STATES.has(meta.status)) {
+      const error = this.errorOf(meta);
+      if (options.propagate ?? true) throw error;
+      return error as R;
+    }
+    return meta.result as R;
+  }
+
+  /** Remove the stored result. */
+  async forget(): Promise<void> {
+    this.cached = null;
+    await (await this.source.getBackend()).forget(this.id);
+  }
+
+  toString(): string {
+    return this.id;
+  }
+
+  toJSON(): string {
+    return this.id;
+  }
+
+  private errorOf(meta: ResultMeta): Error {
+    return docToError(meta.result, meta.traceback, { taskId: this.id, ...(this.name ? { taskName: this.name } : {}) });
+  }
+}
+
+/** The result of a task run in this process (`apply()`, task_always_eager): nothing is stored or sent. */
+export class EagerResult<R = unknown> extends AsyncResult<R> {
+  constructor(
+    id: string,
+    private readonly stored: ResultMeta,
+    name: string | null = null,
+    /** The original error of a failed eager run: get() rethrows it as is, as Celery's EagerResult does. */
+    private readonly error?: unknown,
+  ) {
+    super(id, { getBackend: () => Promise.reject(new Error('unreachable: eager results are local')) }, name);
+  }
+
+  override async meta(): Promise<ResultMeta> {
+    return this.stored;
+  }
+
+  override async get(options: GetOptions = {}): Promise<R> {
+    if (PROPAGATE_STATES.has(this.stored.status)) {
+      const error = this.error ?? docToError(this.stored.result, this.stored.traceback, { taskId: this.id });
+      if (options.propagate ?? true) throw error;
+      return error as R;
+    }
+    return this.stored.result as R;
+  }
+
+  override async forget(): Promise<void> {}
+}

@@ -1,0 +1,208 @@
+// The Task: what `app.task(fn, options)` returns. Sends (delay/applyAsync), builds signatures (s/si), runs here
+// (call/apply), and carries the options and hooks the worker honours. Subclass it for a custom base (Celery's base=).
+
+import type { Celery } from '../app/celery.js';
+import type { ApplyOptions, TaskDefaults } from '../app/producer.js';
+import { MaxRetriesExceededError, Retry } from '../errors.js';
+import type { Logger } from '../utils/logger.js';
+import { Signature } from '../canvas/signature.js';
+import { AsyncResult, EagerResult } from '../result/async-result.js';
+import { currentExecution, directRequest, runInContext, type Request } from './context.js';
+import { uuid } from '../utils/ids.js';
+import { buildResultMeta } from '../protocol/result-meta.js';
+import { executeEagerly } from './eager.js';
+
+/** Per-task options (Celery's task decorator arguments, camelCase; Celery names in config/settings TASK_OPTION_NAMES). */
+export interface TaskOptions {
+  /** Registered name; default `<app.main>.<function name>`. */
+  name?: string;
+  /** Pass a bound context (the task, with `request`) as the first argument. */
+  bind?: boolean;
+  /** A Task subclass to instantiate (Celery's base=); default app.Task. */
+  base?: TaskClass;
+  /** Acknowledge after the task returns instead of before it runs (default: task_acks_late). */
+  acksLate?: boolean;
+  /** With acksLate: ack even when the task fails or times out (default: task_acks_on_failure_or_timeout). */
+  acksOnFailureOrTimeout?: boolean;
+  /** With acksLate: requeue when the process running it dies (default: task_reject_on_worker_lost). */
+  rejectOnWorkerLost?: boolean;
+  /** Retries before giving up; null = forever. Default 3. */
+  maxRetries?: number | null;
+  /** Seconds before a retry when no countdown is given. Default 180. */
+  defaultRetryDelay?: number;
+  /** '10/s', '10/m', '10/h' or a number per second; per worker. */
+  rateLimit?: string | number | null;
+  /** Hard time limit, seconds. */
+  timeLimit?: number | null;
+  /** Soft time limit, seconds: the task's signal aborts with SoftTimeLimitExceeded. */
+  softTimeLimit?: number | null;
+  ignoreResult?: boolean;
+  storeErrorsEvenIfIgnored?: boolean;
+  /** Store STARTED when the task begins (default: task_track_started). */
+  trackStarted?: boolean;
+  serializer?: string;
+  compression?: string;
+  queue?: string;
+  routingKey?: string;
+  exchange?: string;
+  priority?: number;
+  /** Default expires (seconds) for every call. */
+  expires?: number;
+  /** Retry automatically when one of these error classes is thrown. */
+  autoretryFor?: Array<abstract new (...args: never[]) => Error>;
+  /** Options for automatic retries (e.g. { maxRetries: 5, countdown: 2 }). */
+  retryKwargs?: RetryOptions;
+  /** Exponential backoff for automatic retries: true = 1 s base, or a base in seconds. */
+  retryBackoff?: boolean | number;
+  /** Cap of the backoff, seconds. Default 600. */
+  retryBackoffMax?: number;
+  /** Randomize backoff delays (full jitter). Default true. */
+  retryJitter?: boolean;
+  /** Any other option, kept as given (Celery allows arbitrary task attributes). */
+  [custom: string]: unknown;
+}
+
+export interface RetryOptions {
+  /** Seconds before the retry runs (default: defaultRetryDelay). */
+  countdown?: number;
+  eta?: Date;
+  /** The error that caused the retry: rethrown if max retries is exceeded. */
+  exc?: unknown;
+  maxRetries?: number | null;
+  args?: unknown[];
+  kwargs?: Record<string, unknown>;
+  queue?: string;
+  priority?: number;
+}
+
+export type TaskClass = new (app: Celery, name: string, fn: TaskFunction, options: TaskOptions) => Task;
+// eslint-style escape: task functions are user functions of any shape.
+export type TaskFunction = (...args: any[]) => unknown;
+
+/** A bound task's first argument: the task itself with the running request (Celery's `self`). */
+export type BoundTask<T extends Task = Task> = T & {
+  readonly request: Request;
+  /** Aborted on revoke(terminate) or the soft time limit. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+};
+
+export class Task<A extends unknown[] = any[], R = unknown> {
+  /** Set on the bound context only; undefined on the registered task itself. */
+  declare readonly request?: Request;
+
+  constructor(
+    readonly app: Celery,
+    readonly name: string,
+    readonly fn: TaskFunction,
+    readonly options: Readonly<TaskOptions>,
+  ) {}
+
+  /** Send with positional args (Celery's delay). */
+  delay(...args: A): Promise<AsyncResult<R>> {
+    return this.applyAsync(args);
+  }
+
+  /** Send with args, kwargs and execution options (Celery's apply_async). */
+  async applyAsync(args?: A | unknown[], kwargs?: Record<string, unknown>, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
+    if (this.app.conf.get('task_always_eager')) return this.apply(args, kwargs, options);
+    const defaults: TaskDefaults = {
+      queue: this.options.queue, routingKey: this.options.routingKey, exchange: this.options.exchange,
+      priority: this.options.priority, serializer: this.options.serializer, compression: this.options.compression,
+      ignoreResult: this.options.ignoreResult,
+    };
+    const withExpiry = options.expires === undefined && this.options.expires !== undefined ? { ...options, expires: this.options.expires } : options;
+    const id = await this.app.producer.send(this.name, (args ?? []) as unknown[], kwargs ?? {}, withExpiry, defaults);
+    return new AsyncResult<R>(id, this.app, this.name);
+  }
+
+  /** A partial signature (Celery's .s()): a parent's result is prepended to its args in a chain. */
+  s(...args: unknown[]): Signature<R> {
+    return new Signature<R>(this.name, args, {}, {}, false, this.app);
+  }
+
+  /** An immutable signature (Celery's .si()): parents' results are not passed to it. */
+  si(...args: A): Signature<R> {
+    return new Signature<R>(this.name, args, {}, {}, true, this.app);
+  }
+
+  /** Full signature with kwargs and options (Celery's .signature()). */
+  signature(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: Record<string, unknown> = {}): Signature<R> {
+    return new Signature<R>(this.name, args, kwargs, options, false, this.app);
+  }
+
+  /** Run the function here and now, as a plain call (Celery's __call__: request.called_directly is true). */
+  async call(...args: A): Promise<R> {
+    const id = uuid();
+    const request = directRequest(this.name, args, {}, id);
+    return runInContext({ request, taskName: this.name, children: [] }, () => this.invoke(request, args, {})) as Promise<R>;
+  }
+
+  /** Run here through the full execution path, storing nothing (Celery's apply; request.is_eager is true). */
+  async apply(args?: A | unknown[], kwargs?: Record<string, unknown>, options: ApplyOptions = {}): Promise<EagerResult<R>> {
+    return executeEagerly(this as Task, (args ?? []) as unknown[], kwargs ?? {}, options) as Promise<EagerResult<R>>;
+  }
+
+  /**
+   * Call the user's function for one request: bound tasks get the context first; non-empty kwargs are passed
+   * as one trailing object argument (JavaScript has no keyword arguments).
+   */
+  invoke(request: Request, args: unknown[], kwargs: Record<string, unknown>, signal?: AbortSignal, logger?: Logger): unknown {
+    const callArgs = Object.keys(kwargs).length > 0 ? [...args, kwargs] : args;
+    if (!this.options.bind) return this.fn(...callArgs);
+    const ctx = Object.create(this, {
+      request: { value: request, enumerable: true },
+      signal: { value: signal ?? new AbortController().signal },
+      logger: { value: logger ?? this.app.log.taskLogger(this.name, request.id) },
+    }) as BoundTask;
+    return this.fn(ctx, ...callArgs);
+  }
+
+  /**
+   * Ask for this task to run again (Celery's self.retry): throws Retry, which the worker turns into a new message
+   * with the same id and retries + 1. When max retries is reached, throws `exc` (or MaxRetriesExceededError) instead.
+   * Use as `throw this.retry(...)` or just `this.retry(...)`.
+   */
+  retry(options: RetryOptions = {}): never {
+    const request = this.request ?? currentExecution()?.request;
+    if (!request || request.called_directly) {
+      if (options.exc !== undefined) throw options.exc;
+      throw new Retry({ message: `Task ${this.name} called directly: cannot retry outside a worker.` });
+    }
+    const max = options.maxRetries !== undefined ? options.maxRetries : (this.options.maxRetries ?? 3);
+    if (max !== null && request.retries >= max) {
+      if (options.exc !== undefined) throw options.exc;
+      throw new MaxRetriesExceededError(`Can't retry ${this.name}[${request.id}] args:${JSON.stringify(request.args)} kwargs:${JSON.stringify(request.kwargs)}: max retries (${max}) exceeded.`, { context: { taskId: request.id, taskName: this.name } });
+    }
+    const countdown = options.eta ? undefined : (options.countdown ?? this.options.defaultRetryDelay ?? 180);
+    throw new Retry({ countdown, eta: options.eta, exc: options.exc, retryOptions: { ...options } });
+  }
+
+  /** Store a custom state (Celery's update_state), e.g. PROGRESS with meta. */
+  async updateState(state: string, meta: unknown = null, taskId?: string): Promise<void> {
+    const id = taskId ?? this.request?.id ?? currentExecution()?.request.id;
+    if (!id) throw new Error(`updateState on ${this.name} needs a task id: call it inside a running task or pass taskId.`);
+    await (await this.app.getBackend()).store(id, buildResultMeta({ taskId: id, status: state, result: meta, dateDone: null }));
+  }
+
+  /** The result handle for an id of this task. */
+  AsyncResult(id: string): AsyncResult<R> {
+    return new AsyncResult<R>(id, this.app, this.name);
+  }
+
+  // Hooks, overridden by subclasses (Celery's Task handlers). The worker awaits them; errors in hooks are logged.
+  /** Before the function runs. */
+  beforeStart(_taskId: string, _args: unknown[], _kwargs: Record<string, unknown>): void | Promise<void> {}
+  /** After success, before the result is acked (for acks_late). */
+  onSuccess(_retval: unknown, _taskId: string, _args: unknown[], _kwargs: Record<string, unknown>): void | Promise<void> {}
+  /** After a failure was stored. */
+  onFailure(_error: unknown, _taskId: string, _args: unknown[], _kwargs: Record<string, unknown>, _traceback: string | null): void | Promise<void> {}
+  /** After a retry was scheduled. */
+  onRetry(_error: unknown, _taskId: string, _args: unknown[], _kwargs: Record<string, unknown>, _traceback: string | null): void | Promise<void> {}
+  /** After any outcome, with the final state. */
+  afterReturn(_state: string, _retval: unknown, _taskId: string, _args: unknown[], _kwargs: Record<string, unknown>, _traceback: string | null): void | Promise<void> {}
+
+  toString(): string {
+    return `<@task: ${this.name} of ${this.app.main}>`;
+  }
+}

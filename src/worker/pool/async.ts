@@ -1,0 +1,41 @@
+// The in-process pool: up to `size` tasks in flight on this event loop (I/O-bound tasks). `solo` is size 1.
+// A hard time limit cannot stop JavaScript running here: the task is reported failed and its promise abandoned.
+
+import { executeTask, type ExecutionHost, type TaskOutcome } from '../../task/execute.js';
+import type { Celery } from '../../app/celery.js';
+import type { Pool, PoolStats, TaskCall } from './pool.js';
+
+export class AsyncPool implements Pool {
+  private running = 0;
+
+  constructor(
+    readonly kind: 'async' | 'solo',
+    readonly size: number,
+    private readonly app: Celery,
+    private readonly host: ExecutionHost,
+  ) {}
+
+  async start(): Promise<void> {}
+
+  async run(call: TaskCall, signal: AbortSignal): Promise<TaskOutcome> {
+    this.running++;
+    try {
+      return await executeTask({
+        task: call.task,
+        message: call.message,
+        request: call.request,
+        host: this.host,
+        logger: this.app.log.taskLogger(call.task.name, call.request.id),
+        signal,
+      });
+    } finally {
+      this.running--;
+    }
+  }
+
+  async stop(): Promise<void> {}
+
+  stats(): PoolStats {
+    return { kind: this.kind, size: this.size, active: this.running };
+  }
+}

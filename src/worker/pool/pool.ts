@@ -1,0 +1,29 @@
+// Where a task's function runs. The async pool runs it on this event loop; process and thread pools
+// (later) run it in children that import the app module themselves.
+
+import type { TaskMessage } from '../../protocol/task-message.js';
+import type { Request } from '../../task/context.js';
+import type { TaskOutcome } from '../../task/execute.js';
+import type { Task } from '../../task/task.js';
+
+export interface TaskCall {
+  readonly task: Task;
+  readonly message: TaskMessage;
+  readonly request: Request;
+}
+
+export interface PoolStats {
+  readonly kind: string;
+  readonly size: number;
+  readonly active: number;
+}
+
+export interface Pool {
+  readonly kind: 'async' | 'solo' | 'threads' | 'prefork';
+  readonly size: number;
+  start(): Promise<void>;
+  /** Run one call; never rejects (every error is an outcome). */
+  run(call: TaskCall, signal: AbortSignal): Promise<TaskOutcome>;
+  stop(mode: 'warm' | 'cold'): Promise<void>;
+  stats(): PoolStats;
+}

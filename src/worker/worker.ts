@@ -1,0 +1,186 @@
+// The worker: composes transport, backend, pool and consumer; starts them in order and stops them in reverse.
+// A static list of components instead of Celery's bootstep graph.
+
+import { cpus, hostname as osHostname } from 'node:os';
+import type { Celery } from '../app/celery.js';
+import type { ResultBackend } from '../backends/backend.js';
+import { ImproperlyConfigured } from '../errors.js';
+import { acceptSet } from '../protocol/serializers.js';
+import type { ExecutionHost } from '../task/execute.js';
+import type { QueueDeclaration, Transport } from '../transports/transport.js';
+import { expandNodeName } from '../utils/ids.js';
+import type { Logger } from '../utils/logger.js';
+import { renderBanner } from './banner.js';
+import { Consumer } from './consumer.js';
+import { AsyncPool } from './pool/async.js';
+import type { Pool } from './pool/pool.js';
+import { RateLimiter } from './rate-limit.js';
+import { WorkerState } from './state.js';
+import { VERSION } from '../utils/version.js';
+
+export type PoolKind = 'async' | 'solo';
+
+export interface WorkerOptions {
+  /** Node name; `%h`, `%n`, `%d` expand as in Celery. Default `celery@%h`. */
+  hostname?: string;
+  /** Tasks in flight at once. Default worker_concurrency, else the number of CPUs. */
+  concurrency?: number;
+  pool?: PoolKind;
+  /** Consume only these queues (created when task_create_missing_queues). */
+  queues?: readonly string[];
+  /** Do not consume these queues (-X). */
+  excludeQueues?: readonly string[];
+  prefetchMultiplier?: number;
+  /** DEBUG, INFO, WARNING, ERROR, CRITICAL. Default WARNING. */
+  loglevel?: string;
+  logfile?: string | null;
+  /** Send task events (-E). */
+  events?: boolean;
+  /** Print the banner to stdout. Default true. */
+  banner?: boolean;
+  /** Seconds a warm shutdown waits for running tasks. Default 60. */
+  shutdownTimeout?: number;
+}
+
+interface QueueInfo { name: string; exchange: string; exchangeType: string; routingKey: string }
+
+export class Worker {
+  readonly hostname: string;
+  readonly state = new WorkerState();
+  readonly limiter = new RateLimiter();
+  readonly logger: Logger;
+  private transport?: Transport;
+  private backend: ResultBackend | null = null;
+  private pool?: Pool;
+  private consumer?: Consumer;
+  private stopped?: Promise<void>;
+  private resolveDone!: () => void;
+  /** Resolves when the worker has stopped. */
+  readonly done = new Promise<void>((r) => (this.resolveDone = r));
+
+  constructor(readonly app: Celery, readonly options: WorkerOptions = {}) {
+    this.hostname = expandNodeName(options.hostname ?? 'celery@%h', osHostname());
+    this.logger = app.log.setup({ level: options.loglevel ?? 'WARNING', file: options.logfile ?? null });
+  }
+
+  get concurrency(): number {
+    const value = this.options.pool === 'solo' ? 1 : (this.options.concurrency ?? (this.app.conf.get('worker_concurrency') as number | null) ?? cpus().length);
+    if (!Number.isInteger(value) || value < 1) throw new ImproperlyConfigured(`Concurrency must be a whole number ≥ 1 (got ${value}). Set -c / worker_concurrency.`);
+    return value;
+  }
+
+  async start(): Promise<void> {
+    const app = this.app.finalize();
+    const conf = (n: string) => app.conf.get(n);
+    const queues = this.queues();
+    this.transport = await app.getTransport();
+    this.transport.on('disconnected', (e) => this.logger.warn(`consumer: Connection to broker lost (${(e as Error | undefined)?.message ?? 'unknown error'}). Trying to re-establish the connection…`));
+    this.transport.on('connected', () => this.logger.info('consumer: Connected to the broker again; consuming.'));
+    this.transport.on('error', (e) => this.logger.error(`consumer: ${(e as Error | undefined)?.message ?? String(e)}`));
+    for (const q of queues) await this.transport.declare(q.declaration);
+    this.backend = app.backendUrl() ? await app.getBackend() : null;
+    const host: ExecutionHost = {
+      hostname: this.hostname,
+      setting: conf,
+      backend: this.backend,
+      send: (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options),
+    };
+    const kind = this.options.pool ?? 'async';
+    this.pool = new AsyncPool(kind, this.concurrency, app, host);
+    await this.pool.start();
+    if (!conf('worker_disable_rate_limits')) {
+      for (const name of app.tasks.names()) {
+        const task = app.tasks.get(name);
+        this.limiter.set(name, task.options.rateLimit ?? (conf('task_default_rate_limit') as string | null));
+      }
+    }
+    this.consumer = new Consumer(app, this.transport, this.pool, host, this.state, this.limiter, this.logger, {
+      queues: queues.map((q) => q.info.name),
+      concurrency: this.concurrency,
+      prefetchMultiplier: this.options.prefetchMultiplier ?? (conf('worker_prefetch_multiplier') as number) ?? 4,
+      hostname: this.hostname,
+      accept: acceptSet((conf('accept_content') as string[]) ?? ['json']),
+      loglevel: this.options.loglevel ?? null,
+      logfile: this.options.logfile ?? null,
+    });
+    if (this.options.banner !== false) process.stdout.write(this.banner(queues.map((q) => q.info)));
+    await this.consumer.start();
+    this.logger.info(`${this.hostname} ready.`);
+  }
+
+  /** Change a task's rate limit on this worker ('10/m'; null removes it). */
+  setRateLimit(taskName: string, limit: string | number | null): void {
+    this.app.tasks.get(taskName);
+    this.limiter.set(taskName, limit);
+  }
+
+  /** Revoke a task id on this worker (remembered for later deliveries); terminate aborts it if running. */
+  revoke(taskId: string, options: { terminate?: boolean } = {}): void {
+    if (this.consumer) this.consumer.revoke(taskId, options.terminate);
+    else this.state.revoke(taskId);
+  }
+
+  /** Warm: finish running tasks, return the rest. Cold: return everything unfinished and stop now. Idempotent. */
+  stop(mode: 'warm' | 'cold' = 'warm'): Promise<void> {
+    if (this.stopped && mode === 'cold') this.consumer?.forceCold();
+    this.stopped ??= (async () => {
+      this.logger.warn(`${mode === 'warm' ? 'Warm' : 'Cold'} shutdown (${this.hostname})`);
+      await this.consumer?.stop(mode, (this.options.shutdownTimeout ?? 60) * 1000).catch((e) => this.logger.error(`shutdown: ${(e as Error).message}`));
+      await this.pool?.stop(mode);
+      await this.app.close();
+      this.resolveDone();
+    })();
+    return this.stopped;
+  }
+
+  private queues(): Array<{ declaration: QueueDeclaration; info: QueueInfo }> {
+    const conf = (n: string) => this.app.conf.get(n);
+    const defaultQueue = (conf('task_default_queue') as string) ?? 'celery';
+    const configured = (conf('task_queues') as Array<Record<string, unknown>> | null) ?? null;
+    const known = new Map<string, QueueInfo>();
+    for (const q of configured ?? [{ name: defaultQueue }]) {
+      const name = String(q.name);
+      known.set(name, {
+        name,
+        exchange: String(q.exchange ?? conf('task_default_exchange') ?? name),
+        exchangeType: String(q.exchange_type ?? conf('task_default_exchange_type') ?? 'direct'),
+        routingKey: String(q.routing_key ?? name),
+      });
+    }
+    let selected = [...known.values()];
+    if (this.options.queues?.length) {
+      selected = this.options.queues.map((name) => {
+        const found = known.get(name);
+        if (found) return found;
+        if (conf('task_create_missing_queues') === false) {
+          throw new ImproperlyConfigured(`Queue '${name}' is not defined in task_queues and task_create_missing_queues is off. Define it or turn that on.`);
+        }
+        return { name, exchange: name, exchangeType: 'direct', routingKey: name };
+      });
+    }
+    const excluded = new Set(this.options.excludeQueues ?? []);
+    selected = selected.filter((q) => !excluded.has(q.name));
+    if (selected.length === 0) throw new ImproperlyConfigured('No queues left to consume: check -Q and -X.');
+    return selected.map((info) => ({
+      info,
+      declaration: { name: info.name, exchange: info.exchange, exchangeType: info.exchangeType as QueueDeclaration['exchangeType'], routingKey: info.routingKey },
+    }));
+  }
+
+  private banner(queues: QueueInfo[]): string {
+    const notes = this.app.conf.get('broker_url') ? [] : [`Using the embedded SQLite broker at ${this.app.brokerUrl()} (no broker_url configured).`];
+    return renderBanner({
+      hostname: this.hostname,
+      version: VERSION,
+      app: `${this.app.main}`,
+      transport: this.transport?.displayUrl ?? this.app.brokerUrl(),
+      results: this.backend?.displayUrl ?? 'disabled://',
+      concurrency: this.concurrency,
+      pool: this.options.pool ?? 'async',
+      events: Boolean(this.options.events),
+      queues,
+      tasks: this.app.tasks.names(),
+      notes,
+    });
+  }
+}
