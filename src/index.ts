@@ -12,6 +12,8 @@ export { Task, type TaskOptions, type RetryOptions, type BoundTask, type TaskCla
 export { currentExecution, type Request } from './task/context.js';
 export { AsyncResult, EagerResult, type GetOptions } from './result/async-result.js';
 export { Signature } from './canvas/signature.js';
+export { chain, group, chord, Chain, Group, Chord } from './canvas/primitives.js';
+export { GroupResult } from './result/group-result.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
 export * as states from './states.js';
 export {

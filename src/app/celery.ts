@@ -15,6 +15,8 @@ import { importModule } from '../utils/import-module.js';
 import { createLogger, type Logger, type LoggerOptions } from '../utils/logger.js';
 import { Producer, type ApplyOptions } from './producer.js';
 import { TaskRegistry } from './registry.js';
+import { Signals } from './signals.js';
+import { Control } from '../control/client.js';
 import { resolveAnnotations, type AnnotationsSetting } from './routes.js';
 import { TASK_OPTION_NAMES } from '../config/settings.js';
 
@@ -68,11 +70,14 @@ export class Celery {
   readonly oid = uuid();
   readonly producer: Producer;
   readonly log = new AppLog();
+  /** Celery's signals, typed: `app.signals.connect('task_success', ({ taskId, result }) => …)`. */
+  readonly signals = new Signals((signal, error) => this.log.logger.error({ err: error }, `Signal handler for ${signal} raised: ${(error as Error).message}`));
   /** The base class of tasks created by this app (Celery's app.Task); set before defining tasks. */
   Task: TaskClass = Task as unknown as TaskClass;
   /** Set by the package entry so that `workerMain()` can start a worker without the app importing the worker. */
   static workerRunner?: (app: Celery, argv: readonly string[]) => Promise<void>;
 
+  private controlClient?: Control;
   private transport?: Promise<Transport>;
   private backend?: Promise<ResultBackend>;
   private finalized = false;
@@ -84,7 +89,7 @@ export class Celery {
     if (broker !== undefined) preconf.broker_url = broker;
     if (backend !== undefined) preconf.result_backend = backend;
     this.conf = new Config(preconf);
-    this.producer = new Producer({ setting: (n) => this.conf.get(n), getTransport: () => this.getTransport(), oid: this.oid });
+    this.producer = new Producer({ setting: (n) => this.conf.get(n), getTransport: () => this.getTransport(), oid: this.oid, signals: this.signals });
     registerApp(this);
   }
 
@@ -101,6 +106,11 @@ export class Celery {
     const task = new Base(this, name, fn, Object.freeze(annotated));
     this.tasks.register(task);
     return task;
+  }
+
+  /** Remote control of workers (Celery's app.control): ping, inspect(), revoke, rateLimit, shutdown … */
+  get control(): Control {
+    return (this.controlClient ??= new Control(() => this.getTransport(), this.oid));
   }
 
   /** Send a task by name, defined here or not (a Python worker's task, say). */
@@ -214,8 +224,10 @@ export class Celery {
 
   /** Close broker and backend connections. */
   async close(): Promise<void> {
-    const [t, b] = [this.transport, this.backend];
+    const [t, b, c] = [this.transport, this.backend, this.controlClient];
     this.transport = this.backend = undefined;
+    this.controlClient = undefined;
+    await c?.close().catch(() => undefined);
     unregisterApp(this);
     await Promise.allSettled([t?.then((x) => x.close()), b?.then((x) => x.close())]);
   }

@@ -7,6 +7,7 @@ import { currentExecution } from '../task/context.js';
 import type { Transport } from '../transports/transport.js';
 import { originString, uuid } from '../utils/ids.js';
 import { resolveRoute, type RoutesSetting } from './routes.js';
+import type { Signals } from './signals.js';
 
 /** Anything that can become a signature dict on the wire (a Signature, or the dict itself). */
 export interface SignatureLike {
@@ -71,6 +72,7 @@ export interface ProducerHost {
   getTransport(): Promise<Transport>;
   /** The client's oid: reply_to of every task message. */
   readonly oid: string;
+  readonly signals?: Signals;
 }
 
 /** The task-level defaults a send may use (from the registered task, when the sender has it). */
@@ -132,6 +134,8 @@ export class Producer {
       deliveryMode: conf('task_default_delivery_mode') === 'transient' || conf('task_default_delivery_mode') === 1 ? 1 : 2,
       extraProperties: options.extraProperties,
     });
+    const signals = this.host.signals;
+    if (signals?.has('before_task_publish')) await signals.send('before_task_publish', { name, taskId: id, args, kwargs, options });
     const transport = await this.host.getTransport();
     const publish = async () => {
       if (!this.declared.has(route.queue)) {
@@ -142,6 +146,7 @@ export class Producer {
     };
     const retry = options.retry ?? (conf('task_publish_retry') as boolean) ?? true;
     await (retry ? withRetry(publish, transport, { ...defaultPolicy(conf('task_publish_retry_policy')), ...options.retryPolicy }, name) : publish());
+    if (signals?.has('after_task_publish')) await signals.send('after_task_publish', { name, taskId: id, queue: route.queue });
     return id;
   }
 

@@ -17,17 +17,18 @@ export class Signature<R = unknown> {
     /** apply_async options in Celery's snake_case wire spelling (task_id, queue, priority, …). */
     readonly options: Record<string, unknown> = {},
     readonly immutable = false,
-    private readonly sender?: SignatureSender,
+    /** The app that sends it (set by app.signature and task.s). */
+    readonly app?: SignatureSender,
     readonly subtaskType: string | null = null,
   ) {}
 
   /** Send it (Celery's apply_async); `args` are prepended to the partial args unless immutable. */
   applyAsync(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
-    if (!this.sender) {
+    if (!this.app) {
       throw new Error(`Signature for ${this.task} is not bound to an app; create it with app.signature() or task.s().`);
     }
     const merged = this.immutable ? this.args : [...args, ...this.args];
-    return this.sender.sendTask<R>(this.task, merged, { ...this.kwargs, ...kwargs }, { ...applyOptionsFromDict(this.options), ...options });
+    return this.app.sendTask<R>(this.task, merged, { ...this.kwargs, ...kwargs }, { ...applyOptionsFromDict(this.options), ...options });
   }
 
   delay(...args: unknown[]): Promise<AsyncResult<R>> {
@@ -36,12 +37,12 @@ export class Signature<R = unknown> {
 
   /** A copy with more partial args/kwargs/options. */
   clone(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: Record<string, unknown> = {}): Signature<R> {
-    return new Signature<R>(this.task, [...args, ...this.args], { ...this.kwargs, ...kwargs }, { ...this.options, ...options }, this.immutable, this.sender, this.subtaskType);
+    return new Signature<R>(this.task, [...args, ...this.args], { ...this.kwargs, ...kwargs }, { ...this.options, ...options }, this.immutable, this.app, this.subtaskType);
   }
 
   /** Set execution options (Celery's .set()): snake_case or camelCase names. */
   set(options: ApplyOptions | Record<string, unknown>): Signature<R> {
-    return new Signature<R>(this.task, this.args, this.kwargs, { ...this.options, ...dictOptionsFrom(options as Record<string, unknown>) }, this.immutable, this.sender, this.subtaskType);
+    return new Signature<R>(this.task, this.args, this.kwargs, { ...this.options, ...dictOptionsFrom(options as Record<string, unknown>) }, this.immutable, this.app, this.subtaskType);
   }
 
   toDict(): SignatureDict {

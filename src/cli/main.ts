@@ -8,6 +8,7 @@ import { EX_USAGE } from './exit-codes.js';
 import { purgeCommand } from './purge.js';
 import { resultCommand } from './result.js';
 import { workerCommand } from './worker.js';
+import { controlCommand, inspectCommand } from './inspect.js';
 
 export function buildProgram(): Command {
   const program = withAppOptions(new Command('celeriac'))
@@ -15,7 +16,7 @@ export function buildProgram(): Command {
     .version(VERSION, '--version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [workerCommand(), callCommand(), resultCommand(), purgeCommand()]) {
+  for (const command of [workerCommand(), callCommand(), resultCommand(), purgeCommand(), inspectCommand(), controlCommand()]) {
     program.addCommand(command.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

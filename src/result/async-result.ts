@@ -9,6 +9,8 @@ import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, SUCCESS } from '../st
 /** Where a result handle reads from: the app hands this over, so results never import the app. */
 export interface ResultSource {
   getBackend(): Promise<ResultBackend>;
+  /** Present on apps: revoke() goes through remote control. */
+  readonly control?: { revoke(taskId: string, options?: { terminate?: boolean; signal?: string }): Promise<void> };
 }
 
 export interface GetOptions {
@@ -114,6 +116,12 @@ export class AsyncResult<R = unknown> {
   async forget(): Promise<void> {
     this.cached = null;
     await (await this.source.getBackend()).forget(this.id);
+  }
+
+  /** Revoke this task on every worker (Celery's AsyncResult.revoke); terminate also stops it if running. */
+  async revoke(options: { terminate?: boolean; signal?: string } = {}): Promise<void> {
+    if (!this.source.control) throw new Error('This result is not bound to an app; revoke through app.control.revoke(id).');
+    await this.source.control.revoke(this.id, options);
   }
 
   toString(): string {

@@ -3,7 +3,7 @@
 
 import type { ApplyOptions } from '../app/producer.js';
 import type { ChordPart, ResultBackend } from '../backends/backend.js';
-import { Ignore, Reject, Retry, TimeLimitExceeded, type RetryInfo } from '../errors.js';
+import { Ignore, Reject, Retry, TaskRevokedError, TimeLimitExceeded, type RetryInfo } from '../errors.js';
 import { exceptionToDoc, tracebackOf } from '../protocol/exceptions.js';
 import { buildResultMeta, type ResultMeta } from '../protocol/result-meta.js';
 import type { SignatureDict, TaskMessage } from '../protocol/task-message.js';
@@ -49,6 +49,7 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
   const args = request.args;
   const kwargs = request.kwargs;
   try {
+    await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs });
     await task.beforeStart(request.id, args, kwargs);
     if ((task.options.trackStarted ?? host.setting('task_track_started')) && host.backend) {
       await host.backend.store(request.id, meta(input, STARTED, { pid: process.pid, hostname: host.hostname }, null, [], null));
@@ -59,16 +60,30 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
     const runtimeMs = elapsed();
     if (timedOut(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs };
     await onSuccess(input, result, children);
-    return { state: SUCCESS, result, runtimeMs };
+    return await postrun(input, { state: SUCCESS, result, runtimeMs });
   } catch (thrown) {
     if (timedOut(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs: elapsed() };
-    return handleError(input, autoretry(task, request, thrown), children, elapsed);
+    return postrun(input, await handleError(input, autoretry(task, request, thrown), children, elapsed));
   }
 }
 
-/** The worker already reported a hard time limit: whatever the abandoned task does later stores nothing. */
+/** task_success / task_failure / task_retry, then task_postrun, as Celery sends them. */
+async function postrun(input: ExecuteInput, outcome: TaskOutcome): Promise<TaskOutcome> {
+  const { task, request } = input;
+  const signals = task.app.signals;
+  const base = { name: task.name, taskId: request.id };
+  if (outcome.state === SUCCESS) await signals.send('task_success', { ...base, result: outcome.result });
+  else if (outcome.state === FAILURE) await signals.send('task_failure', { ...base, error: outcome.error, traceback: outcome.traceback });
+  else if (outcome.state === RETRY) await signals.send('task_retry', { ...base, reason: outcome.retry.info.exc ?? outcome.retry });
+  const retval = outcome.state === SUCCESS ? outcome.result : outcome.state === FAILURE ? outcome.error : null;
+  await signals.send('task_postrun', { ...base, args: request.args, kwargs: request.kwargs, state: outcome.state, retval });
+  return outcome;
+}
+
+/** The worker already reported a hard time limit or a terminate: whatever the abandoned task does later stores nothing. */
 function timedOut(input: ExecuteInput): boolean {
-  return input.signal?.aborted === true && input.signal.reason instanceof TimeLimitExceeded;
+  const reason = input.signal?.aborted ? (input.signal.reason as unknown) : undefined;
+  return reason instanceof TimeLimitExceeded || reason instanceof TaskRevokedError;
 }
 
 /** With autoretryFor, turn a matching error into a Retry (or the final error once retries are exhausted). */

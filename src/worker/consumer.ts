@@ -17,6 +17,7 @@ import type { Pool } from './pool/pool.js';
 import type { RateLimiter } from './rate-limit.js';
 import { ackPolicyOf, buildRequest, etaOf, isExpired, timeLimitsOf } from './request.js';
 import type { TrackedRequest, WorkerState } from './state.js';
+import type { TaskMonitor } from './events.js';
 
 /** ETAs further away than this are handed back to the broker (when it can hold them) instead of held here. */
 const DEFER_AFTER_MS = 2_000;
@@ -29,6 +30,10 @@ export interface ConsumerOptions {
   readonly accept: ReadonlySet<string>;
   readonly loglevel: string | null;
   readonly logfile: string | null;
+  /** Task events (task-received, task-succeeded …); absent when the broker cannot broadcast. */
+  readonly monitor?: TaskMonitor;
+  /** Run-time [soft, hard] limits by task name (control command time_limit). */
+  readonly timeLimits?: ReadonlyMap<string, [number | null, number | null]>;
 }
 
 export class Consumer {
@@ -103,6 +108,8 @@ export class Consumer {
       const task = this.app.tasks.has(message.task) ? this.app.tasks.get(message.task) : undefined;
       if (!task) return await this.unknownTask(delivery, message);
       this.logger.info(`Task ${message.task}[${message.id}] received`);
+      this.options.monitor?.received(message);
+      await this.app.signals.send('task_received', { name: message.task, taskId: message.id, hostname: this.options.hostname });
       const tracked: TrackedRequest = { message, delivery, receivedAt: Date.now(), acknowledged: false, abort: new AbortController() };
       if (this.state.revoked.has(message.id)) return await this.discard(tracked, 'revoked');
       if (isExpired(message)) return await this.discard(tracked, 'expired');
@@ -127,6 +134,7 @@ export class Consumer {
     if (delivery.decodeError) {
       this.logger.error(`Rejected an unreadable message on queue ${delivery.queue}: ${delivery.decodeError.message}`);
       await delivery.reject({ requeue: false });
+      await this.app.signals.send('task_rejected', { queue: delivery.queue, reason: delivery.decodeError.message });
       return null;
     }
     try {
@@ -137,6 +145,7 @@ export class Consumer {
       this.logger.error(`Rejected message${id ? ` for task ${name}[${id}]` : ''} from queue ${delivery.queue}: ${(error as Error).message}`);
       if (id && !(error instanceof ContentDisallowed)) await this.storeFailure(id, error, null);
       await delivery.reject({ requeue: false });
+      await this.app.signals.send('task_rejected', { queue: delivery.queue, reason: (error as Error).message });
       return null;
     }
   }
@@ -146,6 +155,7 @@ export class Consumer {
     this.logger.error(`Received unregistered task of type '${message.task}' (id ${message.id}, queue ${delivery.queue}). ${error.message} The message is rejected.`);
     await this.storeFailure(message.id, new NotRegistered(message.task), null);
     await delivery.reject({ requeue: false });
+    await this.app.signals.send('task_unknown', { name: message.task, taskId: message.id, queue: delivery.queue });
   }
 
   private async discard(tracked: TrackedRequest, why: 'revoked' | 'expired'): Promise<void> {
@@ -156,6 +166,8 @@ export class Consumer {
       await this.host.backend.store(message.id, buildResultMeta({ taskId: message.id, status: REVOKED, result: doc })).catch((e) => this.storeError(message.id, e));
     }
     await tracked.delivery.ack();
+    this.options.monitor?.revoked(message, why === 'expired');
+    await this.app.signals.send('task_revoked', { name: message.task, taskId: message.id, expired: why === 'expired', terminated: false });
   }
 
   private holdUntil(tracked: TrackedRequest, waitMs: number): void {
@@ -207,8 +219,10 @@ export class Consumer {
       if (!policy.acksLate) await this.ack(tracked);
       const request = buildRequest(message, delivery, this.options.hostname, this.options.loglevel, this.options.logfile);
       request.signal = tracked.abort.signal;
+      this.options.monitor?.started(message);
       const outcome = await this.runWithLimits(task, message, request, tracked);
       this.log(task, message, outcome);
+      this.report(message, outcome);
       await this.settle(tracked, outcome, policy.acksLate ? policy : null);
     } catch (error) {
       this.logger.error({ err: error }, `Task ${message.task}[${message.id}]: worker error: ${(error as Error).message}`);
@@ -221,23 +235,34 @@ export class Consumer {
     }
   }
 
+  /**
+   * Run on the pool under the time limits. The soft limit aborts the task's signal (it may clean up); the hard
+   * limit and revoke(terminate) abandon the run: it is reported failed (REVOKED for revokes) and whatever the
+   * abandoned call does later stores nothing (process pools kill the child instead).
+   */
   private async runWithLimits(task: Task, message: TaskMessage, request: ReturnType<typeof buildRequest>, tracked: TrackedRequest): Promise<TaskOutcome> {
-    const [hard, soft] = timeLimitsOf(message, task, (n) => this.app.conf.get(n));
+    const override = this.options.timeLimits?.get(task.name);
+    const [hard, soft] = override ? [override[1], override[0]] : timeLimitsOf(message, task, (n) => this.app.conf.get(n));
+    const signal = tracked.abort.signal;
     const timers: NodeJS.Timeout[] = [];
-    if (soft) {
-      timers.push(setTimeout(() => tracked.abort.abort(new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } })), soft * 1000));
-    }
-    const run = this.pool.run({ task, message, request }, tracked.abort.signal);
-    if (!hard) return run.finally(() => timers.forEach(clearTimeout));
-    const limit = new Promise<TaskOutcome>((resolve) => {
-      timers.push(setTimeout(() => {
-        const error = new TimeLimitExceeded(`Hard time limit (${hard}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } });
-        tracked.abort.abort(error);
-        resolve({ state: FAILURE, error, traceback: null, runtimeMs: hard * 1000 });
-      }, hard * 1000));
+    const limit = (seconds: number, make: () => Error) => timers.push(setTimeout(() => tracked.abort.abort(make()), seconds * 1000));
+    if (soft) limit(soft, () => new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } }));
+    if (hard) limit(hard, () => new TimeLimitExceeded(`Hard time limit (${hard}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } }));
+    const abandoned = new Promise<TaskOutcome>((resolve) => {
+      const onAbort = () => {
+        const reason = signal.reason as unknown;
+        if (reason instanceof TimeLimitExceeded || reason instanceof TaskRevokedError) {
+          resolve({ state: FAILURE, error: reason, traceback: null, runtimeMs: Date.now() - (tracked.startedAt ?? Date.now()) });
+        }
+      };
+      signal.addEventListener('abort', onAbort);
     });
-    const outcome = await Promise.race([run, limit]).finally(() => timers.forEach(clearTimeout));
+    const outcome = await Promise.race([this.pool.run({ task, message, request }, signal), abandoned]).finally(() => timers.forEach(clearTimeout));
     if (outcome.state === FAILURE && outcome.error instanceof TimeLimitExceeded) await this.storeFailure(message.id, outcome.error, null);
+    if (outcome.state === FAILURE && outcome.error instanceof TaskRevokedError && this.host.backend) {
+      const doc = { exc_type: 'TaskRevokedError', exc_message: ['terminated'], exc_module: 'celery.exceptions' };
+      await this.host.backend.store(message.id, buildResultMeta({ taskId: message.id, status: REVOKED, result: doc })).catch((e) => this.storeError(message.id, e));
+    }
     return outcome;
   }
 
@@ -281,6 +306,15 @@ export class Consumer {
         this.logger.info(`${label} rejected${outcome.requeue ? ' (requeued)' : ''}: ${String(outcome.reason ?? '')}`);
         break;
     }
+  }
+
+  private report(message: TaskMessage, outcome: TaskOutcome): void {
+    const monitor = this.options.monitor;
+    if (!monitor) return;
+    if (outcome.state === SUCCESS) monitor.succeeded(message, outcome.result, outcome.runtimeMs);
+    else if (outcome.state === FAILURE) monitor.failed(message, outcome.error, outcome.traceback);
+    else if (outcome.state === RETRY) monitor.retried(message, outcome.retry.info.exc ?? outcome.retry.message);
+    else if (outcome.state === 'REJECTED') monitor.rejected(message, outcome.requeue);
   }
 
   private async storeFailure(taskId: string, error: unknown, traceback: string | null): Promise<void> {

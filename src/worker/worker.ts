@@ -16,6 +16,8 @@ import { AsyncPool } from './pool/async.js';
 import type { Pool } from './pool/pool.js';
 import { RateLimiter } from './rate-limit.js';
 import { WorkerState } from './state.js';
+import { ControlServer } from './control.js';
+import { WorkerEvents } from './events.js';
 import { VERSION } from '../utils/version.js';
 
 export type PoolKind = 'async' | 'solo';
@@ -53,6 +55,9 @@ export class Worker {
   private backend: ResultBackend | null = null;
   private pool?: Pool;
   private consumer?: Consumer;
+  private control?: ControlServer;
+  private events?: WorkerEvents;
+  private queueList: string[] = [];
   private stopped?: Promise<void>;
   private resolveDone!: () => void;
   /** Resolves when the worker has stopped. */
@@ -73,6 +78,7 @@ export class Worker {
     const app = this.app.finalize();
     const conf = (n: string) => app.conf.get(n);
     const queues = this.queues();
+    await app.signals.send('worker_init', { hostname: this.hostname });
     this.transport = await app.getTransport();
     this.transport.on('disconnected', (e) => this.logger.warn(`consumer: Connection to broker lost (${(e as Error | undefined)?.message ?? 'unknown error'}). Trying to re-establish the connection…`));
     this.transport.on('connected', () => this.logger.info('consumer: Connected to the broker again; consuming.'));
@@ -94,6 +100,11 @@ export class Worker {
         this.limiter.set(name, task.options.rateLimit ?? (conf('task_default_rate_limit') as string | null));
       }
     }
+    const fanout = this.transport.capabilities.fanout;
+    if (fanout) {
+      this.events = new WorkerEvents(this.transport, this.hostname, this.state, Boolean(this.options.events ?? conf('worker_send_task_events')), (e) => this.logger.debug(`events: ${(e as Error).message}`));
+    }
+    this.queueList = queues.map((q) => q.info.name);
     this.consumer = new Consumer(app, this.transport, this.pool, host, this.state, this.limiter, this.logger, {
       queues: queues.map((q) => q.info.name),
       concurrency: this.concurrency,
@@ -102,16 +113,43 @@ export class Worker {
       accept: acceptSet((conf('accept_content') as string[]) ?? ['json']),
       loglevel: this.options.loglevel ?? null,
       logfile: this.options.logfile ?? null,
+      monitor: this.events,
+      timeLimits: this.timeLimits,
     });
     if (this.options.banner !== false) process.stdout.write(this.banner(queues.map((q) => q.info)));
     await this.consumer.start();
+    if (fanout && conf('worker_enable_remote_control') !== false) {
+      this.control = new ControlServer(this, app, this.transport, this.logger);
+      await this.control.start();
+    }
+    await this.events?.start();
     this.logger.info(`${this.hostname} ready.`);
+    await app.signals.send('worker_ready', { hostname: this.hostname });
   }
 
   /** Change a task's rate limit on this worker ('10/m'; null removes it). */
   setRateLimit(taskName: string, limit: string | number | null): void {
     this.app.tasks.get(taskName);
     this.limiter.set(taskName, limit);
+  }
+
+  /** Per-task [soft, hard] time limits set at run time (control command time_limit); they win over task options. */
+  readonly timeLimits = new Map<string, [number | null, number | null]>();
+
+  /** The queues this worker consumes. */
+  get queueNames(): readonly string[] {
+    return this.queueList;
+  }
+
+  /** The consumer's current prefetch window. */
+  get prefetchCount(): number {
+    return this.consumer?.prefetchCount ?? 0;
+  }
+
+  /** Change a task's time limits on this worker (seconds; null = none). */
+  setTimeLimits(taskName: string, soft: number | null, hard: number | null): void {
+    this.app.tasks.get(taskName);
+    this.timeLimits.set(taskName, [soft, hard]);
   }
 
   /** Revoke a task id on this worker (remembered for later deliveries); terminate aborts it if running. */
@@ -125,8 +163,11 @@ export class Worker {
     if (this.stopped && mode === 'cold') this.consumer?.forceCold();
     this.stopped ??= (async () => {
       this.logger.warn(`${mode === 'warm' ? 'Warm' : 'Cold'} shutdown (${this.hostname})`);
+      await this.control?.stop().catch(() => undefined);
       await this.consumer?.stop(mode, (this.options.shutdownTimeout ?? 60) * 1000).catch((e) => this.logger.error(`shutdown: ${(e as Error).message}`));
+      await this.events?.stop().catch(() => undefined);
       await this.pool?.stop(mode);
+      await this.app.signals.send('worker_shutdown', { hostname: this.hostname, mode });
       await this.app.close();
       this.resolveDone();
     })();
