@@ -3,7 +3,7 @@
 
 import { disabledBackend, openBackend } from '../backends/index.js';
 import type { ResultBackend } from '../backends/backend.js';
-import { Config } from '../config/resolve.js';
+import { Config, splitConfigPath } from '../config/resolve.js';
 import { ImproperlyConfigured } from '../errors.js';
 import { Signature } from '../canvas/signature.js';
 import { AsyncResult } from '../result/async-result.js';
@@ -18,7 +18,7 @@ import { TaskRegistry } from './registry.js';
 import { Signals } from './signals.js';
 import { Control } from '../control/client.js';
 import { resolveAnnotations, type AnnotationsSetting } from './routes.js';
-import { TASK_OPTION_NAMES } from '../config/settings.js';
+import { taskOptionsToCamel } from '../config/settings.js';
 
 /** The embedded default: a SQLite file in the working directory, so a newcomer needs no server. */
 export const DEFAULT_BROKER_URL = 'sqlite://celeriac.db';
@@ -101,7 +101,7 @@ export class Celery {
   task<A extends unknown[], R>(fn: Fn<A, R>, options?: TaskOptions): Task<A, Awaited<R>>;
   task(fn: TaskFunction, options: TaskOptions = {}): Task {
     const name = options.name ?? this.autoName(fn);
-    const annotated = { ...fromSnake(resolveAnnotations(this.conf.get('task_annotations') as AnnotationsSetting, name)), ...options };
+    const annotated = { ...taskOptionsToCamel(resolveAnnotations(this.conf.get('task_annotations') as AnnotationsSetting, name)), ...options };
     const Base = (options.base ?? this.Task) as TaskClass;
     const task = new Base(this, name, fn, Object.freeze(annotated));
     this.tasks.register(task);
@@ -139,20 +139,24 @@ export class Celery {
   }
 
   /**
-   * Load settings from an object, a class, a module namespace or a module path (`'./celeryconfig.ts'`).
+   * Load settings from an object, a class, a module namespace or a module path (`'./celeryconfig.ts'`, or
+   * `'./celeryconfig.ts:Production'` for one export).
    * As in Celery this replaces settings from an earlier config source.
    */
   async configFromObject(source: string | object, options: { silent?: boolean } = {}): Promise<void> {
     let obj: object;
     if (typeof source === 'string') {
+      const { module, attribute } = splitConfigPath(source);
       try {
-        obj = await importModule(source);
+        const mod = await importModule(module);
+        obj = attribute ? (mod[attribute] as object) : mod;
+        if (attribute && (obj === undefined || obj === null)) throw new Error(`it has no export named ${attribute}`);
       } catch (cause) {
         if (options.silent) return;
         throw new ImproperlyConfigured(`Cannot load config module '${source}': ${(cause as Error).message}. Check the path (relative to ${process.cwd()}).`, { cause });
       }
     } else obj = source;
-    this.conf.configFromObject(obj);
+    this.conf.configFromObject(obj, options);
   }
 
   /** Load the config module named by an environment variable (Celery's config_from_envvar). */
@@ -242,12 +246,6 @@ export class Celery {
   toString(): string {
     return `<Celery ${this.main}>`;
   }
-}
-
-function fromSnake(options: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(options)) out[(TASK_OPTION_NAMES as Record<string, string>)[k] ?? k] = v;
-  return out;
 }
 
 // Shared tasks (Celery's shared_task): defined once, registered on every app, called through the current app.
