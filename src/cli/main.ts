@@ -9,6 +9,7 @@ import { purgeCommand } from './purge.js';
 import { resultCommand } from './result.js';
 import { workerCommand } from './worker.js';
 import { controlCommand, inspectCommand } from './inspect.js';
+import { eventsCommand, statusCommand } from './events.js';
 
 export function buildProgram(): Command {
   const program = withAppOptions(new Command('celeriac'))
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .version(VERSION, '--version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [workerCommand(), callCommand(), resultCommand(), purgeCommand(), inspectCommand(), controlCommand()]) {
+  for (const command of [workerCommand(), callCommand(), resultCommand(), purgeCommand(), inspectCommand(), controlCommand(), eventsCommand(), statusCommand()]) {
     program.addCommand(command.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

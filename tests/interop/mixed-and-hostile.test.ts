@@ -2,7 +2,7 @@
 // that a celeriac worker must log, reject and survive (REDIS-WIRE.md §13.13).
 
 import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Celery, RemoteTaskError } from '../../src/index.js';
 import { pushedEnvelopes, redisCaptures } from '../support/shared.js';

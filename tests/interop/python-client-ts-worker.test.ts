@@ -1,7 +1,7 @@
 // Real Python Celery client → celeriac worker process on Redis: Python reads celeriac's results, failures
 // included; the request context celeriac saw; retries; serializers; canvas sent by Python.
 
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { py, redisUrls, startCeleriacWorker, type Proc, type PyOutcome } from './harness.js';
 

@@ -1,7 +1,7 @@
 // celeriac client → real Python Celery worker on Redis: results, failures, retries, headers, priorities,
 // countdown/eta, expires, msgpack and yaml, the request context Python saw, and canvas.
 
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Celery, chain, chord, group, RemoteTaskError } from '../../src/index.js';
 import { redisUrls, startPythonWorker, type Proc } from './harness.js';

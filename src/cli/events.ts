@@ -1,0 +1,61 @@
+// `celeriac events`: print task and worker events as they happen (Celery's `celery events --dump`), and
+// `celeriac status`: list the workers that answer a ping.
+
+import { Command } from 'commander';
+import { EventReceiver } from '../events/receiver.js';
+import { loadAppFrom, runAction, withAppOptions } from './common.js';
+import { EX_OK, EX_UNAVAILABLE } from './exit-codes.js';
+
+export function eventsCommand(): Command {
+  return withAppOptions(new Command('events'))
+    .description('Print task and worker events as they arrive (Ctrl+C to stop)')
+    .option('--json', 'one JSON object per line')
+    .option('--duration <seconds>', 'stop after this many seconds')
+    .action(async (flags: { json?: boolean; duration?: string }, command: Command) => {
+      await runAction(async () => {
+        const app = await loadAppFrom(command);
+        const transport = await app.getTransport();
+        const receiver = new EventReceiver(transport, (e) => {
+          if (flags.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+          else {
+            const { type, hostname, timestamp, uuid, ...rest } = e;
+            const when = new Date(timestamp * 1000).toISOString();
+            process.stdout.write(`${when} [${hostname}] ${type}${uuid ? ` ${String(uuid)}` : ''} ${JSON.stringify(rest)}\n`);
+          }
+        });
+        await receiver.start();
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+          if (flags.duration) setTimeout(resolve, Number(flags.duration) * 1000);
+        });
+        await receiver.stop();
+        await app.close();
+        return EX_OK;
+      });
+    });
+}
+
+export function statusCommand(): Command {
+  return withAppOptions(new Command('status'))
+    .description('Show the workers that answer a ping')
+    .option('-t, --timeout <seconds>', 'how long to wait for replies', '1')
+    .action(async (flags: { timeout: string }, command: Command) => {
+      await runAction(async () => {
+        const app = await loadAppFrom(command);
+        try {
+          const replies = await app.control.ping({ timeoutMs: Number(flags.timeout) * 1000 });
+          const names = Object.keys(replies).sort();
+          if (names.length === 0) {
+            process.stderr.write('Error: No nodes replied within time constraint.\n');
+            return EX_UNAVAILABLE;
+          }
+          for (const name of names) process.stdout.write(`${name}: OK\n`);
+          process.stdout.write(`\n${names.length} node${names.length === 1 ? '' : 's'} online.\n`);
+          return EX_OK;
+        } finally {
+          await app.close();
+        }
+      });
+    });
+}
