@@ -1,0 +1,146 @@
+// A ResultBackend over any KeyValueStore, with Celery's key names and documents (REDIS-WIRE.md §6–7): task metas,
+// saved groups and the native chord counter. Redis and memory supply the store; waiting uses the store's push
+// notifications when it has them and polls otherwise.
+
+import { TimeoutError } from '../errors.js';
+import { decodeResultMeta, encodeResultMeta, type ResultMeta } from '../protocol/result-meta.js';
+import { acceptSet, decode, encode, getSerializer } from '../protocol/serializers.js';
+import { READY_STATES, SUCCESS } from '../states.js';
+import { sleep } from '../utils/backoff.js';
+import type { BackendOptions, ChordPart, KeyValueStore, ResultBackend, WaitOptions } from './backend.js';
+
+export const TASK_KEY_PREFIX = 'celery-task-meta-';
+export const GROUP_KEY_PREFIX = 'celery-taskset-meta-';
+/** Python's default result_expires (1 day), used for group and chord keys as Celery does. */
+const DEFAULT_EXPIRES_MS = 86_400_000;
+const anySerializer = acceptSet(['json', 'msgpack', 'yaml']);
+
+export function createKeyValueBackend(store: KeyValueStore, options: BackendOptions & { displayUrl: string }): ResultBackend {
+  return new KeyValueBackend(store, options);
+}
+
+class KeyValueBackend implements ResultBackend {
+  readonly capabilities: ResultBackend['capabilities'];
+  readonly displayUrl: string;
+  private readonly contentType: string;
+
+  constructor(private readonly kv: KeyValueStore, private readonly options: BackendOptions & { displayUrl: string }) {
+    this.capabilities = { push: Boolean(kv.subscribe), nativeChords: true };
+    this.displayUrl = options.displayUrl;
+    this.contentType = getSerializer(options.serializer)?.contentType ?? 'application/json';
+  }
+
+  private encode(value: unknown): Uint8Array {
+    return encode(value, this.options.serializer).body;
+  }
+
+  private decode(bytes: Uint8Array, where: string): unknown {
+    return decode({ body: bytes, contentType: this.contentType }, anySerializer, where);
+  }
+
+  async store(taskId: string, meta: ResultMeta): Promise<void> {
+    const key = TASK_KEY_PREFIX + taskId;
+    // Celery never overwrites a stored SUCCESS (a redelivered task must not turn it back into STARTED).
+    const current = await this.get(taskId).catch(() => null);
+    if (current?.status === SUCCESS) return;
+    await this.kv.set(key, encodeResultMeta(meta, this.options.serializer), this.options.expiresMs);
+  }
+
+  async get(taskId: string): Promise<ResultMeta | null> {
+    const bytes = await this.kv.get(TASK_KEY_PREFIX + taskId);
+    return bytes ? decodeResultMeta(bytes, this.options.serializer, taskId) : null;
+  }
+
+  async waitFor(taskId: string, options: WaitOptions): Promise<ResultMeta> {
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    const timeout = () => new TimeoutError(`The result of task ${taskId} was not ready within ${options.timeoutMs} ms (backend ${this.displayUrl}). Is a worker consuming its queue?`, { context: { taskId } });
+    if (this.kv.subscribe) {
+      let settle!: (meta: ResultMeta) => void;
+      const pushed = new Promise<ResultMeta>((resolve) => (settle = resolve));
+      // Subscribe first, then read: a result written in between is caught by one or the other.
+      const stop = await this.kv.subscribe(TASK_KEY_PREFIX + taskId, (bytes) => {
+        try {
+          const meta = decodeResultMeta(bytes, this.options.serializer, taskId);
+          if (READY_STATES.has(meta.status)) settle(meta);
+        } catch {
+          // A value we cannot read is reported by the final get below, with its reason.
+        }
+      });
+      try {
+        const stored = await this.get(taskId);
+        if (stored && READY_STATES.has(stored.status)) return stored;
+        return await raceDeadline(pushed, deadline, options.signal, timeout);
+      } finally {
+        await stop();
+      }
+    }
+    for (;;) {
+      const stored = await this.get(taskId);
+      if (stored && READY_STATES.has(stored.status)) return stored;
+      if (options.signal?.aborted) throw options.signal.reason ?? timeout();
+      const left = deadline - Date.now();
+      if (left <= 0) throw timeout();
+      await sleep(Math.min(options.intervalMs, left), options.signal);
+    }
+  }
+
+  async forget(taskId: string): Promise<void> {
+    await this.kv.delete(TASK_KEY_PREFIX + taskId);
+  }
+
+  async saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
+    const doc = { result: [[groupId, null], taskIds.map((id) => [[id, null], null])] };
+    await this.kv.set(GROUP_KEY_PREFIX + groupId, this.encode(doc), this.options.expiresMs ?? DEFAULT_EXPIRES_MS);
+  }
+
+  async getGroup(groupId: string): Promise<readonly string[] | null> {
+    const bytes = await this.kv.get(GROUP_KEY_PREFIX + groupId);
+    if (!bytes) return null;
+    const doc = this.decode(bytes, `group ${groupId}`) as { result?: [unknown, unknown[]] };
+    const members = Array.isArray(doc?.result?.[1]) ? doc.result[1] : [];
+    return members.map((m) => String(Array.isArray(m) && Array.isArray(m[0]) ? m[0][0] : m));
+  }
+
+  async forgetGroup(groupId: string): Promise<void> {
+    await this.kv.delete(GROUP_KEY_PREFIX + groupId);
+  }
+
+  async setChordSize(groupId: string, size: number): Promise<void> {
+    await this.kv.set(`${GROUP_KEY_PREFIX}${groupId}.s`, new TextEncoder().encode(String(size)), DEFAULT_EXPIRES_MS);
+  }
+
+  async addChordPart(groupId: string, part: ChordPart): Promise<readonly ChordPart[] | null> {
+    const base = GROUP_KEY_PREFIX + groupId;
+    const count = await this.kv.zadd(`${base}.j`, part.index, this.encode([1, part.taskId, part.state, part.result]), DEFAULT_EXPIRES_MS);
+    const [adjust, size] = await this.kv.mget([`${base}.t`, `${base}.s`]);
+    const total = toInt(size) + toInt(adjust);
+    if (!size || count !== total) return null;
+    const members = await this.kv.zrange(`${base}.j`);
+    await Promise.all([`${base}.j`, `${base}.t`, `${base}.s`].map((k) => this.kv.delete(k)));
+    return members.map((bytes, index) => {
+      const [, taskId, state, result] = this.decode(bytes, `chord ${groupId}`) as [number, string, string, unknown];
+      return { index, taskId, state, result };
+    });
+  }
+
+  close(): Promise<void> {
+    return this.kv.close();
+  }
+}
+
+function toInt(bytes: Uint8Array | null): number {
+  return bytes ? Number.parseInt(new TextDecoder().decode(bytes), 10) || 0 : 0;
+}
+
+function raceDeadline<T>(promise: Promise<T>, deadline: number, signal: AbortSignal | undefined, timeout: () => Error): Promise<T> {
+  if (deadline === Infinity && !signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = deadline === Infinity ? undefined : setTimeout(() => reject(timeout()), Math.max(0, deadline - Date.now()));
+    const onAbort = () => reject(signal?.reason ?? timeout());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
+  });
+}

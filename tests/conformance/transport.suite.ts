@@ -1,0 +1,307 @@
+// The contract every broker transport must keep, run against each real broker (memory, SQLite, Redis, …).
+// A transport passes when messages arrive intact, exactly once per ack, in priority order, through exchanges and
+// bindings, with prefetch, reject/requeue, redelivery and (where supported) fanout and deferred delivery.
+
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Delivery, OutgoingMessage, Transport } from '../../src/transports/transport.js';
+
+export interface TransportSuiteOptions {
+  /** A fresh, connected transport to the broker under test; every call reaches the same broker. */
+  open(): Promise<Transport>;
+  /** Which priority a store serves first: AMQP and SQL take the higher number, kombu's Redis the lower. */
+  priorityOrder: 'higher-first' | 'lower-first';
+}
+
+export function message(body: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage {
+  return {
+    body: Buffer.from(JSON.stringify(body)),
+    contentType: 'application/json',
+    contentEncoding: 'utf-8',
+    headers: { id: randomUUID(), task: 'conformance.echo' },
+    properties: { delivery_mode: 2, priority: 0, correlation_id: randomUUID() },
+    ...extra,
+  };
+}
+
+const bodyOf = (d: Delivery) => JSON.parse(Buffer.from(d.message.body).toString('utf8')) as string;
+
+/** Collects deliveries and lets a test wait for a number of them. */
+class Inbox {
+  readonly deliveries: Delivery[] = [];
+  private waiters: Array<() => void> = [];
+  readonly push = (d: Delivery) => {
+    this.deliveries.push(d);
+    for (const w of this.waiters.splice(0)) w();
+  };
+  async waitFor(count: number, timeoutMs = 5_000): Promise<Delivery[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.deliveries.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`expected ${count} deliveries, got ${this.deliveries.length} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => (clearTimeout(t), resolve()));
+      });
+    }
+    return this.deliveries;
+  }
+  get bodies(): string[] {
+    return this.deliveries.map(bodyOf);
+  }
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function describeTransportConformance(name: string, options: TransportSuiteOptions): void {
+  describe(`transport conformance: ${name}`, () => {
+    let producer: Transport;
+    let consumer: Transport;
+    const queue = (label: string) => `conf.${label}.${randomUUID().slice(0, 8)}`;
+
+    beforeAll(async () => {
+      producer = await options.open();
+      consumer = await options.open();
+    });
+    afterAll(async () => {
+      await producer?.close();
+      await consumer?.close();
+    });
+
+    it('delivers a message published to the default exchange intact, and ack removes it', async () => {
+      const q = queue('basic');
+      await consumer.declare({ name: q });
+      const sent = message('hello', { headers: { id: 'abc', task: 't.x', nested: { a: [1, 'b'] } }, properties: { delivery_mode: 2, priority: 0, correlation_id: 'abc', reply_to: 'r1' } });
+      await producer.publish(sent, { exchange: '', routingKey: q });
+      expect(await producer.size(q)).toBe(1);
+      const inbox = new Inbox();
+      const sub = await consumer.subscribe([q], inbox.push, { prefetch: 10 });
+      const [d] = await inbox.waitFor(1);
+      expect(bodyOf(d!)).toBe('hello');
+      expect(d!.queue).toBe(q);
+      expect(d!.redelivered).toBe(false);
+      expect(d!.decodeError).toBeUndefined();
+      expect(d!.message.contentType).toBe('application/json');
+      expect(d!.message.headers).toMatchObject({ id: 'abc', task: 't.x', nested: { a: [1, 'b'] } });
+      expect(d!.message.properties).toMatchObject({ correlation_id: 'abc', reply_to: 'r1' });
+      expect(d!.message.deliveryInfo.routing_key).toBe(q);
+      await d!.ack();
+      await sub.cancel();
+      expect(await producer.size(q)).toBe(0);
+    });
+
+    it('routes through a direct exchange only to the queue bound with the routing key', async () => {
+      const exchange = `conf.ex.${randomUUID().slice(0, 8)}`;
+      const a = queue('direct-a');
+      const b = queue('direct-b');
+      await consumer.declare({ name: a, exchange, routingKey: 'ka' });
+      await consumer.declare({ name: b, exchange, routingKey: 'kb' });
+      await producer.declare({ name: a, exchange, routingKey: 'ka' });
+      await producer.publish(message('to-a'), { exchange, routingKey: 'ka' });
+      await producer.publish(message('to-b'), { exchange, routingKey: 'kb' });
+      await producer.publish(message('nowhere'), { exchange, routingKey: 'kc' });
+      expect(await producer.size(a)).toBe(1);
+      expect(await producer.size(b)).toBe(1);
+      const inbox = new Inbox();
+      const sub = await consumer.subscribe([a], inbox.push, { prefetch: 10 });
+      await inbox.waitFor(1);
+      await pause(100);
+      expect(inbox.bodies).toEqual(['to-a']);
+      await Promise.all(inbox.deliveries.map((d) => d.ack()));
+      await sub.cancel();
+      await producer.purge(b);
+    });
+
+    it('routes through a topic exchange by pattern', async () => {
+      const exchange = `conf.topic.${randomUUID().slice(0, 8)}`;
+      const q = queue('topic');
+      await producer.declare({ name: q, exchange, exchangeType: 'topic', routingKey: 'orders.*.created' });
+      await producer.publish(message('yes'), { exchange, routingKey: 'orders.eu.created' });
+      await producer.publish(message('no'), { exchange, routingKey: 'orders.eu.deleted' });
+      expect(await producer.size(q)).toBe(1);
+      await producer.purge(q);
+    });
+
+    it('holds back deliveries beyond the prefetch window until earlier ones are settled', async () => {
+      const q = queue('prefetch');
+      await consumer.declare({ name: q });
+      for (let i = 0; i < 5; i++) await producer.publish(message(`m${i}`), { exchange: '', routingKey: q });
+      const inbox = new Inbox();
+      const sub = await consumer.subscribe([q], inbox.push, { prefetch: 2 });
+      await inbox.waitFor(2);
+      await pause(300);
+      expect(inbox.deliveries).toHaveLength(2);
+      await inbox.deliveries[0]!.ack();
+      await inbox.waitFor(3);
+      await pause(200);
+      expect(inbox.deliveries).toHaveLength(3);
+      await sub.setPrefetch(0);
+      await inbox.waitFor(5);
+      expect(inbox.bodies.sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+      await Promise.all(inbox.deliveries.slice(1).map((d) => d.ack()));
+      await sub.cancel();
+      expect(await producer.size(q)).toBe(0);
+    });
+
+    it('redelivers a message rejected with requeue, marked redelivered, and drops one rejected without', async () => {
+      const q = queue('reject');
+      await consumer.declare({ name: q });
+      await producer.publish(message('again'), { exchange: '', routingKey: q });
+      await producer.publish(message('drop'), { exchange: '', routingKey: q });
+      const inbox = new Inbox();
+      const sub = await consumer.subscribe([q], inbox.push, { prefetch: 1 });
+      const [first] = await inbox.waitFor(1);
+      expect(bodyOf(first!)).toBe('again');
+      await first!.reject({ requeue: true });
+      const [, second] = await inbox.waitFor(2);
+      expect(bodyOf(second!)).toBe('again');
+      expect(second!.redelivered).toBe(true);
+      await second!.ack();
+      const [, , third] = await inbox.waitFor(3);
+      expect(bodyOf(third!)).toBe('drop');
+      await third!.reject({ requeue: false });
+      await pause(300);
+      expect(inbox.deliveries).toHaveLength(3);
+      await sub.cancel();
+      expect(await producer.size(q)).toBe(0);
+    });
+
+    it('settling a delivery twice has no second effect', async () => {
+      const q = queue('twice');
+      await consumer.declare({ name: q });
+      await producer.publish(message('once'), { exchange: '', routingKey: q });
+      const inbox = new Inbox();
+      const sub = await consumer.subscribe([q], inbox.push, { prefetch: 1 });
+      const [d] = await inbox.waitFor(1);
+      await d!.ack();
+      await d!.reject({ requeue: true });
+      await pause(300);
+      expect(inbox.deliveries).toHaveLength(1);
+      await sub.cancel();
+      expect(await producer.size(q)).toBe(0);
+    });
+
+    it(`serves priorities ${options.priorityOrder === 'higher-first' ? 'highest number' : 'lowest number'} first`, async () => {
+      const q = queue('priority');
+      await consumer.declare({ name: q, maxPriority: 10 });
+      for (const p of [0, 9, 5]) await producer.publish(message(`p${p}`, { properties: { delivery_mode: 2, priority: p } }), { exchange: '', routingKey: q });
+      const inbox = new Inbox();
+      const sub = await consumer.subscribe([q], inbox.push, { prefetch: 1 });
+      for (let i = 1; i <= 3; i++) {
+        const all = await inbox.waitFor(i);
+        await all[i - 1]!.ack();
+      }
+      expect(inbox.bodies).toEqual(options.priorityOrder === 'higher-first' ? ['p9', 'p5', 'p0'] : ['p0', 'p5', 'p9']);
+      await sub.cancel();
+    });
+
+    it('gives each message to exactly one of two competing consumers', async () => {
+      const q = queue('compete');
+      const other = await options.open();
+      try {
+        await consumer.declare({ name: q });
+        await other.declare({ name: q });
+        const seen: string[] = [];
+        const count = 60;
+        let settle!: () => void;
+        const done = new Promise<void>((r) => (settle = r));
+        const onDelivery = (d: Delivery) => {
+          seen.push(bodyOf(d));
+          void d.ack();
+          if (seen.length === count) settle();
+        };
+        const subs = [await consumer.subscribe([q], onDelivery, { prefetch: 4 }), await other.subscribe([q], onDelivery, { prefetch: 4 })];
+        await Promise.all(Array.from({ length: count }, (_, i) => producer.publish(message(`n${i}`), { exchange: '', routingKey: q })));
+        await Promise.race([done, pause(10_000)]);
+        await pause(200);
+        await Promise.all(subs.map((s) => s.cancel()));
+        expect(seen).toHaveLength(count);
+        expect(new Set(seen).size).toBe(count);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('consumes several queues with one subscription', async () => {
+      const a = queue('multi-a');
+      const b = queue('multi-b');
+      await consumer.declare({ name: a });
+      await consumer.declare({ name: b });
+      const inbox = new Inbox();
+      const sub = await consumer.subscribe([a, b], inbox.push, { prefetch: 10 });
+      await producer.publish(message('from-b'), { exchange: '', routingKey: b });
+      await producer.publish(message('from-a'), { exchange: '', routingKey: a });
+      const got = await inbox.waitFor(2);
+      expect(got.map((d) => `${d.queue === a ? 'a' : 'b'}:${bodyOf(d)}`).sort()).toEqual(['a:from-a', 'b:from-b']);
+      await Promise.all(got.map((d) => d.ack()));
+      await sub.cancel();
+    });
+
+    it('leaves unacked deliveries of a cancelled subscription settleable, and requeue makes them available again', async () => {
+      const q = queue('cancel');
+      await consumer.declare({ name: q });
+      await producer.publish(message('held'), { exchange: '', routingKey: q });
+      const inbox = new Inbox();
+      const sub = await consumer.subscribe([q], inbox.push, { prefetch: 1 });
+      const [d] = await inbox.waitFor(1);
+      await sub.cancel();
+      expect(await producer.size(q)).toBe(0);
+      await d!.reject({ requeue: true });
+      expect(await producer.size(q)).toBe(1);
+      expect(await producer.purge(q)).toBe(1);
+      expect(await producer.size(q)).toBe(0);
+    });
+
+    it('broadcasts on a fanout exchange to every bound queue (when the broker supports fanout)', async () => {
+      if (!producer.capabilities.fanout) {
+        await expect(producer.publish(message('x'), { exchange: 'celery.pidbox', routingKey: '' })).rejects.toThrow(/broadcast/);
+        return;
+      }
+      const exchange = `conf.fan.${randomUUID().slice(0, 8)}`;
+      const a = queue('fan-a');
+      const b = queue('fan-b');
+      const other = await options.open();
+      try {
+        await consumer.declare({ name: a, exchange, exchangeType: 'fanout', routingKey: '' });
+        await other.declare({ name: b, exchange, exchangeType: 'fanout', routingKey: '' });
+        await producer.declare({ name: `${a}.sender`, exchange, exchangeType: 'fanout', routingKey: '' });
+        const inboxA = new Inbox();
+        const inboxB = new Inbox();
+        const subs = [await consumer.subscribe([a], inboxA.push, { prefetch: 0, noAck: true }), await other.subscribe([b], inboxB.push, { prefetch: 0, noAck: true })];
+        await producer.publish(message('to-all'), { exchange, routingKey: '' });
+        await inboxA.waitFor(1);
+        await inboxB.waitFor(1);
+        expect(inboxA.bodies).toEqual(['to-all']);
+        expect(inboxB.bodies).toEqual(['to-all']);
+        await Promise.all(subs.map((s) => s.cancel()));
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('defers a delivery until its due time (when the broker supports deferred delivery)', async () => {
+      const q = queue('defer');
+      await consumer.declare({ name: q });
+      await producer.publish(message('later'), { exchange: '', routingKey: q });
+      const inbox = new Inbox();
+      const sub = await consumer.subscribe([q], inbox.push, { prefetch: 1 });
+      const [d] = await inbox.waitFor(1);
+      if (!consumer.capabilities.deferredDelivery) {
+        expect(d!.defer).toBeUndefined();
+        await d!.ack();
+        await sub.cancel();
+        return;
+      }
+      const dueAt = Date.now() + 1_500;
+      await d!.defer!(dueAt);
+      await pause(700);
+      expect(inbox.deliveries).toHaveLength(1);
+      const [, again] = await inbox.waitFor(2, 6_000);
+      expect(Date.now()).toBeGreaterThanOrEqual(dueAt - 50);
+      expect(bodyOf(again!)).toBe('later');
+      await again!.ack();
+      await sub.cancel();
+      expect(await producer.size(q)).toBe(0);
+    });
+  });
+}
