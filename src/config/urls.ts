@@ -26,7 +26,7 @@ export interface ParsedUrl {
   readonly password: string | null;
   /**
    * By scheme: AMQP → the virtual host ('/' when none or `//`); sqlite → the file path ('relative.db',
-   * '/abs/path.db', ':memory:' for `sqlite://`); redis+socket → the socket path; SQL servers → the database name;
+   * '/abs/path.db', 'celeriac.db' for `sqlite://`, celeriac's embedded default); redis+socket → the socket path; SQL servers → the database name;
    * redis/sentinel → the database number as written. Percent-decoded; null when absent.
    */
   readonly path: string | null;
@@ -227,8 +227,8 @@ function parseOne(raw: string): ParsedUrl {
   if (PATH_SCHEMES.has(base)) {
     let path = decode(afterUser);
     if (base === 'sqlite') {
-      // SQLAlchemy's forms: sqlite:// (memory), sqlite:///relative.db, sqlite:////abs.db; celeriac's sqlite://file.db.
-      path = path === '' ? ':memory:' : path.startsWith('/') ? path.slice(1) : path;
+      // SQLAlchemy's forms sqlite:///relative.db and sqlite:////abs.db, celeriac's sqlite://file.db, and sqlite:// = celeriac.db (the embedded default).
+      path = path === '' ? 'celeriac.db' : path.startsWith('/') ? path.slice(1) : path;
     } else if (path === '') {
       fail('has no path', base);
     }

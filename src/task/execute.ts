@@ -3,6 +3,7 @@
 
 import type { ApplyOptions } from '../app/producer.js';
 import type { ChordPart, ResultBackend } from '../backends/backend.js';
+import { backoffMs, sleep } from '../utils/backoff.js';
 import { Ignore, Reject, Retry, TaskRevokedError, TimeLimitExceeded, type RetryInfo } from '../errors.js';
 import { exceptionToDoc, tracebackOf } from '../protocol/exceptions.js';
 import { buildResultMeta, type ResultMeta } from '../protocol/result-meta.js';
@@ -260,13 +261,29 @@ function meta(input: ExecuteInput, status: string, result: unknown, traceback: s
   });
 }
 
-/** A result that cannot be stored is logged, never thrown: the task itself ran. */
+/** How long a finished task keeps trying to store its result through a backend outage. */
+const STORE_RETRY_MS = 30_000;
+
+/**
+ * Store a result, retrying with backoff through a short backend outage (the task already ran: running it again
+ * would be worse than waiting). Logged, never thrown, if the backend stays away.
+ */
 async function storeSafely(input: ExecuteInput, m: ResultMeta): Promise<void> {
   if (!input.host.backend) return;
-  try {
-    await input.host.backend.store(m.task_id, m);
-  } catch (error) {
-    input.logger.error({ err: error }, `Could not store ${m.status} result of task ${m.task_id}: ${(error as Error).message}`);
+  const deadline = Date.now() + STORE_RETRY_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await input.host.backend.store(m.task_id, m);
+      if (attempt > 0) input.logger.info(`Stored ${m.status} result of task ${m.task_id} after ${attempt} retries`);
+      return;
+    } catch (error) {
+      if (Date.now() >= deadline) {
+        input.logger.error({ err: error }, `Could not store ${m.status} result of task ${m.task_id}: ${(error as Error).message}`);
+        return;
+      }
+      if (attempt === 0) input.logger.warn(`Storing ${m.status} result of task ${m.task_id} failed (${(error as Error).message}); retrying for up to ${STORE_RETRY_MS / 1000} s`);
+      await sleep(backoffMs(attempt));
+    }
   }
 }
 

@@ -96,7 +96,7 @@ class VirtualTransport extends EventEmitter implements Transport {
     if (route.exchange === '') return this.store.put(route.routingKey, raw, priority);
     const type = this.exchangeTypes.get(route.exchange) ?? 'direct';
     if (this.isBroadcast(route.exchange, type)) {
-      if (!this.store.broadcast) throw new OperationalError(`The broker at ${this.displayUrl} cannot broadcast (exchange ${route.exchange}): remote control and events need Redis, AMQP or memory.`);
+      if (!this.store.broadcast) throw new OperationalError(`The broker at ${this.displayUrl} cannot broadcast (exchange ${route.exchange}): remote control and events need a broker with fanout (Redis, AMQP, SQLite, memory).`);
       return this.store.broadcast.publish(route.routingKey ? `${route.exchange}/${route.routingKey}` : route.exchange, raw);
     }
     const queues = routeToQueues(type, await this.store.bindings.list(route.exchange), route.routingKey);

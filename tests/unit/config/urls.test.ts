@@ -53,7 +53,7 @@ describe('parseUrl', () => {
   it('parses every SQLite form', () => {
     expect(parseUrl('sqlite:///relative.db').path).toBe('relative.db');
     expect(parseUrl('sqlite:////abs/path.db').path).toBe('/abs/path.db');
-    expect(parseUrl('sqlite://').path).toBe(':memory:');
+    expect(parseUrl('sqlite://').path).toBe('celeriac.db');
     expect(parseUrl('sqlite://celeriac.db').path).toBe('celeriac.db');
     expect(parseUrl('sqla+sqlite:///results.db')).toMatchObject({ prefix: 'sqla', base: 'sqlite', path: 'results.db' });
     expect(parseUrl('db+sqlite:///results.db?timeout=5')).toMatchObject({ prefix: 'db', base: 'sqlite', path: 'results.db', query: { timeout: '5' } });

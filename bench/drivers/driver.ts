@@ -1,0 +1,46 @@
+// The one interface every benchmarked system implements, so run.ts measures them all the same way.
+// A driver knows its client API, its worker command line and where its results land in Redis; nothing else.
+
+import type { WorkerSpec } from '../lib/procs.js';
+import type { RedisServer } from '../lib/redis-server.js';
+
+export type SystemName = 'celeriac' | 'BullMQ' | 'Celery';
+
+/** One worker configuration of a system (a pool kind with its settings). */
+export interface Variant {
+  /** Short column label, e.g. 'prefork -c 2'. */
+  readonly label: string;
+  /** The settings, as they appear in the report's notes. */
+  readonly settings: string;
+}
+
+export interface DriverContext {
+  readonly redis: RedisServer;
+  /** The repository root (package.json). */
+  readonly root: string;
+}
+
+export interface Driver {
+  readonly system: SystemName;
+  readonly variants: readonly Variant[];
+  /** Client and library versions, for the report. */
+  readonly version: string;
+  /** Everything that must happen once before measuring (builds, imports); throws with the reason it cannot run. */
+  prepare(): Promise<void>;
+  /**
+   * Send n `add(i, i)` tasks through the normal client API after one untimed warm-up send (connections open);
+   * resolves with the seconds the n sends took, timed where the client runs.
+   */
+  enqueue(mode: 'awaited' | 'in-flight', n: number): Promise<number>;
+  /** Messages waiting in the broker: checks an enqueue and sets the drain target. */
+  queued(): Promise<number>;
+  /** Results stored so far; polled during a drain, so it must be one cheap command. */
+  stored(): Promise<number>;
+  /** The command line of one worker process. acksLate: acknowledge after the result is stored. */
+  worker(variant: Variant, options: { acksLate: boolean }): WorkerSpec;
+  /** Latencies in ms of n sequential call-then-wait-for-result, after `warmup` unrecorded ones. */
+  roundTrip(n: number, warmup: number): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+export type DriverFactory = (context: DriverContext) => Driver;
