@@ -2,7 +2,7 @@
 
 import { Celery } from '../app/celery.js';
 import { ImproperlyConfigured } from '../errors.js';
-import { importModule } from '../utils/import-module.js';
+import { importModule, resolveModulePath } from '../utils/import-module.js';
 
 export interface AppOverrides {
   broker?: string;
@@ -17,10 +17,28 @@ export async function loadApp(spec: string | undefined, overrides: AppOverrides 
   return app;
 }
 
-async function findApp(spec: string): Promise<Celery> {
-  // `C:\…` style drive letters do not occur here; the last colon after the path separates the attribute.
+/** `./tasks.ts:app` → ['./tasks.ts', 'app']; the last colon after the path separates the attribute. */
+function splitSpec(spec: string): [string, string | undefined] {
+  // `C:\…` style drive letters do not occur here.
   const colon = spec.lastIndexOf(':');
-  const [modulePath, attribute] = colon > 0 && !spec.slice(colon).includes('/') ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, undefined];
+  return colon > 0 && !spec.slice(colon).includes('/') ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, undefined];
+}
+
+/**
+ * The -A spec made independent of how it was written, for pool children to import: an absolute path (or the
+ * package name) plus the attribute that holds `app` (`./tasks` → `/abs/tasks.ts:app`).
+ */
+export async function resolveAppSpec(spec: string, app: Celery): Promise<string> {
+  const [modulePath, attribute] = splitSpec(spec);
+  const base = resolveModulePath(modulePath) ?? modulePath;
+  if (attribute) return `${base}:${attribute}`;
+  const mod = await importModule(modulePath);
+  const name = Object.keys(mod).find((key) => mod[key] === app);
+  return name ? `${base}:${name}` : base;
+}
+
+async function findApp(spec: string): Promise<Celery> {
+  const [modulePath, attribute] = splitSpec(spec);
   let mod: Record<string, unknown>;
   try {
     mod = await importModule(modulePath);

@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import type { Celery } from '../app/celery.js';
 import { installShutdownSignals } from '../worker/shutdown.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
-import { loadAppFrom, runAction, withAppOptions } from './common.js';
+import { appFlags, loadAppFrom, runAction, withAppOptions } from './common.js';
+import { resolveAppSpec } from './load-app.js';
 
 interface WorkerFlags {
   concurrency?: string;
@@ -12,7 +13,11 @@ interface WorkerFlags {
   excludeQueues?: string;
   hostname?: string;
   loglevel?: string;
-  pool?: 'async' | 'solo';
+  pool?: 'async' | 'solo' | 'threads' | 'prefork' | 'processes';
+  autoscale?: string;
+  maxTasksPerChild?: string;
+  maxMemoryPerChild?: string;
+  app?: string;
   prefetchMultiplier?: string;
   events?: boolean;
   logfile?: string;
@@ -28,7 +33,10 @@ function workerOptions(): Command {
     .option('-X, --exclude-queues <list>', 'comma-separated queues not to consume')
     .option('-n, --hostname <name>', 'node name; %h, %n, %d expand (default: celery@%h)')
     .option('-l, --loglevel <level>', 'DEBUG, INFO, WARNING, ERROR or CRITICAL', 'WARNING')
-    .addOption(new Option('-P, --pool <kind>', 'execution pool').choices(['async', 'solo']).default('async'))
+    .addOption(new Option('-P, --pool <kind>', 'execution pool (default: worker_pool, else async)').choices(['async', 'solo', 'threads', 'prefork', 'processes']))
+    .option('--autoscale <max,min>', 'threads/prefork: grow to max children while tasks wait, shrink to min when idle')
+    .option('--max-tasks-per-child <n>', 'threads/prefork: replace a child after n tasks (worker_max_tasks_per_child)')
+    .option('--max-memory-per-child <KiB>', 'threads/prefork: replace a child above this much memory after a task (worker_max_memory_per_child)')
     .option('--prefetch-multiplier <n>', 'messages reserved per concurrency slot (worker_prefetch_multiplier)')
     .option('-E, --events', 'send task events (for monitors)')
     .option('-f, --logfile <path>', 'log to this file instead of stderr')
@@ -39,12 +47,13 @@ export function workerCommand(): Command {
   return workerOptions().action(async (_opts, command: Command) => {
       await runAction(async () => {
         const app = await loadAppFrom(command);
-        return runWorker(app, command.opts<WorkerFlags>());
+        const spec = appFlags(command).app;
+        return runWorker(app, command.opts<WorkerFlags>(), spec ? await resolveAppSpec(spec, app) : undefined);
       });
     });
 }
 
-function toWorkerOptions(f: WorkerFlags): WorkerOptions {
+function toWorkerOptions(f: WorkerFlags, appModule: string | undefined): WorkerOptions {
   const int = (v: string | undefined, flag: string) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -59,6 +68,10 @@ function toWorkerOptions(f: WorkerFlags): WorkerOptions {
     hostname: f.hostname,
     loglevel: f.loglevel,
     pool: f.pool,
+    appModule,
+    autoscale: f.autoscale,
+    maxTasksPerChild: int(f.maxTasksPerChild, '--max-tasks-per-child'),
+    maxMemoryPerChild: int(f.maxMemoryPerChild, '--max-memory-per-child'),
     prefetchMultiplier: int(f.prefetchMultiplier, '--prefetch-multiplier'),
     events: f.events,
     logfile: f.logfile,
@@ -67,8 +80,8 @@ function toWorkerOptions(f: WorkerFlags): WorkerOptions {
 }
 
 /** Start a worker and resolve with its exit code when it has shut down. */
-export async function runWorker(app: Celery, flags: WorkerFlags): Promise<number> {
-  const worker = new Worker(app, toWorkerOptions(flags));
+export async function runWorker(app: Celery, flags: WorkerFlags, appModule?: string): Promise<number> {
+  const worker = new Worker(app, toWorkerOptions(flags, appModule));
   let exitCode = 0;
   const uninstall = installShutdownSignals(worker, (code) => {
     exitCode = code;
@@ -79,10 +92,15 @@ export async function runWorker(app: Celery, flags: WorkerFlags): Promise<number
   return exitCode;
 }
 
-/** app.workerMain(argv): the same worker command, parsed from argv, for this app. */
+/**
+ * app.workerMain(argv): the same worker command, parsed from argv, for this app. `-A module:app` there only tells
+ * threads/prefork children which module to import (it must not start a worker when imported).
+ */
 export async function workerMain(app: Celery, argv: readonly string[]): Promise<void> {
   const args = argv[0] === 'worker' ? argv.slice(1) : argv;
   const command = workerOptions().exitOverride();
   command.parse([...args], { from: 'user' });
-  await runWorker(app, command.opts<WorkerFlags>()).then((code) => process.exit(code));
+  const flags = command.opts<WorkerFlags>();
+  const appModule = flags.app ? await resolveAppSpec(flags.app, app) : undefined;
+  await runWorker(app, flags, appModule).then((code) => process.exit(code));
 }

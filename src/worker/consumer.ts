@@ -43,6 +43,8 @@ export class Consumer {
   private heldForEta = 0;
   private idleWaiters: Array<() => void> = [];
   private stopping = false;
+  /** Running task id → end it now (hard time limit, revoke terminate), even after its soft limit fired. */
+  private readonly hardStops = new Map<string, (reason: TimeLimitExceeded | TaskRevokedError) => void>();
 
   constructor(
     private readonly app: Celery,
@@ -85,6 +87,8 @@ export class Consumer {
     const left = [...this.state.active.values()].filter((r) => !r.acknowledged);
     if (left.length) {
       this.logger.warn(`Returning ${left.length} unfinished acks_late task(s) to the broker`);
+      // Marked settled, so an outcome arriving after this (a killed pool child) does not ack or reject again.
+      for (const r of left) r.acknowledged = true;
       await Promise.allSettled(left.map((r) => r.delivery.reject({ requeue: true })));
     }
   }
@@ -98,7 +102,11 @@ export class Consumer {
   revoke(id: string, terminate = false): void {
     this.state.revoke(id);
     const running = this.state.active.get(id);
-    if (running && terminate) running.abort.abort(new TaskRevokedError(`Task ${id} was revoked (terminate).`, { context: { taskId: id } }));
+    if (!running || !terminate) return;
+    const error = new TaskRevokedError(`Task ${id} was revoked (terminate).`, { context: { taskId: id } });
+    const stop = this.hardStops.get(id);
+    if (stop) stop(error);
+    else running.abort.abort(error);
   }
 
   private async onDelivery(delivery: Delivery): Promise<void> {
@@ -245,19 +253,29 @@ export class Consumer {
     const [hard, soft] = override ? [override[1], override[0]] : timeLimitsOf(message, task, (n) => this.app.conf.get(n));
     const signal = tracked.abort.signal;
     const timers: NodeJS.Timeout[] = [];
-    const limit = (seconds: number, make: () => Error) => timers.push(setTimeout(() => tracked.abort.abort(make()), seconds * 1000));
-    if (soft) limit(soft, () => new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } }));
-    if (hard) limit(hard, () => new TimeLimitExceeded(`Hard time limit (${hard}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } }));
-    const abandoned = new Promise<TaskOutcome>((resolve) => {
-      const onAbort = () => {
-        const reason = signal.reason as unknown;
-        if (reason instanceof TimeLimitExceeded || reason instanceof TaskRevokedError) {
-          resolve({ state: FAILURE, error: reason, traceback: null, runtimeMs: Date.now() - (tracked.startedAt ?? Date.now()) });
-        }
-      };
-      signal.addEventListener('abort', onAbort);
+    let abandon!: (outcome: TaskOutcome) => void;
+    const abandoned = new Promise<TaskOutcome>((resolve) => (abandon = resolve));
+    // A signal aborts once: after the soft limit fired, the hard limit still has to end the run (and kill a pool child).
+    let stopped = false;
+    const stop = (reason: TimeLimitExceeded | TaskRevokedError) => {
+      if (stopped) return;
+      stopped = true;
+      tracked.abort.abort(reason);
+      this.pool.terminate?.(message.id, reason);
+      abandon({ state: FAILURE, error: reason, traceback: null, runtimeMs: Date.now() - (tracked.startedAt ?? Date.now()) });
+    };
+    this.hardStops.set(message.id, stop);
+    signal.addEventListener('abort', () => {
+      const reason = signal.reason as unknown;
+      if (reason instanceof TimeLimitExceeded || reason instanceof TaskRevokedError) stop(reason);
     });
-    const outcome = await Promise.race([this.pool.run({ task, message, request }, signal), abandoned]).finally(() => timers.forEach(clearTimeout));
+    const limit = (seconds: number, fire: () => void) => timers.push(setTimeout(fire, seconds * 1000));
+    if (soft) limit(soft, () => tracked.abort.abort(new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } })));
+    if (hard) limit(hard, () => stop(new TimeLimitExceeded(`Hard time limit (${hard}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } })));
+    const outcome = await Promise.race([this.pool.run({ task, message, request }, signal), abandoned]).finally(() => {
+      timers.forEach(clearTimeout);
+      this.hardStops.delete(message.id);
+    });
     if (outcome.state === FAILURE && outcome.error instanceof TimeLimitExceeded) await this.storeFailure(message.id, outcome.error, null);
     if (outcome.state === FAILURE && outcome.error instanceof TaskRevokedError && this.host.backend) {
       const doc = { exc_type: 'TaskRevokedError', exc_message: ['terminated'], exc_module: 'celery.exceptions' };

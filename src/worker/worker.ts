@@ -13,21 +13,37 @@ import type { Logger } from '../utils/logger.js';
 import { renderBanner } from './banner.js';
 import { Consumer } from './consumer.js';
 import { AsyncPool } from './pool/async.js';
+import { parseAutoscale, type AutoscaleLimits } from './pool/autoscale.js';
 import type { Pool } from './pool/pool.js';
+import { PreforkPool } from './pool/prefork.js';
+import { ThreadPool } from './pool/threads.js';
 import { RateLimiter } from './rate-limit.js';
 import { WorkerState } from './state.js';
 import { ControlServer } from './control.js';
 import { WorkerEvents } from './events.js';
 import { VERSION } from '../utils/version.js';
 
-export type PoolKind = 'async' | 'solo';
+/** `processes` is an alias of `prefork`. */
+export type PoolKind = 'async' | 'solo' | 'threads' | 'prefork' | 'processes';
 
 export interface WorkerOptions {
   /** Node name; `%h`, `%n`, `%d` expand as in Celery. Default `celery@%h`. */
   hostname?: string;
   /** Tasks in flight at once. Default worker_concurrency, else the number of CPUs. */
   concurrency?: number;
+  /** Default worker_pool, else async. */
   pool?: PoolKind;
+  /**
+   * The app's module as children of the threads/prefork pools import it: '/abs/tasks.ts:app' (the CLI passes the
+   * resolved -A). Without it those pools cannot start, and the worker uses the async pool with a warning.
+   */
+  appModule?: string;
+  /** threads/prefork: `max,min` children (Celery's --autoscale); concurrency is then max. */
+  autoscale?: string | readonly [number, number];
+  /** threads/prefork: replace a child after this many tasks. Default worker_max_tasks_per_child. */
+  maxTasksPerChild?: number;
+  /** threads/prefork: replace a child using more than this many KiB after a task. Default worker_max_memory_per_child. */
+  maxMemoryPerChild?: number;
   /** Consume only these queues (created when task_create_missing_queues). */
   queues?: readonly string[];
   /** Do not consume these queues (-X). */
@@ -68,8 +84,16 @@ export class Worker {
     this.logger = app.log.setup({ level: options.loglevel ?? 'WARNING', file: options.logfile ?? null });
   }
 
+  /** The pool this worker runs (the option, else worker_pool); `processes` reads as `prefork`. */
+  get poolKind(): 'async' | 'solo' | 'threads' | 'prefork' {
+    const kind = (this.options.pool ?? (this.app.conf.get('worker_pool') as PoolKind | null) ?? 'async') as PoolKind;
+    return kind === 'processes' ? 'prefork' : kind;
+  }
+
   get concurrency(): number {
-    const value = this.options.pool === 'solo' ? 1 : (this.options.concurrency ?? (this.app.conf.get('worker_concurrency') as number | null) ?? cpus().length);
+    const scale = this.autoscaleLimits;
+    if (scale) return scale.max;
+    const value = this.poolKind === 'solo' ? 1 : (this.options.concurrency ?? (this.app.conf.get('worker_concurrency') as number | null) ?? cpus().length);
     if (!Number.isInteger(value) || value < 1) throw new ImproperlyConfigured(`Concurrency must be a whole number ≥ 1 (got ${value}). Set -c / worker_concurrency.`);
     return value;
   }
@@ -91,8 +115,7 @@ export class Worker {
       backend: this.backend,
       send: (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options),
     };
-    const kind = this.options.pool ?? 'async';
-    this.pool = new AsyncPool(kind, this.concurrency, app, host);
+    this.pool = this.createPool(host);
     await this.pool.start();
     if (!conf('worker_disable_rate_limits')) {
       for (const name of app.tasks.names()) {
@@ -174,6 +197,43 @@ export class Worker {
     return this.stopped;
   }
 
+  private get autoscaleLimits(): AutoscaleLimits | null {
+    const kind = this.poolKind;
+    if (!this.options.autoscale || (kind !== 'threads' && kind !== 'prefork')) return null;
+    try {
+      return parseAutoscale(this.options.autoscale);
+    } catch (error) {
+      throw new ImproperlyConfigured((error as Error).message);
+    }
+  }
+
+  /** async/solo run here; threads/prefork need the app module so their children can import it. */
+  private createPool(host: ExecutionHost): Pool {
+    const kind = this.poolKind;
+    const conf = (n: string) => this.app.conf.get(n);
+    if (kind === 'async' || kind === 'solo') return new AsyncPool(kind, this.concurrency, this.app, host);
+    if (!this.options.appModule) {
+      this.logger.warn(`The ${kind} pool needs the app's module for its children (-A module:app, or appModule when starting a Worker from code); using the async pool.`);
+      return new AsyncPool('async', this.concurrency, this.app, host);
+    }
+    const Kind = kind === 'threads' ? ThreadPool : PreforkPool;
+    const settings: Record<string, unknown> = {};
+    for (const name of ['broker_url', 'result_backend']) if (conf(name)) settings[name] = conf(name);
+    return new Kind(this.app, host, this.logger, {
+      appModule: this.options.appModule,
+      size: this.concurrency,
+      autoscale: this.autoscaleLimits,
+      maxTasksPerChild: this.options.maxTasksPerChild ?? (conf('worker_max_tasks_per_child') as number | null),
+      maxMemoryPerChild: this.options.maxMemoryPerChild ?? (conf('worker_max_memory_per_child') as number | null),
+      hostname: this.hostname,
+      loglevel: this.options.loglevel ?? null,
+      logfile: this.options.logfile ?? null,
+      procAliveTimeoutMs: ((conf('worker_proc_alive_timeout') as number | null) ?? 4) * 1000,
+      shutdownTimeoutMs: (this.options.shutdownTimeout ?? 60) * 1000,
+      settings,
+    });
+  }
+
   private queues(): Array<{ declaration: QueueDeclaration; info: QueueInfo }> {
     const conf = (n: string) => this.app.conf.get(n);
     const defaultQueue = (conf('task_default_queue') as string) ?? 'celery';
@@ -217,7 +277,7 @@ export class Worker {
       transport: this.transport?.displayUrl ?? this.app.brokerUrl(),
       results: this.backend?.displayUrl ?? 'disabled://',
       concurrency: this.concurrency,
-      pool: this.options.pool ?? 'async',
+      pool: this.pool?.kind ?? this.poolKind,
       events: Boolean(this.options.events),
       queues,
       tasks: this.app.tasks.names(),

@@ -1,5 +1,5 @@
-// Where a task's function runs. The async pool runs it on this event loop; process and thread pools
-// (later) run it in children that import the app module themselves.
+// Where a task's function runs. The async pool runs it on this event loop; the threads and prefork pools run it
+// in children (worker threads / forked processes) that import the app module themselves.
 
 import type { TaskMessage } from '../../protocol/task-message.js';
 import type { Request } from '../../task/context.js';
@@ -24,6 +24,11 @@ export interface Pool {
   start(): Promise<void>;
   /** Run one call; never rejects (every error is an outcome). */
   run(call: TaskCall, signal: AbortSignal): Promise<TaskOutcome>;
+  /**
+   * Stop a running task for its hard time limit or revoke(terminate), even when its signal was already aborted
+   * by the soft limit. Child pools kill the child running it; the async pool has nothing to kill.
+   */
+  terminate?(taskId: string, reason: Error): void;
   stop(mode: 'warm' | 'cold'): Promise<void>;
   stats(): PoolStats;
 }

@@ -1,0 +1,156 @@
+// The code a pool child runs, as a worker thread (`threads`) or a forked process (`prefork`): it imports the app
+// module the worker was started with, then runs tasks with executeTask on its own app instance (its own backend
+// connection and producer) and posts the outcomes back. It never touches the broker's deliveries: acks stay with
+// the parent. Started only by threads.ts / prefork.ts; importing it anywhere else does nothing.
+
+import { isMainThread, parentPort, threadId } from 'node:worker_threads';
+import { deserialize, getHeapStatistics, serialize } from 'node:v8';
+import { pathToFileURL } from 'node:url';
+import type { Celery } from '../../app/celery.js';
+import { NotRegistered } from '../../errors.js';
+import { exceptionToDoc, tracebackOf } from '../../protocol/exceptions.js';
+import { buildResultMeta } from '../../protocol/result-meta.js';
+import { FAILURE } from '../../states.js';
+import type { Request } from '../../task/context.js';
+import { executeTask, type ExecutionHost, type TaskOutcome } from '../../task/execute.js';
+import { importModule, resolveModulePath } from '../../utils/import-module.js';
+import { errorFromWire, outcomeToWire, type ChildMessage, type InitMessage, type ParentMessage, type RunMessage } from './ipc.js';
+
+interface Channel {
+  send(message: ChildMessage): void;
+  onMessage(fn: (message: ParentMessage) => void): void;
+}
+
+/** How this child talks to its parent: a thread's port (V8-serialized, so Buffers stay Buffers) or fork's IPC. */
+function parentChannel(): Channel | null {
+  const port = parentPort;
+  if (!isMainThread && port) {
+    return {
+      send: (m) => port.postMessage(serialize(m)),
+      onMessage: (fn) => port.on('message', (raw: Uint8Array) => fn(deserialize(raw) as ParentMessage)),
+    };
+  }
+  if (process.send && process.env.CELERIAC_POOL_CHILD === '1') {
+    return {
+      send: (m) => void process.send!(m),
+      onMessage: (fn) => process.on('message', (m) => fn(m as ParentMessage)),
+    };
+  }
+  return null;
+}
+
+/** `/abs/tasks.ts:app` → the app; the attribute is optional (then app, celery, default or the only Celery export). */
+async function loadApp(spec: string): Promise<Celery> {
+  const colon = spec.lastIndexOf(':');
+  const [modulePath, attribute] = colon > 0 && !spec.slice(colon).includes('/') ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, undefined];
+  // Started from source (this file is .ts), tsx is already registered by the bootstrap: import directly so it is not
+  // registered twice. Started from dist, importModule registers it when the app module is TypeScript.
+  let mod: Record<string, unknown>;
+  if (import.meta.url.endsWith('.ts')) {
+    const path = resolveModulePath(modulePath);
+    mod = (await import(path ? pathToFileURL(path).href : modulePath)) as Record<string, unknown>;
+  } else {
+    mod = await importModule(modulePath);
+  }
+  const isApp = (v: unknown) => typeof v === 'object' && v !== null && v.constructor?.name === 'Celery' && 'tasks' in v && 'conf' in v;
+  const candidates = attribute ? [attribute] : ['app', 'celery', 'default'];
+  for (const name of candidates) if (isApp(mod[name])) return mod[name] as Celery;
+  const found = Object.values(mod).filter(isApp);
+  if (!attribute && found.length === 1) return found[0] as Celery;
+  throw new Error(`Module '${modulePath}' has no Celery app${attribute ? ` named '${attribute}'` : ''} (pool child).`);
+}
+
+class Child {
+  private app?: Celery;
+  private host?: ExecutionHost;
+  private init?: InitMessage;
+  private readonly jobs = new Map<number, AbortController>();
+
+  constructor(private readonly channel: Channel) {}
+
+  handle(message: ParentMessage): void {
+    switch (message.type) {
+      case 'init':
+        void this.start(message);
+        break;
+      case 'run':
+        void this.run(message);
+        break;
+      case 'abort':
+        this.jobs.get(message.job)?.abort(errorFromWire(message.error));
+        break;
+      case 'shutdown':
+        void this.shutdown();
+        break;
+    }
+  }
+
+  private async start(init: InitMessage): Promise<void> {
+    try {
+      this.init = init;
+      const app = await loadApp(init.appModule);
+      for (const [name, value] of Object.entries(init.settings)) if (value !== null && value !== undefined) app.conf.set(name, value);
+      app.finalize();
+      app.log.setup({ level: init.loglevel ?? 'WARNING', file: init.logfile, processName: init.processName });
+      const backend = app.backendUrl() ? await app.getBackend() : null;
+      this.app = app;
+      this.host = {
+        hostname: init.hostname,
+        setting: (n) => app.conf.get(n),
+        backend,
+        send: (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options),
+      };
+      this.channel.send({ type: 'ready', pid: process.pid, threadId: isMainThread ? null : threadId });
+    } catch (error) {
+      this.channel.send({ type: 'fatal', message: (error as Error)?.message ?? String(error) });
+    }
+  }
+
+  private async run(m: RunMessage): Promise<void> {
+    const controller = new AbortController();
+    this.jobs.set(m.job, controller);
+    let outcome: TaskOutcome;
+    try {
+      outcome = await this.execute(m, controller.signal);
+    } finally {
+      this.jobs.delete(m.job);
+    }
+    this.channel.send({ type: 'done', job: m.job, outcome: outcomeToWire(outcome), memoryKiB: this.memoryKiB() });
+  }
+
+  private async execute(m: RunMessage, signal: AbortSignal): Promise<TaskOutcome> {
+    const app = this.app!;
+    const host = this.host!;
+    if (!app.tasks.has(m.taskName)) {
+      // The parent knows the task but this child's app does not (registered outside the app module?).
+      const error = new NotRegistered(`Task '${m.taskName}' is not registered in the pool child's app (${this.init!.appModule}). Register it in that module.`, { context: { taskId: m.request.id } });
+      await host.backend?.store(m.request.id, buildResultMeta({ taskId: m.request.id, status: FAILURE, result: exceptionToDoc(error), traceback: tracebackOf(error) })).catch(() => undefined);
+      return { state: FAILURE, error, traceback: tracebackOf(error), runtimeMs: 0 };
+    }
+    const task = app.tasks.get(m.taskName);
+    const request: Request = { ...m.request, signal };
+    return executeTask({ task, message: m.message, request, host, logger: app.log.taskLogger(m.taskName, request.id), signal });
+  }
+
+  private memoryKiB(): number {
+    return Math.round((this.init?.memory === 'heap' ? getHeapStatistics().total_heap_size : process.memoryUsage.rss()) / 1024);
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.app?.close().catch(() => undefined);
+    process.exit(0);
+  }
+}
+
+const channel = parentChannel();
+if (channel) {
+  const child = new Child(channel);
+  channel.onMessage((m) => child.handle(m));
+  if (isMainThread) {
+    // A forked child: Ctrl-C reaches the whole process group, but shutdown is the parent's call; and a child whose
+    // parent is gone has nobody to report to.
+    process.on('SIGINT', () => undefined);
+    process.on('disconnect', () => process.exit(0));
+  }
+}
+

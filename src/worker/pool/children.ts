@@ -1,0 +1,507 @@
+// The parent side of the child pools (threads, prefork): hands task calls to idle children, kills a child for a
+// hard time limit or revoke(terminate), turns a child that dies mid-task into WorkerLostError, recycles children
+// (max tasks / max memory per child), autoscales, and replaces whatever exits. How a child is started (worker
+// thread or forked process) is the subclass's only job. The broker, acks and hard-limit results stay with the
+// consumer; the child stores the task's own results.
+
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Celery } from '../../app/celery.js';
+import { ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../../errors.js';
+import { exceptionToDoc } from '../../protocol/exceptions.js';
+import { buildResultMeta } from '../../protocol/result-meta.js';
+import { FAILURE } from '../../states.js';
+import type { ExecutionHost, TaskOutcome } from '../../task/execute.js';
+import type { Logger } from '../../utils/logger.js';
+import { ackPolicyOf } from '../request.js';
+import { autoscaleStep, type AutoscaleLimits } from './autoscale.js';
+import { errorToWire, outcomeFromWire, type ChildMessage, type ParentMessage } from './ipc.js';
+import type { Pool, PoolStats, TaskCall } from './pool.js';
+
+/** A started child, as the pool sees it. */
+export interface ChildHandle {
+  send(message: ParentMessage): void;
+  /** Stop it now: SIGKILL for a process, terminate() for a thread. */
+  kill(): void;
+  onMessage(fn: (message: ChildMessage) => void): void;
+  /** Once, when it is gone; `how` reads like Celery's "exitcode 1" / "signal 9 (SIGKILL)". */
+  onExit(fn: (how: string) => void): void;
+}
+
+export interface ChildPoolOptions {
+  /** The app module children import: '/abs/tasks.ts:app'. */
+  readonly appModule: string;
+  /** Children to run (fixed size; ignored with autoscale). */
+  readonly size: number;
+  readonly autoscale?: AutoscaleLimits | null;
+  /** worker_max_tasks_per_child: tasks a child runs before it is replaced. */
+  readonly maxTasksPerChild?: number | null;
+  /** worker_max_memory_per_child (KiB): a child above this after a task is replaced. */
+  readonly maxMemoryPerChild?: number | null;
+  readonly hostname: string;
+  readonly loglevel?: string | null;
+  readonly logfile?: string | null;
+  /** worker_proc_alive_timeout in ms: a child not ready by then is killed. Default 4000. */
+  readonly procAliveTimeoutMs?: number;
+  /** Longest warm-stop wait for running tasks, ms. Default 60000. */
+  readonly shutdownTimeoutMs?: number;
+  /** Settings applied to each child's app (the CLI's broker / result backend overrides). */
+  readonly settings?: Record<string, unknown>;
+}
+
+export interface ChildInfo {
+  readonly name: string;
+  readonly pid: number | null;
+  readonly threadId: number | null;
+  readonly state: SlotState;
+  readonly tasks: number;
+  readonly memoryKiB: number;
+  /** The task id running there, if any. */
+  readonly taskId: string | null;
+}
+
+export interface ChildPoolStats extends PoolStats {
+  readonly waiting: number;
+  readonly children: readonly ChildInfo[];
+}
+
+type SlotState = 'starting' | 'idle' | 'busy' | 'retiring' | 'dead';
+
+interface Job {
+  readonly id: number;
+  readonly call: TaskCall;
+  readonly signal: AbortSignal;
+  readonly queuedAt: number;
+  readonly resolve: (outcome: TaskOutcome) => void;
+  readonly onAbort: () => void;
+  startedAt: number | null;
+  slot: Slot | null;
+  done: boolean;
+}
+
+interface Slot {
+  readonly name: string;
+  readonly handle: ChildHandle;
+  state: SlotState;
+  pid: number | null;
+  threadId: number | null;
+  job: Job | null;
+  tasks: number;
+  memoryKiB: number;
+  /** Why the pool killed it: then its exit is expected. */
+  killedFor: unknown;
+  fatal: string | null;
+  timer: NodeJS.Timeout | null;
+  readonly ready: Promise<void>;
+  readonly settleReady: (error?: Error) => void;
+}
+
+const RETIRE_GRACE_MS = 10_000;
+const MAX_RESPAWN_DELAY_MS = 30_000;
+
+export abstract class ChildPool implements Pool {
+  abstract readonly kind: 'threads' | 'prefork';
+  private readonly slots = new Set<Slot>();
+  private readonly queue: Job[] = [];
+  private readonly waiters = new Set<() => void>();
+  private nextJob = 0;
+  private spawned = 0;
+  private target: number;
+  private started = false;
+  private stopping = false;
+  private startFailures = 0;
+  private respawnTimer: NodeJS.Timeout | null = null;
+  private scaleTimer: NodeJS.Timeout | null = null;
+  private lastScaleUp = Date.now();
+
+  constructor(
+    protected readonly app: Celery,
+    protected readonly host: ExecutionHost,
+    protected readonly logger: Logger,
+    protected readonly options: ChildPoolOptions,
+  ) {
+    const scale = options.autoscale;
+    this.target = scale ? scale.min : options.size;
+    if (!scale && (!Number.isInteger(options.size) || options.size < 1)) throw new ImproperlyConfigured(`Pool size must be a whole number ≥ 1 (got ${options.size}).`);
+  }
+
+  /** Start one child; `name` is its log name (ForkPoolWorker-3). */
+  protected abstract spawnChild(name: string): ChildHandle;
+  /** How children measure memory for worker_max_memory_per_child. */
+  protected abstract readonly memoryMeasure: 'rss' | 'heap';
+  /** Log name prefix (Celery: ForkPoolWorker). */
+  protected abstract readonly childPrefix: string;
+
+  /** Children alive or starting (retiring ones excluded). */
+  get size(): number {
+    let n = 0;
+    for (const s of this.slots) if (s.state === 'starting' || s.state === 'idle' || s.state === 'busy') n++;
+    return n;
+  }
+
+  /** Start the initial children and wait until each has loaded the app; a child that cannot start fails start(). */
+  async start(): Promise<void> {
+    const first = Array.from({ length: this.target }, () => this.spawn());
+    try {
+      await Promise.all(first.map((s) => s.ready));
+    } catch (error) {
+      this.stopping = true;
+      for (const s of this.slots) this.kill(s, 'start failed');
+      throw new ImproperlyConfigured(`The ${this.kind} pool could not start a child for ${this.options.appModule}: ${(error as Error).message}`, { cause: error });
+    }
+    this.started = true;
+    this.lastScaleUp = Date.now();
+    if (this.options.autoscale) {
+      this.scaleTimer = setInterval(() => this.autoscale(), 1000);
+      this.scaleTimer.unref();
+    }
+  }
+
+  run(call: TaskCall, signal: AbortSignal): Promise<TaskOutcome> {
+    return new Promise<TaskOutcome>((resolve) => {
+      const job: Job = {
+        id: ++this.nextJob, call, signal, queuedAt: Date.now(), resolve, startedAt: null, slot: null, done: false,
+        onAbort: () => this.onAbort(job),
+      };
+      if (this.stopping) {
+        resolve({ state: 'REJECTED', requeue: true, reason: new WorkerLostError('The pool is stopping; the task was not started.'), runtimeMs: 0 });
+        return;
+      }
+      signal.addEventListener('abort', job.onAbort, { once: true });
+      this.queue.push(job);
+      if (signal.aborted) this.onAbort(job);
+      this.dispatch();
+    });
+  }
+
+  /** Warm: let running tasks finish (up to shutdownTimeoutMs), then end the children. Cold: kill them now. */
+  async stop(mode: 'warm' | 'cold'): Promise<void> {
+    this.stopping = true;
+    if (this.scaleTimer) clearInterval(this.scaleTimer);
+    if (this.respawnTimer) clearTimeout(this.respawnTimer);
+    for (const job of this.queue.splice(0)) {
+      this.finish(job, { state: 'REJECTED', requeue: true, reason: new WorkerLostError('The pool stopped before the task started.'), runtimeMs: 0 });
+    }
+    if (mode === 'warm') await this.waitFor(() => this.busyCount() === 0, this.options.shutdownTimeoutMs ?? 60_000);
+    for (const slot of this.slots) {
+      if (mode === 'cold' || slot.state === 'busy' || slot.state === 'starting') this.kill(slot, 'stop');
+      else if (slot.state !== 'dead') this.retire(slot, null);
+    }
+    if (!(await this.waitFor(() => this.slots.size === 0, 5_000))) {
+      for (const slot of this.slots) this.kill(slot, 'stop');
+      await this.waitFor(() => this.slots.size === 0, 2_000);
+    }
+  }
+
+  stats(): ChildPoolStats {
+    return {
+      kind: this.kind,
+      size: this.size,
+      active: this.busyCount(),
+      waiting: this.queue.length,
+      children: [...this.slots].map((s) => ({
+        name: s.name, pid: s.pid, threadId: s.threadId, state: s.state, tasks: s.tasks, memoryKiB: s.memoryKiB, taskId: s.job?.call.request.id ?? null,
+      })),
+    };
+  }
+
+  private spawn(): Slot {
+    const name = `${this.childPrefix}-${++this.spawned}`;
+    let settleReady!: (error?: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => (settleReady = (e) => (e ? reject(e) : resolve())));
+    ready.catch(() => undefined);
+    const handle = this.spawnChild(name);
+    const slot: Slot = {
+      name, handle, state: 'starting', pid: null, threadId: null, job: null, tasks: 0, memoryKiB: 0, killedFor: undefined, fatal: null, timer: null, ready, settleReady,
+    };
+    this.slots.add(slot);
+    handle.onMessage((m) => this.onMessage(slot, m));
+    handle.onExit((how) => this.onExit(slot, how));
+    const aliveMs = this.options.procAliveTimeoutMs ?? 4000;
+    slot.timer = setTimeout(() => {
+      slot.fatal = `it did not report ready within ${aliveMs / 1000}s (worker_proc_alive_timeout)`;
+      this.kill(slot, 'start timeout');
+    }, aliveMs);
+    slot.timer.unref();
+    this.send(slot, {
+      type: 'init',
+      appModule: this.options.appModule,
+      settings: this.options.settings ?? {},
+      hostname: this.options.hostname,
+      loglevel: this.options.loglevel ?? null,
+      logfile: this.options.logfile ?? null,
+      processName: name,
+      memory: this.memoryMeasure,
+    });
+    return slot;
+  }
+
+  private onMessage(slot: Slot, m: ChildMessage): void {
+    switch (m.type) {
+      case 'ready':
+        if (slot.timer) clearTimeout(slot.timer);
+        slot.timer = null;
+        slot.pid = m.pid;
+        slot.threadId = m.threadId;
+        if (slot.state === 'starting') slot.state = 'idle';
+        this.startFailures = 0;
+        slot.settleReady();
+        this.dispatch();
+        break;
+      case 'fatal':
+        slot.fatal = m.message;
+        this.kill(slot, 'fatal');
+        break;
+      case 'done': {
+        const job = slot.job;
+        slot.job = null;
+        slot.tasks++;
+        slot.memoryKiB = m.memoryKiB;
+        if (job && job.id === m.job) this.finish(job, outcomeFromWire(m.outcome));
+        if (slot.state !== 'busy') break;
+        slot.state = 'idle';
+        this.recycleIfDue(slot);
+        this.dispatch();
+        break;
+      }
+    }
+  }
+
+  private recycleIfDue(slot: Slot): void {
+    const { maxTasksPerChild: maxTasks, maxMemoryPerChild: maxMemory } = this.options;
+    if (maxTasks && slot.tasks >= maxTasks) {
+      this.retire(slot, `${slot.name} ran ${slot.tasks} task(s) (worker_max_tasks_per_child=${maxTasks}); replacing it`);
+    } else if (maxMemory && slot.memoryKiB > maxMemory) {
+      // Celery's wording: "child process %d exceeded memory limit: %dKiB / %dKiB".
+      this.retire(slot, `${slot.name} exceeded memory limit: ${slot.memoryKiB}KiB / ${maxMemory}KiB (worker_max_memory_per_child); replacing it`);
+    }
+  }
+
+  private onExit(slot: Slot, how: string): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    const wasReady = slot.pid !== null;
+    slot.state = 'dead';
+    this.slots.delete(slot);
+    if (!wasReady) {
+      const reason = slot.fatal ?? `it exited with ${how} before it was ready`;
+      slot.settleReady(new Error(reason));
+      if (this.started && !this.stopping) {
+        this.startFailures++;
+        this.logger.error(`Pool child ${slot.name} could not start: ${reason}`);
+      }
+    }
+    const job = slot.job;
+    if (job && !job.done) {
+      if (this.stopping && slot.killedFor === 'stop') {
+        this.finish(job, { state: FAILURE, error: new WorkerLostError(`The worker shut down (cold) while ${job.call.task.name}[${job.call.request.id}] was running.`), traceback: null, runtimeMs: this.runtime(job) });
+      } else {
+        void this.workerLost(slot, job, how).then((outcome) => this.finish(job, outcome));
+      }
+    }
+    this.replenish();
+    this.notify();
+  }
+
+  /** Celery's WorkerLostError: requeued with acks_late + task_reject_on_worker_lost, else stored as FAILURE. */
+  private async workerLost(slot: Slot, job: Job, how: string): Promise<TaskOutcome> {
+    const { task, request } = job.call;
+    const error = new WorkerLostError(`Worker exited prematurely: ${how} Job: ${request.id}.`, { context: { taskId: request.id, taskName: task.name } });
+    const policy = ackPolicyOf(task, (n) => this.app.conf.get(n));
+    const requeue = policy.acksLate && policy.rejectOnWorkerLost;
+    this.logger.error(
+      `Pool child ${slot.name} (pid ${slot.pid}${slot.threadId !== null ? `, thread ${slot.threadId}` : ''}) exited with ${how} while running ${task.name}[${request.id}]: ` +
+        `${requeue ? 'the message is requeued (task_reject_on_worker_lost)' : 'the task is marked failed (WorkerLostError)'}; a new child replaces it.`,
+    );
+    if (requeue) return { state: 'REJECTED', requeue: true, reason: error, runtimeMs: this.runtime(job) };
+    if (this.host.backend) {
+      const meta = buildResultMeta({ taskId: request.id, status: FAILURE, result: exceptionToDoc(error), traceback: null, parentId: request.parent_id, groupId: request.group });
+      await this.host.backend.store(request.id, meta).catch((e) => this.logger.error(`Could not store the result of task ${request.id}: ${(e as Error).message}`));
+    }
+    return { state: FAILURE, error, traceback: null, runtimeMs: this.runtime(job) };
+  }
+
+  /** Hard time limit or revoke(terminate) by task id: kill the child running it (or drop it if still waiting). */
+  terminate(taskId: string, reason: Error): void {
+    const job = [...this.slots].map((s) => s.job).find((j) => j?.call.request.id === taskId) ?? this.queue.find((j) => j.call.request.id === taskId);
+    if (job) this.hardStop(job, reason);
+  }
+
+  private onAbort(job: Job): void {
+    if (job.done) return;
+    const reason = job.signal.reason as unknown;
+    if (reason instanceof TimeLimitExceeded || reason instanceof TaskRevokedError) return this.hardStop(job, reason);
+    // Soft time limit (or any other abort): the child aborts the task's signal; the task decides what to do.
+    if (job.slot) this.send(job.slot, { type: 'abort', job: job.id, error: errorToWire(reason) });
+  }
+
+  private hardStop(job: Job, reason: Error): void {
+    if (job.done) return;
+    const slot = job.slot;
+    if (slot) {
+      this.logger.warn(`${(reason as Error).message}: killing pool child ${slot.name} (pid ${slot.pid}${slot.threadId !== null ? `, thread ${slot.threadId}` : ''}) and starting a new one.`);
+      this.kill(slot, reason);
+    } else {
+      const at = this.queue.indexOf(job);
+      if (at >= 0) this.queue.splice(at, 1);
+    }
+    // The consumer stores the FAILURE (TimeLimitExceeded) or REVOKED result, as for the async pool.
+    this.finish(job, { state: FAILURE, error: reason, traceback: null, runtimeMs: this.runtime(job) });
+    this.replenish();
+  }
+
+  private dispatch(): void {
+    if (this.stopping) return;
+    while (this.queue.length > 0) {
+      const slot = [...this.slots].find((s) => s.state === 'idle');
+      if (!slot) {
+        this.grow();
+        return;
+      }
+      const job = this.queue.shift()!;
+      slot.state = 'busy';
+      slot.job = job;
+      job.slot = slot;
+      job.startedAt = Date.now();
+      const { signal: _signal, ...request } = job.call.request;
+      this.send(slot, { type: 'run', job: job.id, taskName: job.call.task.name, message: job.call.message, request });
+      if (job.signal.aborted) this.onAbort(job);
+    }
+  }
+
+  /** Autoscale up at once when tasks wait for a child (the timer only does the shrinking). */
+  private grow(): void {
+    if (this.options.autoscale) this.autoscale();
+  }
+
+  private autoscale(): void {
+    const limits = this.options.autoscale;
+    if (!limits || this.stopping) return;
+    const step = autoscaleStep({ procs: this.size, wanted: this.busyCount() + this.queue.length, sinceScaleUpMs: Date.now() - this.lastScaleUp }, limits);
+    if (step > 0) {
+      this.lastScaleUp = Date.now();
+      this.target = this.size + step;
+      this.logger.info(`Scaling up ${step} child(ren) (autoscale ${limits.max},${limits.min})`);
+      this.replenish();
+    } else if (step < 0) {
+      const idle = [...this.slots].filter((s) => s.state === 'idle').slice(0, -step);
+      if (idle.length === 0) return;
+      this.target = Math.max(limits.min, this.size - idle.length);
+      this.logger.info(`Scaling down ${idle.length} child(ren) (autoscale ${limits.max},${limits.min})`);
+      for (const s of idle) this.retire(s, null);
+    }
+  }
+
+  /** Start children until the target is met; after children failed to start, wait a little longer each time. */
+  private replenish(): void {
+    if (this.stopping || !this.started || this.respawnTimer) return;
+    const missing = this.target - this.size;
+    if (missing <= 0) return;
+    if (this.startFailures > 0) {
+      const delay = Math.min(MAX_RESPAWN_DELAY_MS, 1000 * 2 ** (this.startFailures - 1));
+      this.respawnTimer = setTimeout(() => {
+        this.respawnTimer = null;
+        if (this.stopping || this.target - this.size <= 0) return;
+        this.spawn();
+        this.replenish();
+      }, delay);
+      this.respawnTimer.unref();
+      return;
+    }
+    for (let i = 0; i < missing; i++) this.spawn();
+  }
+
+  /** Ask a child to close its app and exit (its replacement starts now); killed if it does not go in time. */
+  private retire(slot: Slot, why: string | null): void {
+    if (slot.state === 'dead' || slot.state === 'retiring') return;
+    slot.state = 'retiring';
+    if (why) this.logger.info(why);
+    this.send(slot, { type: 'shutdown' });
+    slot.timer = setTimeout(() => this.kill(slot, 'retire timeout'), RETIRE_GRACE_MS);
+    slot.timer.unref();
+    this.replenish();
+  }
+
+  private kill(slot: Slot, why: unknown): void {
+    if (slot.state === 'dead') return;
+    slot.killedFor ??= why;
+    slot.state = 'retiring';
+    try {
+      slot.handle.kill();
+    } catch {
+      // Already gone: its exit event does the rest.
+    }
+  }
+
+  private send(slot: Slot, message: ParentMessage): void {
+    try {
+      slot.handle.send(message);
+    } catch (error) {
+      // The child is dying; its exit event reports the job (WorkerLostError).
+      this.logger.debug(`Could not send to pool child ${slot.name}: ${(error as Error).message}`);
+    }
+  }
+
+  private finish(job: Job, outcome: TaskOutcome): void {
+    if (job.done) return;
+    job.done = true;
+    job.signal.removeEventListener('abort', job.onAbort);
+    job.resolve(outcome);
+    this.notify();
+  }
+
+  private runtime(job: Job): number {
+    return job.startedAt === null ? 0 : Date.now() - job.startedAt;
+  }
+
+  private busyCount(): number {
+    let n = 0;
+    for (const s of this.slots) if (s.job && !s.job.done) n++;
+    return n;
+  }
+
+  private notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolve true when `done()` holds, false after `ms`. */
+  private waitFor(done: () => boolean, ms: number): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!done()) return;
+        cleanup();
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        resolve(false);
+      }, ms);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+    });
+  }
+}
+
+/** The child entry next to this file: child.ts when running from source, child.js from dist. */
+export function childEntry(): { url: URL; typescript: boolean } {
+  const typescript = import.meta.url.endsWith('.ts');
+  return { url: new URL(`./child.${typescript ? 'ts' : 'js'}`, import.meta.url), typescript };
+}
+
+let tsxCache: { api: string; loader: string } | undefined;
+
+/** File URLs of tsx's ESM register API (threads) and its `--import` loader (forks), resolved from this package. */
+export function tsxUrls(): { api: string; loader: string } {
+  if (tsxCache) return tsxCache;
+  const require = createRequire(import.meta.url);
+  const pkgPath = require.resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, unknown> };
+  const api = (pkg.exports['./esm/api'] as { import: { default: string } }).import.default;
+  tsxCache = { api: pathToFileURL(join(dirname(pkgPath), api)).href, loader: pathToFileURL(require.resolve('tsx')).href };
+  return tsxCache;
+}
