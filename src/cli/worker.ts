@@ -22,6 +22,7 @@ interface WorkerFlags {
   events?: boolean;
   logfile?: string;
   banner?: boolean;
+  statedb?: string;
 }
 
 /** The worker command's options, without an action (shared by the CLI and app.workerMain). */
@@ -40,6 +41,7 @@ function workerOptions(): Command {
     .option('--prefetch-multiplier <n>', 'messages reserved per concurrency slot (worker_prefetch_multiplier)')
     .option('-E, --events', 'send task events (for monitors)')
     .option('-f, --logfile <path>', 'log to this file instead of stderr')
+    .option('-S, --statedb <path>', 'file that keeps revoked task ids across restarts (worker_state_db)')
     .option('--no-banner', 'do not print the start-up banner');
 }
 
@@ -76,6 +78,7 @@ function toWorkerOptions(f: WorkerFlags, appModule: string | undefined): WorkerO
     events: f.events,
     logfile: f.logfile,
     banner: f.banner,
+    statedb: f.statedb,
   };
 }
 

@@ -51,7 +51,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     sync: true,
     colorize: options.colorize ?? false,
     hideObject: true,
-    ignore: '*',
+    ignore: 'time,level,pid,hostname,name',
     messageFormat: (log: Record<string, unknown>) => {
       const prefix = `[${celeryTime(log.time as number)}: ${LEVEL_NAMES[log.level as number] ?? 'INFO'}/${processName}]`;
       const task = log.task_name ? ` ${String(log.task_name)}[${String(log.task_id)}]:` : '';

@@ -81,7 +81,7 @@ export class ControlServer {
         pid: process.pid,
         clock: String(this.clock),
         uptime: Math.round((Date.now() - state.startedAt) / 1000),
-        pool: { 'max-concurrency': w.concurrency, implementation: w.options.pool ?? 'async', processes: [process.pid] },
+        pool: { 'max-concurrency': w.concurrency, implementation: w.poolKind, processes: childPids(w.poolStats()?.children) ?? [process.pid] },
         broker: { transport: this.transport.displayUrl },
         prefetch_count: w.prefetchCount,
         rusage: { utime: process.cpuUsage().user / 1e6, stime: process.cpuUsage().system / 1e6, maxrss: Math.round(process.resourceUsage().maxRSS) },
@@ -130,4 +130,10 @@ export class ControlServer {
       report: () => ({ ok: `celeriac ${w.hostname}: ${state.active.size} active, ${state.processed} processed` }),
     };
   }
+}
+
+/** The pids of a process pool's children; null for in-process pools (threads share the worker's pid). */
+function childPids(children: readonly { readonly pid?: number | null }[] | undefined): number[] | null {
+  const pids = (children ?? []).map((c) => c.pid).filter((pid): pid is number => typeof pid === 'number');
+  return pids.length ? pids : null;
 }

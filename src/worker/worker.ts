@@ -14,10 +14,11 @@ import { renderBanner } from './banner.js';
 import { Consumer } from './consumer.js';
 import { AsyncPool } from './pool/async.js';
 import { parseAutoscale, type AutoscaleLimits } from './pool/autoscale.js';
-import type { Pool } from './pool/pool.js';
+import type { Pool, PoolStats } from './pool/pool.js';
 import { PreforkPool } from './pool/prefork.js';
 import { ThreadPool } from './pool/threads.js';
 import { RateLimiter } from './rate-limit.js';
+import { loadRevoked, saveRevoked } from './statedb.js';
 import { WorkerState } from './state.js';
 import { ControlServer } from './control.js';
 import { WorkerEvents } from './events.js';
@@ -58,6 +59,8 @@ export interface WorkerOptions {
   banner?: boolean;
   /** Seconds a warm shutdown waits for running tasks. Default 60. */
   shutdownTimeout?: number;
+  /** File keeping revoked ids across restarts (--statedb). Default worker_state_db. */
+  statedb?: string | null;
 }
 
 interface QueueInfo { name: string; exchange: string; exchangeType: string; routingKey: string }
@@ -85,6 +88,11 @@ export class Worker {
   }
 
   /** The pool this worker runs (the option, else worker_pool); `processes` reads as `prefork`. */
+  /** The running pool's figures (kind, size, active, children); undefined before start. */
+  poolStats(): PoolStats | undefined {
+    return this.pool?.stats();
+  }
+
   get poolKind(): 'async' | 'solo' | 'threads' | 'prefork' {
     const kind = (this.options.pool ?? (this.app.conf.get('worker_pool') as PoolKind | null) ?? 'async') as PoolKind;
     return kind === 'processes' ? 'prefork' : kind;
@@ -103,6 +111,8 @@ export class Worker {
     const conf = (n: string) => app.conf.get(n);
     const queues = this.queues();
     await app.signals.send('worker_init', { hostname: this.hostname });
+    const statedb = this.statedbPath;
+    if (statedb) for (const id of loadRevoked(statedb)) this.state.revoke(id);
     this.transport = await app.getTransport();
     this.transport.on('disconnected', (e) => this.logger.warn(`consumer: Connection to broker lost (${(e as Error | undefined)?.message ?? 'unknown error'}). Trying to re-establish the connection…`));
     this.transport.on('connected', () => this.logger.info('consumer: Connected to the broker again; consuming.'));
@@ -179,6 +189,22 @@ export class Worker {
   revoke(taskId: string, options: { terminate?: boolean } = {}): void {
     if (this.consumer) this.consumer.revoke(taskId, options.terminate);
     else this.state.revoke(taskId);
+    this.saveState();
+  }
+
+  private get statedbPath(): string | null {
+    return this.options.statedb ?? (this.app.conf.get('worker_state_db') as string | null) ?? null;
+  }
+
+  /** Persist revoked ids when --statedb is set; a failure is logged, never thrown (the revoke itself holds). */
+  private saveState(): void {
+    const path = this.statedbPath;
+    if (!path) return;
+    try {
+      saveRevoked(path, this.state.revoked);
+    } catch (error) {
+      this.logger.error(`Could not save worker state to ${path}: ${(error as Error).message}`);
+    }
   }
 
   /** Warm: finish running tasks, return the rest. Cold: return everything unfinished and stop now. Idempotent. */
@@ -190,6 +216,7 @@ export class Worker {
       await this.consumer?.stop(mode, (this.options.shutdownTimeout ?? 60) * 1000).catch((e) => this.logger.error(`shutdown: ${(e as Error).message}`));
       await this.events?.stop().catch(() => undefined);
       await this.pool?.stop(mode);
+      this.saveState();
       await this.app.signals.send('worker_shutdown', { hostname: this.hostname, mode });
       await this.app.close();
       this.resolveDone();

@@ -30,7 +30,7 @@ function harness(broker: string, backend: string, visibilitySeconds: number) {
   apps.push(client);
   const start = async (name: string, extra: string[] = []) => {
     Object.assign(process.env, { CELERIAC_EXEC_LOG: execLog, CELERIAC_VISIBILITY_TIMEOUT: String(visibilitySeconds) });
-    const p = await startCeleriacWorker({ broker, backend }, ['-n', name, '-l', 'warning', ...extra], fixture);
+    const p = await startCeleriacWorker({ broker, backend }, ['-n', name, ...extra], fixture);
     procs.push(p);
     return p;
   };

@@ -16,6 +16,8 @@ export interface PoolStats {
   readonly kind: string;
   readonly size: number;
   readonly active: number;
+  /** Process and thread pools: their children (inspect stats lists the pids). */
+  readonly children?: readonly { readonly pid?: number | null }[];
 }
 
 export interface Pool {
