@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Celery, type AsyncResult } from '../../src/index.js';
 import { repoRoot } from '../support/shared.js';
 import { startRedis, type RedisServer } from '../support/servers.js';
@@ -106,18 +106,26 @@ describe('crash safety on SQLite', () => {
 });
 
 describe('crash safety on Redis', () => {
+  // A private redis-server: these tests run many worker processes and must not share dbs with other suites.
+  let own: RedisServer;
+  beforeAll(async () => {
+    own = await startRedis();
+  });
+  afterAll(async () => {
+    await own?.stop();
+  });
   const urls = (db: number) => {
-    const root = inject('redisUrl').replace(/\/\d*$/, '');
+    const root = own.url.replace(/\/\d*$/, '');
     return [`${root}/${db}`, `${root}/${db + 1}`] as const;
   };
 
   it('1,000 acks_late tasks survive three SIGKILLs: all succeed, no task lost, every duplicate explained', async () => {
-    const [broker, backend] = urls(12);
+    const [broker, backend] = urls(2);
     await killThreeTimes(broker, backend, 'redis');
   }, 240_000);
 
   it('countdown tasks longer than the visibility timeout run exactly once', async () => {
-    const [broker, backend] = urls(14);
+    const [broker, backend] = urls(4);
     await countdownBeyondVisibility(broker, backend, 'redis');
   }, 60_000);
 

@@ -1,0 +1,167 @@
+// redis:// result backend: a KeyValueStore on Redis with Celery's key layout (REDIS-WIRE.md §6–7) — every write is
+// MULTI SETEX + PUBLISH on a channel named like the key, so waiting clients are pushed, not polled. Key names and
+// documents live in key-value.ts; this file only talks to Redis.
+//
+// URL forms as the broker (redis://, rediss://, redis+socket://, sentinel:// with master_name); options are
+// result_backend_transport_options: global_keyprefix (prefixes keys and their channels), master_name,
+// sentinel_kwargs, socket_connect_timeout, max_retries_per_request, ssl (Celery's ssl_* keys).
+
+import type { Redis } from 'ioredis';
+import { closeRedis, openRedis, redisConnectionConfig, redisFailure, type RedisConnectionConfig } from '../transports/redis/connection.js';
+import type { BackendFactory, KeyValueStore } from './backend.js';
+import { createKeyValueBackend } from './key-value.js';
+
+type Listener = (value: Uint8Array) => void;
+
+/** A KeyValueStore over one command connection plus one lazily opened subscriber connection shared by all keys. */
+export class RedisKeyValueStore implements KeyValueStore {
+  private readonly client: Redis;
+  private subscriber?: Redis;
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly prefix: string;
+  private closed = false;
+
+  constructor(private readonly config: RedisConnectionConfig, private readonly options: Readonly<Record<string, unknown>> = {}) {
+    this.client = openRedis(config, 'command', options);
+    this.prefix = String(options.global_keyprefix ?? '');
+  }
+
+  private async run<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw redisFailure(error, this.config.displayUrl, doing);
+    }
+  }
+
+  get(key: string): Promise<Uint8Array | null> {
+    return this.run(`reading ${key}`, () => this.client.getBuffer(this.prefix + key));
+  }
+
+  mget(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.run(`reading ${keys.length} key(s)`, () => this.client.mgetBuffer(...keys.map((k) => this.prefix + k)));
+  }
+
+  set(key: string, value: Uint8Array, ttlMs?: number): Promise<void> {
+    return this.run(`storing ${key}`, async () => {
+      const k = this.prefix + key;
+      const data = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      const tx = this.client.multi();
+      // SETEX in whole seconds as Celery writes it (REDIS-WIRE.md §6.2); PSETEX only for sub-second precision.
+      if (ttlMs && ttlMs > 0) {
+        if (ttlMs % 1000 === 0) tx.setex(k, ttlMs / 1000, data);
+        else tx.psetex(k, Math.ceil(ttlMs), data);
+      } else {
+        tx.set(k, data);
+      }
+      tx.publish(k, data);
+      await checked(await tx.exec());
+    });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.run(`deleting ${key}`, async () => void (await this.client.del(this.prefix + key)));
+  }
+
+  incr(key: string, ttlMs?: number): Promise<number> {
+    return this.run(`incrementing ${key}`, async () => {
+      const k = this.prefix + key;
+      const tx = this.client.multi().incr(k);
+      if (ttlMs && ttlMs > 0) tx.pexpire(k, Math.ceil(ttlMs));
+      const replies = checked(await tx.exec());
+      return Number(replies[0]);
+    });
+  }
+
+  zadd(key: string, score: number, member: Uint8Array, ttlMs?: number): Promise<number> {
+    return this.run(`adding to ${key}`, async () => {
+      const k = this.prefix + key;
+      const tx = this.client.multi().zadd(k, score, Buffer.from(member.buffer, member.byteOffset, member.byteLength)).zcard(k);
+      if (ttlMs && ttlMs > 0) {
+        if (ttlMs % 1000 === 0) tx.expire(k, ttlMs / 1000);
+        else tx.pexpire(k, Math.ceil(ttlMs));
+      }
+      const replies = checked(await tx.exec());
+      return Number(replies[1]);
+    });
+  }
+
+  zrange(key: string): Promise<Uint8Array[]> {
+    return this.run(`reading ${key}`, () => this.client.zrangeBuffer(this.prefix + key, 0, -1));
+  }
+
+  /** Listen to writes of `key` (its channel has the key's name); resolves once Redis confirmed the SUBSCRIBE. */
+  subscribe(key: string, onValue: Listener): Promise<() => Promise<void>> {
+    return this.run(`subscribing to ${key}`, async () => {
+      const channel = this.prefix + key;
+      const sub = this.subscriberConnection();
+      const listener: Listener = (v) => onValue(v);
+      let set = this.listeners.get(channel);
+      const fresh = !set;
+      if (!set) this.listeners.set(channel, (set = new Set()));
+      set.add(listener);
+      try {
+        // Commands on one connection run in order, so a SUBSCRIBE after a pending UNSUBSCRIBE of the same channel
+        // still leaves it subscribed.
+        if (fresh) await sub.subscribe(channel);
+      } catch (error) {
+        set.delete(listener);
+        if (set.size === 0 && this.listeners.get(channel) === set) this.listeners.delete(channel);
+        throw error;
+      }
+      let stopped = false;
+      return async () => {
+        if (stopped) return;
+        stopped = true;
+        const current = this.listeners.get(channel);
+        current?.delete(listener);
+        if (current && current.size === 0) {
+          this.listeners.delete(channel);
+          if (!this.closed && sub.status === 'ready') await sub.unsubscribe(channel).catch(() => undefined);
+        }
+      };
+    });
+  }
+
+  private subscriberConnection(): Redis {
+    if (!this.subscriber) {
+      const sub = openRedis(this.config, 'subscriber', this.options);
+      sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+        const set = this.listeners.get(channel.toString('utf8'));
+        if (!set) return;
+        for (const fn of [...set]) fn(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
+      });
+      this.subscriber = sub;
+    }
+    return this.subscriber;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await Promise.all([closeRedis(this.client), this.subscriber ? closeRedis(this.subscriber) : undefined]);
+  }
+}
+
+/** The replies of a MULTI/EXEC, throwing the first command error (EXEC answers errors per command). */
+function checked(replies: [Error | null, unknown][] | null): unknown[] {
+  if (!replies) throw new Error('transaction aborted');
+  return replies.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
+/** Open the Redis result backend for `options.url`. */
+export const createBackend: BackendFactory = (options) => {
+  const o = options.options ?? {};
+  const config = redisConnectionConfig({
+    url: options.url,
+    transportOptions: o,
+    ssl: (o.ssl as Record<string, unknown> | boolean | undefined) ?? undefined,
+    setting: 'result_backend',
+  });
+  return createKeyValueBackend(new RedisKeyValueStore(config, o), { ...options, displayUrl: config.displayUrl });
+};

@@ -1,0 +1,187 @@
+// Redis connection settings from a broker/backend URL plus options, shared by the broker store and the result
+// backend: redis://, rediss:// (TLS), redis+socket:///path, sentinel://…;sentinel://… (transport option
+// master_name). Builds ioredis clients and turns driver errors into OperationalErrors naming the redacted URL.
+// Never logs and never puts a password into a message.
+
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+import { parseUrl, redactUrl, type ParsedUrl } from '../../config/urls.js';
+import { CeleryError, ImproperlyConfigured, OperationalError } from '../../errors.js';
+
+/** Everything needed to open connections to one Redis server (or Sentinel-managed master). */
+export interface RedisConnectionConfig {
+  /** The URL with its password hidden: for errors, logs and the banner. */
+  readonly displayUrl: string;
+  /** Database number (URL path, `?virtual_host=` for sockets; default 0). Fanout channels are prefixed with it. */
+  readonly db: number;
+  /** ioredis options common to every connection of this config. */
+  readonly options: RedisOptions;
+}
+
+export interface RedisConnectionInput {
+  readonly url: string;
+  /** broker_transport_options / result_backend_transport_options. */
+  readonly transportOptions?: Readonly<Record<string, unknown>>;
+  /** broker_use_ssl / redis_backend_use_ssl: true, or Celery's ssl_* keys, or Node TLS options. */
+  readonly ssl?: Readonly<Record<string, unknown>> | boolean;
+  readonly connectTimeoutMs?: number;
+  /** The setting named in configuration errors ('broker_url', 'result_backend'). */
+  readonly setting?: string;
+}
+
+const SSL_KEYS = ['ssl_cert_reqs', 'ssl_ca_certs', 'ssl_certfile', 'ssl_keyfile', 'ssl_check_hostname'] as const;
+
+/** Parse the URL and options into ioredis options. Throws ImproperlyConfigured (with a redacted URL) when unusable. */
+export function redisConnectionConfig(input: RedisConnectionInput): RedisConnectionConfig {
+  const setting = input.setting ?? 'broker_url';
+  const parsed = parseUrl(input.url, { setting });
+  const displayUrl = redactUrl(input.url);
+  const t = input.transportOptions ?? {};
+  if (parsed.base !== 'redis' && parsed.base !== 'redis+socket' && parsed.base !== 'sentinel') {
+    throw new ImproperlyConfigured(`${setting} ${displayUrl} is not a Redis URL. Write it like redis://:password@localhost:6379/0.`, { context: { url: displayUrl, setting } });
+  }
+  const db = parsed.db ?? (t.db === undefined ? 0 : Number(t.db));
+  const username = parsed.username ?? stringOr(t.username);
+  const password = parsed.password ?? stringOr(parsed.query.password) ?? stringOr(t.password);
+  const seconds = (v: unknown) => (v === undefined || v === null || Number.isNaN(Number(v)) ? undefined : Number(v) * 1000);
+  const options: RedisOptions = {
+    db,
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    connectTimeout: seconds(t.socket_connect_timeout) ?? input.connectTimeoutMs ?? 10_000,
+    ...(t.socket_keepalive === false ? { keepAlive: 0 } : {}),
+    ...(typeof t.client_name === 'string' ? { connectionName: t.client_name } : {}),
+  };
+
+  if (parsed.base === 'redis+socket') {
+    options.path = parsed.path ?? undefined;
+  } else if (parsed.base === 'sentinel') {
+    const master = stringOr(t.master_name);
+    if (!master) {
+      throw new ImproperlyConfigured(`${setting} ${displayUrl} uses Sentinel but no master name is set. Add it to the transport options, e.g. broker_transport_options = { master_name: 'mymaster' }.`, { context: { url: displayUrl, setting } });
+    }
+    const nodes = [parsed, ...parsed.alternates];
+    options.sentinels = nodes.map((n) => ({ host: n.hostname ?? 'localhost', port: n.port ?? 26379 }));
+    options.name = master;
+    const kwargs = (t.sentinel_kwargs ?? {}) as Record<string, unknown>;
+    if (typeof kwargs.password === 'string') options.sentinelPassword = kwargs.password;
+    if (typeof kwargs.username === 'string') options.sentinelUsername = kwargs.username;
+  } else {
+    options.host = parsed.hostname ?? 'localhost';
+    options.port = parsed.port ?? 6379;
+  }
+
+  const tls = tlsOptions(parsed, input.ssl, displayUrl, setting);
+  if (tls) {
+    if (parsed.base === 'sentinel') {
+      options.sentinelTLS = tls;
+      options.enableTLSForSentinelMode = true;
+    }
+    options.tls = tls;
+  }
+  return { displayUrl, db, options };
+}
+
+function stringOr(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** TLS from rediss:// (with ?ssl_* query parameters) or the ssl option (Celery's ssl_* keys or Node TLS keys). */
+function tlsOptions(parsed: ParsedUrl, ssl: RedisConnectionInput['ssl'], displayUrl: string, setting: string): RedisOptions['tls'] | undefined {
+  const fromOption = typeof ssl === 'object' && ssl !== null ? ssl : {};
+  const wanted = parsed.tls || ssl === true || Object.keys(fromOption).length > 0 || SSL_KEYS.some((k) => k in parsed.query);
+  if (!wanted) return undefined;
+  const get = (key: string): unknown => parsed.query[key] ?? fromOption[key];
+  const tls: Record<string, unknown> = {};
+  // Node TLS keys given directly (ca, cert, key, rejectUnauthorized, servername …) pass through.
+  for (const [k, v] of Object.entries(fromOption)) if (!k.startsWith('ssl_')) tls[k] = v;
+  const reqs = get('ssl_cert_reqs');
+  if (reqs !== undefined && reqs !== null) {
+    const level = String(reqs).toLowerCase().replace(/^(ssl\.)?cert_/, '');
+    // Python's ssl constants: CERT_NONE = 0, CERT_OPTIONAL = 1, CERT_REQUIRED = 2.
+    if (level === 'none' || level === '0') tls.rejectUnauthorized = false;
+    else if (['optional', 'required', '1', '2'].includes(level)) tls.rejectUnauthorized = true;
+    else throw new ImproperlyConfigured(`${setting} ${displayUrl} has ssl_cert_reqs=${String(reqs)}; use CERT_REQUIRED, CERT_OPTIONAL or CERT_NONE.`, { context: { url: displayUrl, setting } });
+  }
+  const file = (key: string, field: string) => {
+    const path = get(key);
+    if (typeof path !== 'string' || path === '') return;
+    try {
+      tls[field] = readFileSync(path);
+    } catch (cause) {
+      throw new ImproperlyConfigured(`${setting} ${displayUrl}: cannot read ${key} file ${path} (${(cause as Error).message}). Check the path and its permissions.`, { cause, context: { url: displayUrl, setting } });
+    }
+  };
+  file('ssl_ca_certs', 'ca');
+  file('ssl_certfile', 'cert');
+  file('ssl_keyfile', 'key');
+  if (String(get('ssl_check_hostname') ?? '').toLowerCase() === 'false') tls.checkServerIdentity = () => undefined;
+  return tls as RedisOptions['tls'];
+}
+
+export type ConnectionRole = 'command' | 'blocking' | 'subscriber';
+
+/**
+ * A new ioredis client for one role. Commands: auto-pipelined, queued while offline for up to
+ * `maxRetriesPerRequest` reconnect attempts (about 10 s with the default 20), then rejected — never dropped
+ * silently. Blocking: fails fast (2 attempts) so the consume loop reports the outage and backs off. Subscriber:
+ * re-subscribes after a reconnect. All connect lazily, on first use.
+ */
+export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, transportOptions: Readonly<Record<string, unknown>> = {}): Redis {
+  const retries = transportOptions.max_retries_per_request;
+  const client = new Redis({
+    ...config.options,
+    lazyConnect: true,
+    enableAutoPipelining: role === 'command',
+    maxRetriesPerRequest: role === 'blocking' ? 2 : retries === null ? null : Number(retries ?? 20),
+    autoResubscribe: true,
+    retryStrategy: (times) => Math.min(times * 50, 2_000),
+    // A replica promoted or a master moved (Sentinel): reconnect instead of failing every write.
+    reconnectOnError: (error) => /^(READONLY|LOADING|MASTERDOWN)/.test(error.message),
+  });
+  // Errors surface through the commands that fail; without a listener ioredis would print them.
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Close a client: QUIT when connected (pending replies arrive first), otherwise just drop the socket. */
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1_000).unref())]);
+  }
+  client.disconnect(false);
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENOTCONN', 'ECONNABORTED']);
+
+/** Whether an error is a connection-level failure worth a reconnect (kombu's connection_errors for Redis). */
+export function isRedisConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & { code?: unknown };
+  if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return true;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  return /^(Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|READONLY|MASTERDOWN|All sentinels are unreachable)/i.test(e.message);
+}
+
+/**
+ * Wrap a driver error as an OperationalError saying what failed, where (redacted URL) and what to do. Errors
+ * that are already CeleryErrors pass through.
+ */
+export function redisFailure(error: unknown, displayUrl: string, doing: string): Error {
+  if (CeleryError.is(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  let advice: string;
+  if (/WRONGPASS|NOAUTH|invalid username-password|AUTH/i.test(message)) {
+    advice = 'Authentication failed: check the user name and password in the URL.';
+  } else if (isRedisConnectionError(error)) {
+    advice = 'Redis is unreachable: check that redis-server is running and the URL is right, then retry (the command was not confirmed; at worst a retry delivers a message twice).';
+  } else {
+    advice = 'Check the Redis server log and the URL.';
+  }
+  return new OperationalError(`Redis at ${displayUrl} failed while ${doing}: ${redactMessage(message)}. ${advice}`, { cause: error, context: { url: displayUrl } });
+}
+
+function redactMessage(message: string): string {
+  // Driver messages may echo a URL; never let a password through.
+  return message.replace(/[A-Za-z][A-Za-z0-9+.-]*:\/\/\S+/g, (u) => redactUrl(u));
+}

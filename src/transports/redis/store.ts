@@ -1,0 +1,446 @@
+// The Redis QueueStore: kombu's key layout (REDIS-WIRE.md §1, §4, §5) so Python Celery and celeriac share queues,
+// with an atomic take. Storage only: exchanges, prefetch and delivery objects are the virtual layer's job.
+//
+// Design
+// - Keys (all behind `global_keyprefix`): queue lists `<queue>` and `<queue>SEP<step>` for priority steps
+//   [0, 3, 6, 9] (step 0 is taken first: on Redis a LOWER number is served first, as in kombu); binding sets
+//   `_kombu.binding.<exchange>`; `unacked` (hash tag → `[envelope, "", queue]`), `unacked_index` (zset tag → epoch
+//   seconds), `unacked_mutex`; and our own `celeriac.deferred` (zset: member = the unacked JSON, score = due time
+//   in epoch ms) for messages handed back until an ETA.
+// - put = LPUSH onto the priority list; consumers pop from the right (FIFO).
+// - take = the TAKE script: RPOP up to `max` entries over the lists in order (queue1 steps 0,3,6,9, then queue2 …)
+//   and record each in unacked/unacked_index in the same script, so a process that dies right after take loses
+//   nothing (kombu's BRPOP-then-record can). The tag is the envelope's properties.delivery_tag; an entry that is not a
+//   JSON object, has no tag, or whose tag is already held gets a generated tag `<uuid>.<n>` (and a non-JSON entry is
+//   recorded as a JSON string), so every taken entry can be acked, requeued and swept like any other.
+// - wait: when TAKE finds nothing, block WITHOUT consuming: `BLMOVE <first list> <first list> RIGHT RIGHT <t>` on a
+//   blocking connection from a small pool (one per concurrent take, i.e. per consumer). A same-list move is a no-op
+//   that returns as soon as that list is non-empty; then TAKE runs again. With several lists (always, with priority
+//   steps) the wait is capped at `polling_interval` (default 0.1 s) so the other lists are re-checked. Abort
+//   disconnects the blocking connection, which ends the wait at once.
+// - ack = ZREM unacked_index + HDEL unacked in one MULTI, batched across acks issued in the same event-loop turn.
+// - requeue/restoreExpired = the RESTORE/RESTORE_EXPIRED scripts: RPUSH the envelope (marked redelivered in headers
+//   and properties.delivery_info, by editing the JSON text in Lua) to the consuming end of its priority list. The
+//   sweep takes `unacked_mutex` (SET NX PX) inside the script, so Python workers sweeping concurrently skip.
+// - deferral: DEFER moves an unacked entry into `celeriac.deferred`; RELEASE_DUE moves due ones back (RPUSH, not
+//   marked redelivered). ETA tasks far in the future therefore escape the visibility-timeout redelivery.
+// - fanout: PUBLISH on `/<db>.<channel>`; listeners SUBSCRIBE `/<db>.<exchange>` and PSUBSCRIBE
+//   `/<db>.<exchange>/*` on one shared subscriber connection.
+// - connections: one auto-pipelined command connection, one blocking connection per concurrent take, one
+//   subscriber. ioredis reconnects with backoff; failed commands surface as OperationalError naming the redacted URL.
+// Known limit (as in kombu): if a consumer is slower than visibility_timeout the sweep redelivers its message, and
+// the second copy is held under the same tag.
+
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ImproperlyConfigured } from '../../errors.js';
+import { sleep } from '../../utils/backoff.js';
+import type { Binding, BindingTable, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
+import { closeRedis, openRedis, redisFailure, type RedisConnectionConfig } from './connection.js';
+import { DEFER, PURGE, RELEASE_DUE, RESTORE, RESTORE_EXPIRED, TAKE } from './scripts.js';
+
+/** kombu's separator for priority lists and binding members: ASCII ACK + SYN. */
+export const DEFAULT_SEP = '\x06\x16';
+/** kombu's default priority steps. */
+export const DEFAULT_PRIORITY_STEPS: readonly number[] = [0, 3, 6, 9];
+/** Our deferred-message set (not part of kombu's layout). */
+export const DEFERRED_KEY = 'celeriac.deferred';
+const BATCH_LIMIT = 1000;
+
+type Reply = (string | number)[];
+interface ScriptCommands {
+  celeriacTake(numKeys: number, ...args: string[]): Promise<Reply>;
+  celeriacRestore(numKeys: number, ...args: string[]): Promise<number>;
+  celeriacRestoreExpired(numKeys: number, ...args: string[]): Promise<[number, number]>;
+  celeriacDefer(numKeys: number, ...args: string[]): Promise<number>;
+  celeriacReleaseDue(numKeys: number, ...args: string[]): Promise<[number, number]>;
+  celeriacPurge(numKeys: number, ...args: string[]): Promise<number>;
+}
+type CommandClient = Redis & ScriptCommands;
+
+/** Resolved broker_transport_options that shape the key layout and consumption. */
+export interface RedisStoreSettings {
+  readonly prefix: string;
+  readonly sep: string;
+  readonly steps: readonly number[];
+  readonly unackedKey: string;
+  readonly unackedIndexKey: string;
+  readonly unackedMutexKey: string;
+  readonly mutexExpireMs: number;
+  readonly strategy: 'priority' | 'round_robin' | 'sorted';
+  readonly recheckMs: number;
+  readonly fanoutPrefix: boolean;
+}
+
+/** broker_transport_options → settings, validated (ImproperlyConfigured lists what is wrong). */
+export function storeSettings(t: Readonly<Record<string, unknown>>): RedisStoreSettings {
+  const steps = t.priority_steps === undefined ? DEFAULT_PRIORITY_STEPS : t.priority_steps;
+  if (!Array.isArray(steps) || steps.length === 0 || !steps.every((s) => Number.isInteger(s) && s >= 0 && s <= 255)) {
+    throw new ImproperlyConfigured(`broker_transport_options.priority_steps must be a non-empty list of integers 0–255 (kombu's default is [0, 3, 6, 9]); got ${JSON.stringify(steps)}.`, { context: { setting: 'broker_transport_options' } });
+  }
+  const strategy = String(t.queue_order_strategy ?? 'priority');
+  if (!['priority', 'round_robin', 'sorted'].includes(strategy)) {
+    throw new ImproperlyConfigured(`broker_transport_options.queue_order_strategy must be 'priority', 'round_robin' or 'sorted'; got '${strategy}'.`, { context: { setting: 'broker_transport_options' } });
+  }
+  const polling = Number(t.polling_interval ?? 0.1);
+  return {
+    prefix: String(t.global_keyprefix ?? ''),
+    sep: String(t.sep ?? DEFAULT_SEP),
+    steps: [...new Set(steps as number[])].sort((a, b) => a - b),
+    unackedKey: String(t.unacked_key ?? 'unacked'),
+    unackedIndexKey: String(t.unacked_index_key ?? 'unacked_index'),
+    unackedMutexKey: String(t.unacked_mutex_key ?? 'unacked_mutex'),
+    mutexExpireMs: Number(t.unacked_mutex_expire ?? 300) * 1000,
+    strategy: strategy as RedisStoreSettings['strategy'],
+    recheckMs: Math.min(1_000, Math.max(10, (Number.isFinite(polling) ? polling : 0.1) * 1000)),
+    fanoutPrefix: t.fanout_prefix !== false,
+  };
+}
+
+/** The priority step a message priority maps to: the largest step ≤ priority (kombu's rounding down). */
+export function priorityStep(steps: readonly number[], priority: number): number {
+  let step = steps[0]!;
+  for (const s of steps) if (priority >= s) step = s;
+  return step;
+}
+
+interface ListPlan { readonly lists: string[]; readonly names: string[] }
+
+export class RedisQueueStore implements QueueStore {
+  readonly bindings: BindingTable;
+  readonly broadcast: NonNullable<QueueStore['broadcast']>;
+  readonly deferral: NonNullable<QueueStore['deferral']>;
+  private readonly client: CommandClient;
+  private subscriber?: Redis;
+  private readonly idle: Redis[] = [];
+  private readonly blocking = new Set<Redis>();
+  private readonly channelListeners = new Map<string, Set<(raw: string) => void>>();
+  private readonly patternListeners = new Map<string, Set<(raw: string) => void>>();
+  private readonly plans = new Map<string, ListPlan>();
+  private readonly rotation = new Map<string, string[]>();
+  private ackBatch?: { tags: string[]; done: Promise<void> };
+  private noBlmove = false;
+  private closed = false;
+  private readonly s: RedisStoreSettings;
+  private readonly displayUrl: string;
+
+  constructor(private readonly config: RedisConnectionConfig, private readonly transportOptions: Readonly<Record<string, unknown>> = {}) {
+    this.s = storeSettings(transportOptions);
+    this.displayUrl = config.displayUrl;
+    const client = openRedis(config, 'command', transportOptions);
+    client.defineCommand('celeriacTake', { lua: TAKE });
+    client.defineCommand('celeriacRestore', { lua: RESTORE });
+    client.defineCommand('celeriacRestoreExpired', { lua: RESTORE_EXPIRED });
+    client.defineCommand('celeriacDefer', { lua: DEFER });
+    client.defineCommand('celeriacReleaseDue', { lua: RELEASE_DUE });
+    client.defineCommand('celeriacPurge', { lua: PURGE });
+    this.client = client as CommandClient;
+    this.bindings = this.makeBindings();
+    this.broadcast = {
+      publish: (channel, raw) => this.run(`publishing to fanout channel ${channel}`, async () => void (await this.client.publish(this.channel(channel), raw))),
+      listen: (exchange, onMessage) => this.listen(exchange, onMessage),
+    };
+    this.deferral = {
+      defer: (tag, dueAt) => this.run('deferring a message', async () => {
+        const k = this.keys();
+        await this.client.celeriacDefer(3, k.unacked, k.index, this.key(DEFERRED_KEY), tag, String(Math.round(dueAt)));
+      }),
+      releaseDue: (now) => this.run('releasing deferred messages', async () => {
+        let total = 0;
+        for (;;) {
+          const [n, seen] = await this.client.celeriacReleaseDue(1, this.key(DEFERRED_KEY), this.s.prefix, this.s.sep, this.s.steps.join(','), String(Math.round(now)), String(BATCH_LIMIT));
+          total += Number(n);
+          if (Number(seen) < BATCH_LIMIT) return total;
+        }
+      }),
+    };
+  }
+
+  /** The full (prefixed) key name. */
+  key(name: string): string {
+    return this.s.prefix + name;
+  }
+
+  /** The (prefixed) list holding `queue`'s messages of `priority`: `<queue>` for step 0, else `<queue>SEP<step>`. */
+  listFor(queue: string, priority: number): string {
+    const step = priorityStep(this.s.steps, priority);
+    return this.key(step === 0 ? queue : `${queue}${this.s.sep}${step}`);
+  }
+
+  /** The pub/sub channel of a fanout exchange (or `exchange/routing_key`): `/<db>.<channel>`, prefixed. */
+  channel(name: string): string {
+    return this.s.prefix + (this.s.fanoutPrefix ? `/${this.config.db}.` : '') + name;
+  }
+
+  private keys() {
+    return { unacked: this.key(this.s.unackedKey), index: this.key(this.s.unackedIndexKey), mutex: this.key(this.s.unackedMutexKey) };
+  }
+
+  private async run<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw redisFailure(error, this.displayUrl, doing);
+    }
+  }
+
+  put(queue: string, raw: string, priority: number): Promise<void> {
+    return this.run(`publishing to queue ${queue}`, async () => void (await this.client.lpush(this.listFor(queue, priority), raw)));
+  }
+
+  private plan(queues: readonly string[]): ListPlan {
+    const id = queues.join('\0');
+    let plan = this.plans.get(id);
+    if (!plan) {
+      const lists: string[] = [];
+      const names: string[] = [];
+      for (const q of queues) {
+        for (const step of this.s.steps) {
+          lists.push(this.key(step === 0 ? q : `${q}${this.s.sep}${step}`));
+          names.push(q);
+        }
+      }
+      plan = { lists, names };
+      if (this.plans.size > 1000) this.plans.clear();
+      this.plans.set(id, plan);
+    }
+    return plan;
+  }
+
+  /** Queue order for one take: as given (priority), alphabetical (sorted), or rotating (round_robin). */
+  private order(queues: readonly string[]): readonly string[] {
+    if (queues.length < 2 || this.s.strategy === 'priority') return queues;
+    if (this.s.strategy === 'sorted') return [...queues].sort();
+    return this.rotation.get(queues.join('\0')) ?? queues;
+  }
+
+  private rotate(queues: readonly string[], served: string): void {
+    if (this.s.strategy !== 'round_robin' || queues.length < 2) return;
+    const id = queues.join('\0');
+    const current = this.rotation.get(id) ?? [...queues];
+    this.rotation.set(id, [...current.filter((q) => q !== served), served]);
+  }
+
+  async take(queues: readonly string[], options: TakeOptions): Promise<TakenMessage[]> {
+    const { signal } = options;
+    const max = Math.max(1, Math.floor(options.max || 1));
+    const deadline = Date.now() + options.timeoutMs;
+    if (queues.length === 0) {
+      await sleep(options.timeoutMs, signal);
+      return [];
+    }
+    for (;;) {
+      if (this.closed) return [];
+      const ordered = this.order(queues);
+      const taken = await this.takeNow(this.plan(ordered), max);
+      if (taken.length) {
+        this.rotate(queues, taken[taken.length - 1]!.queue);
+        return taken;
+      }
+      const left = deadline - Date.now();
+      if (signal.aborted || left <= 0) return [];
+      const plan = this.plan(ordered);
+      await this.wait(plan.lists[0]!, plan.lists.length > 1 ? Math.min(left, this.s.recheckMs) : left, signal);
+    }
+  }
+
+  private takeNow(plan: ListPlan, max: number): Promise<TakenMessage[]> {
+    return this.run(`taking messages from ${[...new Set(plan.names)].join(', ')}`, async () => {
+      const k = this.keys();
+      const reply = await this.client.celeriacTake(2 + plan.lists.length, k.unacked, k.index, ...plan.lists, String(max), String(Date.now() / 1000), `${randomUUID()}.`, ...plan.names);
+      const taken: TakenMessage[] = [];
+      for (let i = 0; i + 2 < reply.length; i += 3) {
+        taken.push({ queue: plan.names[Number(reply[i]) - 1]!, raw: String(reply[i + 1]), tag: String(reply[i + 2]) });
+      }
+      return taken;
+    });
+  }
+
+  /** Block until `list` is non-empty, `ms` pass, or `signal` aborts, without taking anything. */
+  private async wait(list: string, ms: number, signal: AbortSignal): Promise<void> {
+    if (this.noBlmove) return sleep(Math.min(ms, 50), signal);
+    const conn = this.idle.pop() ?? this.newBlocking();
+    let aborted = false;
+    let onAbort!: () => void;
+    const abortedPromise = new Promise<void>((resolve) => {
+      onAbort = () => {
+        aborted = true;
+        resolve();
+      };
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const seconds = Math.max(0.01, ms / 1000).toFixed(3);
+      await Promise.race([conn.blmove(list, list, 'RIGHT', 'RIGHT', seconds), abortedPromise]);
+    } catch (error) {
+      if (aborted || this.closed) return;
+      if (/unknown command/i.test((error as Error).message)) {
+        // Redis before 6.2: no BLMOVE; poll instead.
+        this.noBlmove = true;
+        return;
+      }
+      throw redisFailure(error, this.displayUrl, `waiting for messages on ${list}`);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      if (aborted || this.closed) {
+        // The BLMOVE may still be pending: dropping the socket ends it now.
+        this.blocking.delete(conn);
+        conn.disconnect(false);
+      } else {
+        this.idle.push(conn);
+      }
+    }
+  }
+
+  private newBlocking(): Redis {
+    const conn = openRedis(this.config, 'blocking', this.transportOptions);
+    this.blocking.add(conn);
+    return conn;
+  }
+
+  ack(tag: string): Promise<void> {
+    let batch = this.ackBatch;
+    if (!batch) {
+      const tags: string[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          this.ackBatch = undefined;
+          const k = this.keys();
+          this.run(`acknowledging ${tags.length} message(s)`, async () => {
+            await this.client.multi().zrem(k.index, ...tags).hdel(k.unacked, ...tags).exec();
+          }).then(resolve, reject);
+        });
+      });
+      batch = this.ackBatch = { tags, done };
+    }
+    batch.tags.push(tag);
+    return batch.done;
+  }
+
+  requeue(tag: string): Promise<void> {
+    return this.run('requeueing a message', async () => {
+      const k = this.keys();
+      await this.client.celeriacRestore(2, k.unacked, k.index, this.s.prefix, this.s.sep, this.s.steps.join(','), tag);
+    });
+  }
+
+  restoreExpired(visibilityTimeoutMs: number): Promise<number> {
+    return this.run('restoring unacknowledged messages', async () => {
+      const k = this.keys();
+      const cutoff = String((Date.now() - visibilityTimeoutMs) / 1000);
+      let total = 0;
+      for (;;) {
+        const token = randomUUID().replaceAll('-', '');
+        const [n, seen] = await this.client.celeriacRestoreExpired(3, k.unacked, k.index, k.mutex, this.s.prefix, this.s.sep, this.s.steps.join(','), cutoff, String(this.s.mutexExpireMs), String(BATCH_LIMIT), token);
+        if (Number(n) < 0) return total;
+        total += Number(n);
+        if (Number(seen) < BATCH_LIMIT) return total;
+      }
+    });
+  }
+
+  size(queue: string): Promise<number> {
+    return this.run(`reading the size of queue ${queue}`, async () => {
+      const lengths = await Promise.all(this.plan([queue]).lists.map((list) => this.client.llen(list)));
+      return lengths.reduce((a, b) => a + b, 0);
+    });
+  }
+
+  purge(queue: string): Promise<number> {
+    return this.run(`purging queue ${queue}`, async () => {
+      const lists = this.plan([queue]).lists;
+      return Number(await this.client.celeriacPurge(lists.length, ...lists));
+    });
+  }
+
+  private makeBindings(): BindingTable {
+    const setKey = (exchange: string) => this.key(`_kombu.binding.${exchange}`);
+    const member = (b: Binding) => `${b.routingKey}${this.s.sep}${b.pattern}${this.s.sep}${b.queue}`;
+    return {
+      add: (b) => this.run(`binding queue ${b.queue} to exchange ${b.exchange}`, async () => void (await this.client.sadd(setKey(b.exchange), member(b)))),
+      remove: (b) => this.run(`unbinding queue ${b.queue} from exchange ${b.exchange}`, async () => void (await this.client.srem(setKey(b.exchange), member(b)))),
+      list: (exchange) => this.run(`reading the bindings of exchange ${exchange}`, async () => {
+        const members = await this.client.smembers(setKey(exchange));
+        return members.flatMap((m) => {
+          const parts = m.split(this.s.sep);
+          if (parts.length < 3) return [];
+          const [routingKey, pattern, ...rest] = parts;
+          return [{ exchange, routingKey: routingKey!, pattern: pattern!, queue: rest.join(this.s.sep) }];
+        });
+      }),
+    };
+  }
+
+  private subscriberConnection(): Redis {
+    if (!this.subscriber) {
+      const sub = openRedis(this.config, 'subscriber', this.transportOptions);
+      sub.on('message', (channel: string, message: string) => {
+        for (const fn of [...(this.channelListeners.get(channel) ?? [])]) fn(message);
+      });
+      sub.on('pmessage', (pattern: string, _channel: string, message: string) => {
+        for (const fn of [...(this.patternListeners.get(pattern) ?? [])]) fn(message);
+      });
+      this.subscriber = sub;
+    }
+    return this.subscriber;
+  }
+
+  /** Listen to a fanout exchange: its own channel and every `exchange/<routing key>` channel. */
+  private listen(exchange: string, onMessage: (raw: string) => void): Promise<() => Promise<void>> {
+    return this.run(`subscribing to fanout exchange ${exchange}`, async () => {
+      const sub = this.subscriberConnection();
+      const channel = this.channel(exchange);
+      const pattern = `${escapeGlob(channel)}/*`;
+      const listener = (raw: string) => onMessage(raw);
+      const addTo = (map: Map<string, Set<(raw: string) => void>>, name: string) => {
+        let set = map.get(name);
+        const fresh = !set;
+        if (!set) map.set(name, (set = new Set()));
+        set.add(listener);
+        return fresh;
+      };
+      const freshChannel = addTo(this.channelListeners, channel);
+      const freshPattern = addTo(this.patternListeners, pattern);
+      try {
+        await Promise.all([freshChannel ? sub.subscribe(channel) : undefined, freshPattern ? sub.psubscribe(pattern) : undefined]);
+      } catch (error) {
+        this.channelListeners.get(channel)?.delete(listener);
+        this.patternListeners.get(pattern)?.delete(listener);
+        throw error;
+      }
+      let stopped = false;
+      return async () => {
+        if (stopped) return;
+        stopped = true;
+        const removeFrom = (map: Map<string, Set<(raw: string) => void>>, name: string) => {
+          const set = map.get(name);
+          set?.delete(listener);
+          if (set && set.size === 0) {
+            map.delete(name);
+            return true;
+          }
+          return false;
+        };
+        const dropChannel = removeFrom(this.channelListeners, channel);
+        const dropPattern = removeFrom(this.patternListeners, pattern);
+        if (this.closed || sub.status !== 'ready') return;
+        await Promise.all([dropChannel ? sub.unsubscribe(channel) : undefined, dropPattern ? sub.punsubscribe(pattern) : undefined]).catch(() => undefined);
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.ackBatch?.done.catch(() => undefined);
+    for (const conn of this.blocking) conn.disconnect(false);
+    this.blocking.clear();
+    this.idle.length = 0;
+    await Promise.all([closeRedis(this.client), this.subscriber ? closeRedis(this.subscriber) : undefined]);
+  }
+}
+
+/** Escape Redis glob characters so an exchange name is matched literally by PSUBSCRIBE. */
+function escapeGlob(text: string): string {
+  return text.replace(/[\\*?[\]]/g, '\\$&');
+}
