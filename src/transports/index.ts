@@ -14,6 +14,9 @@ const builtIn: Record<string, Loader> = {
   rediss: () => import('./redis/index.js'),
   'redis+socket': () => import('./redis/index.js'),
   sentinel: () => import('./redis/index.js'),
+  amqp: () => import('./amqp/index.js'),
+  amqps: () => import('./amqp/index.js'),
+  pyamqp: () => import('./amqp/index.js'),
 };
 const registered = new Map<string, TransportFactory>();
 

@@ -32,11 +32,16 @@ describe('Python and celeriac workers on one queue', () => {
   });
 
   it('both take work from the same queue and every task succeeds once', async () => {
-    // Python's Redis consumer fetches in bursts with pauses of seconds; slow tasks on one celeriac slot leave it work.
-    const results = await Promise.all(Array.from({ length: 40 }, () => app.sendTask('interop.sleep', [0.3])));
-    const sent = await Promise.all(Array.from({ length: 20 }, () => app.sendTask<Record<string, string>>('interop.echo_context')));
+    // Python's Redis consumer fetches in bursts with pauses of seconds; slow tasks on one celeriac slot leave it work,
+    // and context probes between them show who ran what.
+    const results = [];
+    const probes = [];
+    for (let i = 0; i < 40; i++) {
+      results.push(await app.sendTask('interop.sleep', [0.3]));
+      probes.push(await app.sendTask<Record<string, string>>('interop.echo_context'));
+    }
     await Promise.all(results.map((r) => r.get({ timeout: 60_000 })));
-    const hosts = new Set((await Promise.all(sent.map((r) => r.get({ timeout: 60_000 })))).map((v) => v.hostname));
+    const hosts = new Set((await Promise.all(probes.map((r) => r.get({ timeout: 60_000 })))).map((v) => v.hostname));
     expect(hosts).toEqual(new Set(['py@mixed', 'ts@mixed']));
   });
 });
