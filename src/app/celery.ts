@@ -53,8 +53,27 @@ export class AppLog {
   }
 
   /** The logger a task uses: lines carry `task_name[task_id]:` (Celery's get_task_logger). */
+  /** A logger tagging lines with the task's name and id; the child logger is only built when something is logged. */
   taskLogger(taskName: string, taskId: string): Logger {
-    return this.logger.child({ task_name: taskName, task_id: taskId });
+    let child: Logger | undefined;
+    const real = () => (child ??= this.logger.child({ task_name: taskName, task_id: taskId }));
+    const parent = this.logger;
+    return {
+      trace: (...a: Parameters<Logger['trace']>) => real().trace(...a),
+      debug: (...a: Parameters<Logger['debug']>) => real().debug(...a),
+      info: (...a: Parameters<Logger['info']>) => real().info(...a),
+      warn: (...a: Parameters<Logger['warn']>) => real().warn(...a),
+      error: (...a: Parameters<Logger['error']>) => real().error(...a),
+      fatal: (...a: Parameters<Logger['fatal']>) => real().fatal(...a),
+      child: (...a: Parameters<Logger['child']>) => real().child(...a),
+      isLevelEnabled: (level: string) => parent.isLevelEnabled(level),
+      get level() {
+        return parent.level;
+      },
+      set level(value: string) {
+        real().level = value;
+      },
+    } as Logger;
   }
 }
 

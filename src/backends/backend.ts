@@ -49,6 +49,11 @@ export interface KeyValueStore {
   mget(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
   /** Set, and notify subscribers of `key` with the same value. */
   set(key: string, value: Uint8Array, ttlMs?: number): Promise<void>;
+  /**
+   * set(), in one atomic step, unless the stored value is a JSON result document whose status is SUCCESS (Celery
+   * never overwrites a success). Resolves false when it skipped. Optional: without it the backend reads first.
+   */
+  setUnlessSucceeded?(key: string, value: Uint8Array, ttlMs?: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   incr(key: string, ttlMs?: number): Promise<number>;
   /** Add to a sorted set (chord parts); returns the set's size after adding. */

@@ -13,6 +13,27 @@ import { createKeyValueBackend } from './key-value.js';
 
 type Listener = (value: Uint8Array) => void;
 
+interface StoreCommands {
+  celeriacStoreResult(numKeys: number, key: string, value: Buffer, ttlMs: number): Promise<number>;
+}
+
+/**
+ * STORE_RESULT: Celery's result write (REDIS-WIRE.md §6.2: GET, then SETEX + PUBLISH unless the stored status is
+ * SUCCESS) as one atomic script.
+ * KEYS[1] = celery-task-meta-<id>; ARGV[1] = the JSON document; ARGV[2] = TTL in ms (0 = none; whole seconds use
+ * SETEX as Celery does). Returns 1 when written, 0 when a stored SUCCESS was kept.
+ */
+const STORE_RESULT = `
+local current = redis.call('GET', KEYS[1])
+if current and string.find(current, '^{%s*"status"%s*:%s*"SUCCESS"') then return 0 end
+local ttl = tonumber(ARGV[2])
+if ttl > 0 and ttl % 1000 == 0 then redis.call('SETEX', KEYS[1], ttl / 1000, ARGV[1])
+elseif ttl > 0 then redis.call('PSETEX', KEYS[1], ttl, ARGV[1])
+else redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('PUBLISH', KEYS[1], ARGV[1])
+return 1
+`;
+
 /** A KeyValueStore over one command connection plus one lazily opened subscriber connection shared by all keys. */
 export class RedisKeyValueStore implements KeyValueStore {
   private readonly client: Redis;
@@ -23,6 +44,7 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   constructor(private readonly config: RedisConnectionConfig, private readonly options: Readonly<Record<string, unknown>> = {}) {
     this.client = openRedis(config, 'command', options);
+    this.client.defineCommand('celeriacStoreResult', { lua: STORE_RESULT });
     this.prefix = String(options.global_keyprefix ?? '');
   }
 
@@ -57,6 +79,14 @@ export class RedisKeyValueStore implements KeyValueStore {
       }
       tx.publish(k, data);
       await checked(await tx.exec());
+    });
+  }
+
+  setUnlessSucceeded(key: string, value: Uint8Array, ttlMs?: number): Promise<boolean> {
+    return this.run(`storing ${key}`, async () => {
+      const data = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      const ttl = ttlMs && ttlMs > 0 ? Math.ceil(ttlMs) : 0;
+      return (await (this.client as Redis & StoreCommands).celeriacStoreResult(1, this.prefix + key, data, ttl)) === 1;
     });
   }
 

@@ -14,6 +14,7 @@ import { FAILURE, RETRY, STARTED, SUCCESS } from '../states.js';
 import type { Logger } from '../utils/logger.js';
 import { runInContext, type Request } from './context.js';
 import type { Task, RetryOptions } from './task.js';
+import { overridesHook, type HookName } from './hooks.js';
 
 /** What execution needs from its surroundings (the app and, in a worker, the worker). */
 export interface ExecutionHost {
@@ -50,8 +51,8 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
   const args = request.args;
   const kwargs = request.kwargs;
   try {
-    await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs });
-    await task.beforeStart(request.id, args, kwargs);
+    if (task.app.signals.has('task_prerun')) await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs });
+    if (overrides(task, 'beforeStart')) await task.beforeStart(request.id, args, kwargs);
     if ((task.options.trackStarted ?? host.setting('task_track_started')) && host.backend) {
       await host.backend.store(request.id, meta(input, STARTED, { pid: process.pid, hostname: host.hostname }, null, [], null));
     }
@@ -72,6 +73,8 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
 async function postrun(input: ExecuteInput, outcome: TaskOutcome): Promise<TaskOutcome> {
   const { task, request } = input;
   const signals = task.app.signals;
+  // The hot path of a worker: nothing is built for signals nobody listens to.
+  if (!signals.has('task_success') && !signals.has('task_failure') && !signals.has('task_retry') && !signals.has('task_postrun')) return outcome;
   const base = { name: task.name, taskId: request.id };
   if (outcome.state === SUCCESS) await signals.send('task_success', { ...base, result: outcome.result });
   else if (outcome.state === FAILURE) await signals.send('task_failure', { ...base, error: outcome.error, traceback: outcome.traceback });
@@ -114,7 +117,7 @@ async function handleError(input: ExecuteInput, error: unknown, children: string
       await sendRetry(input, error.info);
       const traceback = tracebackOf(error.info.exc ?? error);
       await storeSafely(input, meta(input, RETRY, null, traceback, [request.id], null));
-      await hook(logger, 'onRetry', () => task.onRetry(error.info.exc ?? error, request.id, request.args, request.kwargs, traceback));
+      await hook(logger, task, 'onRetry', () => task.onRetry(error.info.exc ?? error, request.id, request.args, request.kwargs, traceback));
       return { state: RETRY, retry: error, runtimeMs: elapsed() };
     } catch (sendError) {
       return fail(input, sendError, children, elapsed());
@@ -135,8 +138,8 @@ async function fail(input: ExecuteInput, error: unknown, children: string[], run
   }
   await sendAll(input, request.errbacks, (sig) => [request.id, ...(sig.args ?? [])]);
   await chordPart(input, FAILURE, doc);
-  await hook(logger, 'onFailure', () => task.onFailure(error, request.id, request.args, request.kwargs, traceback));
-  await hook(logger, 'afterReturn', () => task.afterReturn(FAILURE, error, request.id, request.args, request.kwargs, traceback));
+  await hook(logger, task, 'onFailure', () => task.onFailure(error, request.id, request.args, request.kwargs, traceback));
+  await hook(logger, task, 'afterReturn', () => task.afterReturn(FAILURE, error, request.id, request.args, request.kwargs, traceback));
   return { state: FAILURE, error, traceback, runtimeMs };
 }
 
@@ -156,8 +159,8 @@ async function onSuccess(input: ExecuteInput, result: unknown, children: string[
     await storeSafely(input, meta(input, SUCCESS, result, null, children, new Date()));
   }
   await chordPart(input, SUCCESS, result);
-  await hook(logger, 'onSuccess', () => task.onSuccess(result, request.id, request.args, request.kwargs));
-  await hook(logger, 'afterReturn', () => task.afterReturn(SUCCESS, result, request.id, request.args, request.kwargs, null));
+  await hook(logger, task, 'onSuccess', () => task.onSuccess(result, request.id, request.args, request.kwargs));
+  await hook(logger, task, 'afterReturn', () => task.afterReturn(SUCCESS, result, request.id, request.args, request.kwargs, null));
 }
 
 /** Resend the task for a retry: same id, retries + 1, parent = itself, same queue (REDIS-WIRE.md §9). */
@@ -287,7 +290,13 @@ async function storeSafely(input: ExecuteInput, m: ResultMeta): Promise<void> {
   }
 }
 
-async function hook(logger: Logger, name: string, fn: () => void | Promise<void>): Promise<void> {
+/** Whether a task (or its base class) defines a hook; the no-op defaults are skipped on the hot path. */
+function overrides(task: Task, name: HookName): boolean {
+  return overridesHook(task as unknown as Record<HookName, unknown>, name);
+}
+
+async function hook(logger: Logger, task: Task, name: HookName, fn: () => void | Promise<void>): Promise<void> {
+  if (!overrides(task, name)) return;
   try {
     await fn();
   } catch (error) {

@@ -11,6 +11,7 @@ import { currentExecution, directRequest, runInContext, type Request } from './c
 import { uuid } from '../utils/ids.js';
 import { buildResultMeta } from '../protocol/result-meta.js';
 import { executeEagerly } from './eager.js';
+import { HOOK_NAMES, noHook, type HookName } from './hooks.js';
 
 /** Per-task options (Celery's task decorator arguments, camelCase; Celery names in config/settings TASK_OPTION_NAMES). */
 export interface TaskOptions {
@@ -206,3 +207,6 @@ export class Task<A extends unknown[] = any[], R = unknown> {
     return `<@task: ${this.name} of ${this.app.main}>`;
   }
 }
+
+// The documented hook methods above are the shared no-op, so executeTask can skip them (see hooks.ts).
+for (const name of HOOK_NAMES) (Task.prototype as unknown as Record<HookName, unknown>)[name] = noHook;

@@ -264,11 +264,8 @@ export class Consumer {
       this.pool.terminate?.(message.id, reason);
       abandon({ state: FAILURE, error: reason, traceback: null, runtimeMs: Date.now() - (tracked.startedAt ?? Date.now()) });
     };
+    // Revoke-terminate and the hard limit go through `stop`, never through the signal alone.
     this.hardStops.set(message.id, stop);
-    signal.addEventListener('abort', () => {
-      const reason = signal.reason as unknown;
-      if (reason instanceof TimeLimitExceeded || reason instanceof TaskRevokedError) stop(reason);
-    });
     const limit = (seconds: number, fire: () => void) => timers.push(setTimeout(fire, seconds * 1000));
     if (soft) limit(soft, () => tracked.abort.abort(new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } })));
     if (hard) limit(hard, () => stop(new TimeLimitExceeded(`Hard time limit (${hard}s) exceeded for ${task.name}[${message.id}]`, { context: { taskId: message.id } })));
@@ -303,6 +300,8 @@ export class Consumer {
   }
 
   private log(task: Task, message: TaskMessage, outcome: TaskOutcome): void {
+    // Success and retry lines are INFO: at a quieter level nothing is formatted (the hot path of a busy worker).
+    if (outcome.state !== FAILURE && !this.logger.isLevelEnabled('info')) return;
     const label = `Task ${message.shadow ?? task.name}[${message.id}]`;
     const secs = (outcome.runtimeMs / 1000).toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0');
     switch (outcome.state) {
