@@ -14,25 +14,40 @@ import { createKeyValueBackend } from './key-value.js';
 type Listener = (value: Uint8Array) => void;
 
 interface StoreCommands {
-  celeriacStoreResult(numKeys: number, key: string, value: Buffer, ttlMs: number): Promise<number>;
+  celeriacStoreResults(numKeys: number, ...args: (string | Buffer | number)[]): Promise<number[]>;
 }
 
 /**
- * STORE_RESULT: Celery's result write (REDIS-WIRE.md §6.2: GET, then SETEX + PUBLISH unless the stored status is
- * SUCCESS) as one atomic script.
- * KEYS[1] = celery-task-meta-<id>; ARGV[1] = the JSON document; ARGV[2] = TTL in ms (0 = none; whole seconds use
- * SETEX as Celery does). Returns 1 when written, 0 when a stored SUCCESS was kept.
+ * STORE_RESULTS: Celery's result write (REDIS-WIRE.md §6.2: GET, then SETEX + PUBLISH unless the stored status is
+ * SUCCESS) as one atomic script, for every result written in the same event-loop turn.
+ * KEYS[i] = celery-task-meta-<id>; ARGV[1] = TTL in ms (0 = none; whole seconds use SETEX as Celery does);
+ * ARGV[i + 1] = the JSON document for KEYS[i]. Returns, per key, 1 when written and 0 when a stored SUCCESS was kept.
  */
-const STORE_RESULT = `
-local current = redis.call('GET', KEYS[1])
-if current and string.find(current, '^{%s*"status"%s*:%s*"SUCCESS"') then return 0 end
-local ttl = tonumber(ARGV[2])
-if ttl > 0 and ttl % 1000 == 0 then redis.call('SETEX', KEYS[1], ttl / 1000, ARGV[1])
-elseif ttl > 0 then redis.call('PSETEX', KEYS[1], ttl, ARGV[1])
-else redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('PUBLISH', KEYS[1], ARGV[1])
-return 1
+const STORE_RESULTS = `
+local ttl = tonumber(ARGV[1])
+local written = {}
+for i, key in ipairs(KEYS) do
+  local value = ARGV[i + 1]
+  local current = redis.call('GET', key)
+  if current and string.find(current, '^{%s*"status"%s*:%s*"SUCCESS"') then
+    written[i] = 0
+  else
+    if ttl > 0 and ttl % 1000 == 0 then redis.call('SETEX', key, ttl / 1000, value)
+    elseif ttl > 0 then redis.call('PSETEX', key, ttl, value)
+    else redis.call('SET', key, value) end
+    redis.call('PUBLISH', key, value)
+    written[i] = 1
+  end
+end
+return written
 `;
+
+interface PendingWrite {
+  readonly key: string;
+  readonly data: Buffer;
+  readonly resolve: (written: boolean) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /** A KeyValueStore over one command connection plus one lazily opened subscriber connection shared by all keys. */
 export class RedisKeyValueStore implements KeyValueStore {
@@ -40,11 +55,12 @@ export class RedisKeyValueStore implements KeyValueStore {
   private subscriber?: Redis;
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly prefix: string;
+  private readonly pendingWrites = new Map<number, PendingWrite[]>();
   private closed = false;
 
   constructor(private readonly config: RedisConnectionConfig, private readonly options: Readonly<Record<string, unknown>> = {}) {
     this.client = openRedis(config, 'command', options);
-    this.client.defineCommand('celeriacStoreResult', { lua: STORE_RESULT });
+    this.client.defineCommand('celeriacStoreResults', { lua: STORE_RESULTS });
     this.prefix = String(options.global_keyprefix ?? '');
   }
 
@@ -83,11 +99,30 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   setUnlessSucceeded(key: string, value: Uint8Array, ttlMs?: number): Promise<boolean> {
-    return this.run(`storing ${key}`, async () => {
-      const data = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-      const ttl = ttlMs && ttlMs > 0 ? Math.ceil(ttlMs) : 0;
-      return (await (this.client as Redis & StoreCommands).celeriacStoreResult(1, this.prefix + key, data, ttl)) === 1;
+    const ttl = ttlMs && ttlMs > 0 ? Math.ceil(ttlMs) : 0;
+    return new Promise((resolve, reject) => {
+      let batch = this.pendingWrites.get(ttl);
+      if (!batch) {
+        this.pendingWrites.set(ttl, (batch = []));
+        // Results finished in the same event-loop turn go to Redis as one script call.
+        if (this.pendingWrites.size === 1) setImmediate(() => this.flushWrites());
+      }
+      batch.push({ key: this.prefix + key, data: Buffer.from(value.buffer, value.byteOffset, value.byteLength), resolve, reject });
     });
+  }
+
+  private flushWrites(): void {
+    const batches = [...this.pendingWrites];
+    this.pendingWrites.clear();
+    for (const [ttl, writes] of batches) {
+      (this.client as Redis & StoreCommands)
+        .celeriacStoreResults(writes.length, ...writes.map((w) => w.key), ttl, ...writes.map((w) => w.data))
+        .then((flags) => writes.forEach((w, i) => w.resolve(flags[i] === 1)))
+        .catch((error) => {
+          const failure = redisFailure(error, this.config.displayUrl, `storing ${writes.length} result(s)`);
+          for (const w of writes) w.reject(failure);
+        });
+    }
   }
 
   delete(key: string): Promise<void> {
