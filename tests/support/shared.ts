@@ -1,11 +1,14 @@
-// Where the shared protocol specs and fixtures live: ../shared beside the repo, or CELERIAC_SHARED_DIR.
+// Where the shared protocol fixtures and the Python harness live: $CELERIAC_SHARED_DIR, else ../shared beside the
+// repo, else the snapshot in tests/shared (a lone clone, as in CI).
 
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const sharedDir = process.env.CELERIAC_SHARED_DIR ?? resolve(repoRoot, '../shared');
+export const sharedDir =
+  process.env.CELERIAC_SHARED_DIR ??
+  (existsSync(resolve(repoRoot, '../shared/protocol/fixtures')) ? resolve(repoRoot, '../shared') : resolve(repoRoot, 'tests/shared'));
 
 export interface CapturedCommand {
   ms: number;
