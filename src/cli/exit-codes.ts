@@ -20,7 +20,7 @@ export function describeFailure(error: unknown): { code: number; line: string } 
     return { code: EX_CONFIG, line: `Error: ${e.message}` };
   }
   if (error instanceof OperationalError || (e && CONNECTION_CODES.has(String(e.code)))) {
-    return { code: EX_UNAVAILABLE, line: `Error: cannot reach the broker or result backend: ${e.message}. Is the server running and the URL right (-b / --result-backend)?` };
+    return { code: EX_UNAVAILABLE, line: `Error: cannot reach the broker or result backend: ${e.message.replace(/\.+$/, '')}. Is the server running and the URL right (-b / --result-backend)?` };
   }
   return { code: EX_FAILURE, line: `Error: ${e?.message ?? String(error)}` };
 }

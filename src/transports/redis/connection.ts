@@ -178,7 +178,7 @@ export function redisFailure(error: unknown, displayUrl: string, doing: string):
   } else {
     advice = 'Check the Redis server log and the URL.';
   }
-  return new OperationalError(`Redis at ${displayUrl} failed while ${doing}: ${redactMessage(message)}. ${advice}`, { cause: error, context: { url: displayUrl } });
+  return new OperationalError(`Redis at ${displayUrl} failed while ${doing}: ${redactMessage(message).replace(/\.+$/, '')}. ${advice}`, { cause: error, context: { url: displayUrl } });
 }
 
 function redactMessage(message: string): string {

@@ -119,6 +119,7 @@ export class RedisQueueStore implements QueueStore {
   private readonly plans = new Map<string, ListPlan>();
   private readonly rotation = new Map<string, string[]>();
   private ackBatch?: { tags: string[]; done: Promise<void> };
+  private readonly putBatches = new Map<string, { queue: string; raws: string[]; settle: { resolve: () => void; reject: (e: unknown) => void }[] }>();
   private noBlmove = false;
   private closed = false;
   private readonly s: RedisStoreSettings;
@@ -184,8 +185,35 @@ export class RedisQueueStore implements QueueStore {
     }
   }
 
+  /**
+   * LPUSH, with every message for the same list published in one event-loop turn sent as ONE `LPUSH list m1 m2 …`
+   * (pushed in call order, so consumers still see FIFO): a burst of sends costs one command, not one each.
+   */
   put(queue: string, raw: string, priority: number): Promise<void> {
-    return this.run(`publishing to queue ${queue}`, async () => void (await this.client.lpush(this.listFor(queue, priority), raw)));
+    const list = this.listFor(queue, priority);
+    return new Promise((resolve, reject) => {
+      let batch = this.putBatches.get(list);
+      if (!batch) {
+        this.putBatches.set(list, (batch = { queue, raws: [], settle: [] }));
+        if (this.putBatches.size === 1) setImmediate(() => this.flushPuts());
+      }
+      batch.raws.push(raw);
+      batch.settle.push({ resolve, reject });
+    });
+  }
+
+  private flushPuts(): void {
+    const batches = [...this.putBatches];
+    this.putBatches.clear();
+    for (const [list, batch] of batches) {
+      this.client.lpush(list, ...batch.raws).then(
+        () => batch.settle.forEach((s) => s.resolve()),
+        (error) => {
+          const failure = redisFailure(error, this.displayUrl, `publishing to queue ${batch.queue}`);
+          batch.settle.forEach((s) => s.reject(failure));
+        },
+      );
+    }
   }
 
   private plan(queues: readonly string[]): ListPlan {
