@@ -14,6 +14,8 @@ const builtIn: Record<string, Loader> = {
   rediss: () => import('./redis.js'),
   'redis+socket': () => import('./redis.js'),
   sentinel: () => import('./redis.js'),
+  postgres: () => import('./postgres.js'),
+  postgresql: () => import('./postgres.js'),
 };
 const registered = new Map<string, BackendFactory>();
 

@@ -17,6 +17,8 @@ const builtIn: Record<string, Loader> = {
   amqp: () => import('./amqp/index.js'),
   amqps: () => import('./amqp/index.js'),
   pyamqp: () => import('./amqp/index.js'),
+  postgres: () => import('./sql/postgres.js'),
+  postgresql: () => import('./sql/postgres.js'),
 };
 const registered = new Map<string, TransportFactory>();
 

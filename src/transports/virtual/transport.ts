@@ -256,11 +256,17 @@ class VirtualSubscription implements Subscription {
       message = { body: Buffer.from(t.raw, 'utf8'), contentType: 'application/x-unreadable', contentEncoding: 'binary', headers: {}, properties: {}, deliveryInfo: { exchange: '', routing_key: t.queue } };
     }
     let settled = autoAcked;
-    const once = async (action: () => Promise<void>) => {
+    // An ack frees the prefetch slot at once; a requeue only after the message is back, so the next take cannot
+    // overtake it.
+    const once = async (action: () => Promise<void>, slotAfter = false) => {
       if (settled) return;
       settled = true;
-      this.settle();
-      await action();
+      if (!slotAfter) this.settle();
+      try {
+        await action();
+      } finally {
+        if (slotAfter) this.settle();
+      }
     };
     const redelivered = message.deliveryInfo.redelivered === true || message.headers.redelivered === true;
     const delivery: Delivery = {
@@ -269,7 +275,7 @@ class VirtualSubscription implements Subscription {
       redelivered,
       decodeError,
       ack: () => once(() => store.ack(t.tag)),
-      reject: ({ requeue }) => once(() => (requeue ? store.requeue(t.tag) : store.ack(t.tag))),
+      reject: ({ requeue }) => once(() => (requeue ? store.requeue(t.tag) : store.ack(t.tag)), requeue),
     };
     if (store.deferral && !autoAcked) {
       const deferral = store.deferral;

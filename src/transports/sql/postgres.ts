@@ -1,0 +1,520 @@
+// postgresql:// (postgres://, sqla+postgresql://): a QueueStore on kombu's SQL transport tables in PostgreSQL
+// (SQL-WIRE.md §1), the same tables and extra columns as the SQLite broker (dialect.ts), on a pg.Pool.
+//
+// Features
+//   direct / topic routing: yes (celeriac_binding)          fanout / broadcast: yes, LISTEN/NOTIFY (see below)
+//   priority: yes, higher number first, then FIFO           delayed delivery: yes (due_at; Delivery.defer)
+//   redelivery: yes, unacked rows older than visibility_timeout are restored by any process
+//   take: one statement `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)`: consumers never block each other
+//         and never take the same row.
+//   waiting: one dedicated LISTEN connection per store; put() NOTIFYs channel `celeriac_put` (payload = queue name)
+//         in the same statement as its INSERT, so waiting takers wake at commit. Rows written by Python (no NOTIFY)
+//         are found by a fallback poll every `polling_interval` seconds (default 0.2).
+//   broadcast: NOTIFY on channel `celeriac_broadcast`; payloads that do not fit NOTIFY's 8000 bytes are inserted into
+//         celeriac_broadcast and only the row id is notified. Only listeners running at publish time receive it.
+//   URL: postgresql://user:pass@host:port/db (also postgres://, sqla+postgresql://, postgresql+psycopg2://);
+//        TLS via ?sslmode=… (node-postgres 8 treats require as verify-full: the certificate is checked) or the
+//        transport option `ssl` (true or a tls.connect options object; an sslmode in the URL wins).
+//        Transport options: polling_interval (s), pool_size (default 10), connect_timeout (s, default 10).
+//
+// Python interop: a kombu `sqla+postgresql://` producer or worker on the same database works (same rows, payloads,
+// sequences; ids drawn with nextval like Python). What a Python worker does not understand: priorities (it takes in
+// timestamp, id order), acks and redelivery (it leaves taken rows invisible; celeriac restores only rows it took
+// itself: taken_at set), deferred rows (they stay visible = false, so Python does not take them early) and broadcast.
+
+import pg from 'pg';
+import { OperationalError } from '../../errors.js';
+import { markRedelivered } from '../../protocol/envelope.js';
+import { redactText, redactUrl } from '../../config/urls.js';
+import type { TransportFactory } from '../transport.js';
+import { createVirtualTransport } from '../virtual/transport.js';
+import type { Binding, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
+import {
+  BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, DIALECTS, brokerSchema, numbered, sqlDateTime, type AddedColumn,
+} from './dialect.js';
+
+const D = DIALECTS.postgresql;
+const PUT_CHANNEL = 'celeriac_put';
+const BROADCAST_CHANNEL = 'celeriac_broadcast';
+/** NOTIFY payloads must be shorter than 8000 bytes; leave room for the prefix. */
+const MAX_NOTIFY_BYTES = 7_900;
+const BROADCAST_KEEP_MS = 60_000;
+const DEFAULT_POLL_MS = 200;
+const LISTEN_RETRY_MS = 1_000;
+/** pg_advisory_xact_lock keys serialising schema creation ('celeriac' broker / results). */
+export const BROKER_SCHEMA_LOCK = 0x63656c01;
+export const RESULT_SCHEMA_LOCK = 0x63656c02;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Connection helpers, shared with the PostgreSQL result backend (backends/postgres.ts).
+// ---------------------------------------------------------------------------------------------------------------
+
+/** node-postgres connection settings for a broker/backend URL and its options. */
+export function pgConfig(url: string, options: Readonly<Record<string, unknown>> = {}): pg.PoolConfig {
+  // sqla+postgresql://, db+postgresql://, postgresql+psycopg2:// → postgresql://
+  const connectionString = url.trim()
+    .replace(/^(?:sqla|db)\+/i, '')
+    .replace(/^(postgres(?:ql)?)\+[A-Za-z0-9_]+:\/\//i, '$1://')
+    .replace(/^postgres:\/\//i, 'postgresql://');
+  const config: pg.PoolConfig = { connectionString, application_name: 'celeriac' };
+  const ssl = options.ssl ?? options.ssl_options;
+  if (ssl !== undefined && ssl !== null && ssl !== false) config.ssl = ssl === true ? {} : (ssl as pg.PoolConfig['ssl']);
+  const size = Number(options.pool_size ?? options.max_connections ?? 10);
+  config.max = Number.isFinite(size) && size >= 1 ? Math.floor(size) : 10;
+  const timeout = Number(options.connect_timeout ?? 10);
+  config.connectionTimeoutMillis = Number.isFinite(timeout) && timeout > 0 ? Math.round(timeout * 1000) : 10_000;
+  config.idleTimeoutMillis = 30_000;
+  return config;
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'ENOTCONN', 'ECONNABORTED',
+  '57P01', '57P02', '57P03', // admin_shutdown, crash_shutdown, cannot_connect_now
+  '53300', // too_many_connections
+]);
+const CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|not queryable/i;
+
+/** A connection-level failure worth retrying (kombu's connection_errors): network, shutdown, SQLSTATE class 08. */
+export function isPgConnectionError(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
+  }
+  return false;
+}
+
+/** Failures that mean "the server cannot be used with these settings": wrapped in OperationalError too. */
+function isPgSetupError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  // invalid_authorization_specification / invalid_password, invalid_catalog_name (no such database)
+  return typeof code === 'string' && (/^28/.test(code) || code === '3D000');
+}
+
+/** Connection errors become OperationalError naming the redacted URL (never the password); others pass through. */
+export function wrapPgError(error: unknown, url: string, what: string): unknown {
+  if (error instanceof OperationalError) return error;
+  if (!isPgConnectionError(error) && !isPgSetupError(error)) return error;
+  const message = redactText(error instanceof Error ? error.message : String(error));
+  const display = redactUrl(url);
+  return new OperationalError(`Cannot reach the PostgreSQL ${what} at ${display}: ${message}. Check that the server is running and the URL, user and database are right.`, { cause: error, context: { url: display } });
+}
+
+/**
+ * Create the given tables, columns and indexes if missing, in one transaction holding an advisory lock so that
+ * processes starting together do not fail on each other's CREATE (CREATE … IF NOT EXISTS alone races on pg_type).
+ */
+export async function ensurePgSchema(
+  pool: pg.Pool,
+  lockKey: number,
+  schema: { tables: readonly string[]; columns: readonly AddedColumn[]; indexes: readonly string[] },
+): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey]);
+      for (const sql of schema.tables) await client.query(sql);
+      for (const col of schema.columns) await client.query(`ALTER TABLE ${col.table} ADD COLUMN IF NOT EXISTS ${col.name} ${col.definition}`);
+      for (const sql of schema.indexes) await client.query(sql);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    client.release();
+  } catch (error) {
+    client.release(error instanceof Error ? error : true);
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The store.
+// ---------------------------------------------------------------------------------------------------------------
+
+const SQL = {
+  queueId: numbered(BROKER_SQL.queueId),
+  insertQueue: numbered(BROKER_SQL.insertQueue(D)),
+  // INSERT and NOTIFY in one statement: the notification is delivered when the row is committed.
+  put: `WITH ins AS (INSERT INTO kombu_message (id, visible, timestamp, payload, version, queue_id, priority) ` +
+    `VALUES (nextval('message_id_sequence'), true, NULL, $1, 1, $2, $3) RETURNING id) ` +
+    `SELECT pg_notify('${PUT_CHANNEL}', $4) FROM ins`,
+  // The take: lock up to $2 waiting rows nobody else holds, mark them taken, return them; one statement.
+  take: 'UPDATE kombu_message m SET visible = false, timestamp = $3, version = m.version + 1, taken_at = $4 ' +
+    'FROM (SELECT id FROM kombu_message WHERE queue_id = $1 AND visible = true ORDER BY priority DESC, id LIMIT $2 FOR UPDATE SKIP LOCKED) picked ' +
+    'WHERE m.id = picked.id RETURNING m.id, m.payload, m.priority',
+  ack: numbered(BROKER_SQL.ack),
+  selectTaken: numbered(BROKER_SQL.selectTaken),
+  requeue: 'UPDATE kombu_message SET visible = true, timestamp = NULL, version = version + 1, taken_at = NULL, due_at = NULL, payload = $1 ' +
+    'WHERE id = $2 AND taken_at IS NOT NULL RETURNING queue_id',
+  selectExpired: 'SELECT id, payload FROM kombu_message WHERE taken_at IS NOT NULL AND taken_at <= $1 ORDER BY id LIMIT 1000',
+  restore: 'UPDATE kombu_message m SET visible = true, timestamp = NULL, version = m.version + 1, taken_at = NULL, due_at = NULL, payload = v.payload ' +
+    'FROM unnest($1::int[], $2::text[]) AS v(id, payload) WHERE m.id = v.id AND m.taken_at IS NOT NULL AND m.taken_at <= $3',
+  defer: numbered(BROKER_SQL.defer),
+  releaseDue: 'UPDATE kombu_message SET visible = true, timestamp = NULL, version = version + 1, due_at = NULL WHERE due_at IS NOT NULL AND due_at <= $1',
+  size: 'SELECT COUNT(*) AS n FROM kombu_message WHERE queue_id = $1 AND visible = true',
+  purge: 'DELETE FROM kombu_message WHERE queue_id = $1 AND visible = true',
+  addBinding: numbered(BROKER_SQL.addBinding),
+  removeBinding: numbered(BROKER_SQL.removeBinding),
+  listBindings: numbered(BROKER_SQL.listBindings),
+  publishBroadcastRow: 'INSERT INTO celeriac_broadcast (exchange, payload, created_at) VALUES ($1, $2, $3) RETURNING id',
+  readBroadcastRow: 'SELECT exchange, payload FROM celeriac_broadcast WHERE id = $1',
+  pruneBroadcast: numbered(BROKER_SQL.pruneBroadcast),
+  notify: 'SELECT pg_notify($1, $2)',
+} as const;
+
+interface Waiter { queues: ReadonlySet<string>; wake: () => void }
+
+/** A QueueStore on a PostgreSQL database; see the file header. */
+export class PgQueueStore implements QueueStore {
+  private readonly pool: pg.Pool;
+  private readonly displayUrl: string;
+  private schema?: Promise<void>;
+  private readonly queueIds = new Map<string, number>();
+  private closed = false;
+  private readonly pollMs: number;
+  /** Bumped on every put notification, so a take that raced a NOTIFY retries at once. */
+  private wakeSeq = 0;
+  private readonly waiters = new Set<Waiter>();
+  private listener?: pg.Client;
+  private listenerClient?: pg.Client;
+  private listenerReady?: Promise<pg.Client>;
+  private listenRetry?: NodeJS.Timeout;
+  private readonly listeners = new Map<string, Set<(raw: string) => void>>();
+  private lastPrune = 0;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(private readonly url: string, private readonly options: Readonly<Record<string, unknown>> = {}) {
+    this.displayUrl = redactUrl(url);
+    this.pool = new pg.Pool(pgConfig(url, options));
+    // An idle client dropped by the server must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+    const poll = Number(options.polling_interval ?? DEFAULT_POLL_MS / 1000);
+    this.pollMs = Number.isFinite(poll) && poll > 0 ? Math.max(10, Math.round(poll * 1000)) : DEFAULT_POLL_MS;
+  }
+
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw new OperationalError(`The PostgreSQL broker ${this.displayUrl} is closed.`, { context: { url: this.displayUrl } });
+    if (!this.schema) {
+      this.schema = ensurePgSchema(this.pool, BROKER_SCHEMA_LOCK, { tables: brokerSchema(D), columns: BROKER_ADDED_COLUMNS(D), indexes: BROKER_INDEXES });
+      // A failed creation is retried by the next call (the server may come back).
+      this.schema.catch(() => (this.schema = undefined));
+    }
+    try {
+      await this.schema;
+      return await this.pool.query<R>(sql, params);
+    } catch (error) {
+      throw wrapPgError(error, this.url, 'broker');
+    }
+  }
+
+  /** The queue's id, creating its kombu_queue row when `create`; undefined when it does not exist. */
+  private async queueId(name: string, create: boolean): Promise<number | undefined> {
+    const cached = this.queueIds.get(name);
+    if (cached !== undefined) return cached;
+    let row = (await this.query<{ id: number }>(SQL.queueId, [name])).rows[0];
+    if (!row && create) {
+      await this.query(SQL.insertQueue, [name]);
+      row = (await this.query<{ id: number }>(SQL.queueId, [name])).rows[0];
+    }
+    if (row) this.queueIds.set(name, Number(row.id));
+    return row ? Number(row.id) : undefined;
+  }
+
+  async put(queue: string, raw: string, priority: number): Promise<void> {
+    const id = (await this.queueId(queue, true))!;
+    await this.query(SQL.put, [raw, id, Number.isFinite(priority) ? Math.trunc(priority) : 0, queue]);
+    // A listener that is down misses the NOTIFY; wake takers in this process directly too.
+    this.wakeLocal(queue);
+  }
+
+  private async takeNow(queues: readonly string[], max: number): Promise<TakenMessage[]> {
+    const taken: TakenMessage[] = [];
+    const now = new Date();
+    for (const queue of queues) {
+      const id = await this.queueId(queue, false);
+      if (id === undefined) continue;
+      const { rows } = await this.query<{ id: number; payload: string; priority: number }>(SQL.take, [id, max - taken.length, sqlDateTime(now, false), now.getTime()]);
+      // RETURNING has no order: restore the take order.
+      rows.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
+      for (const row of rows) taken.push({ queue, raw: row.payload, tag: String(row.id) });
+      if (taken.length >= max) break;
+    }
+    return taken;
+  }
+
+  async take(queues: readonly string[], options: TakeOptions): Promise<TakenMessage[]> {
+    const deadline = Date.now() + Math.max(0, options.timeoutMs);
+    const max = Math.max(1, options.max);
+    for (;;) {
+      if (this.closed || options.signal.aborted) return [];
+      const seq = this.wakeSeq;
+      // Start listening before the take, so a NOTIFY that lands right after it is not lost.
+      if (options.timeoutMs > 0) void this.ensureListener().catch(() => undefined);
+      if (this.inflight.size) await Promise.allSettled([...this.inflight]);
+      const taken = await this.takeNow(queues, max);
+      if (taken.length) return taken;
+      const left = deadline - Date.now();
+      if (left <= 0) return [];
+      if (seq !== this.wakeSeq) continue;
+      await this.wait(queues, Math.min(this.pollMs, left), options.signal);
+    }
+  }
+
+  /** Sleep until the poll interval passes, a put for one of `queues` is notified, or the signal aborts. */
+  private wait(queues: readonly string[], ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiter: Waiter = { queues: new Set(queues), wake: () => done() };
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(waiter);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Wake takers waiting on `queue` (all of them when undefined). */
+  private wakeLocal(queue?: string): void {
+    this.wakeSeq++;
+    for (const w of [...this.waiters]) if (queue === undefined || w.queues.has(queue)) w.wake();
+  }
+
+  /** The dedicated LISTEN connection (put wake-ups and broadcasts); reconnected after failures while needed. */
+  private ensureListener(): Promise<pg.Client> {
+    if (this.closed) return Promise.reject(new OperationalError(`The PostgreSQL broker ${this.displayUrl} is closed.`));
+    if (this.listenerReady) return this.listenerReady;
+    const client = new pg.Client(pgConfig(this.url, this.options));
+    this.listenerClient = client;
+    const ready = (async () => {
+      client.on('error', () => this.dropListener(client));
+      client.on('end', () => this.dropListener(client));
+      client.on('notification', (n) => this.onNotification(n.channel, n.payload ?? ''));
+      await this.query('SELECT 1'); // the schema (and so the broadcast table) exists before we listen
+      await client.connect();
+      await client.query(`LISTEN ${PUT_CHANNEL}`);
+      await client.query(`LISTEN ${BROADCAST_CHANNEL}`);
+      if (this.closed) throw new OperationalError(`The PostgreSQL broker ${this.displayUrl} is closed.`);
+      this.listener = client;
+      return client;
+    })();
+    this.listenerReady = ready;
+    ready.catch(() => {
+      this.dropListener(client);
+    });
+    return ready;
+  }
+
+  private dropListener(client: pg.Client): void {
+    if (this.listenerClient !== client) return; // already dropped (or replaced)
+    this.listenerClient = undefined;
+    this.listener = undefined;
+    this.listenerReady = undefined;
+    void client.end().catch(() => undefined);
+    // Broadcast listeners depend on it: reconnect; takers fall back to polling meanwhile.
+    if (!this.closed && this.listeners.size && !this.listenRetry) {
+      this.listenRetry = setTimeout(() => {
+        this.listenRetry = undefined;
+        if (!this.closed && this.listeners.size) void this.ensureListener().catch(() => undefined);
+      }, LISTEN_RETRY_MS);
+    }
+  }
+
+  private onNotification(channel: string, payload: string): void {
+    if (channel === PUT_CHANNEL) {
+      this.wakeLocal(payload || undefined);
+      return;
+    }
+    if (channel !== BROADCAST_CHANNEL) return;
+    if (payload.startsWith('m:')) {
+      const nl = payload.indexOf('\n');
+      if (nl > 0) this.deliverBroadcast(payload.slice(2, nl), payload.slice(nl + 1));
+    } else if (payload.startsWith('r:')) {
+      const id = Number(payload.slice(2));
+      if (!Number.isSafeInteger(id)) return;
+      void this.query<{ exchange: string; payload: string }>(SQL.readBroadcastRow, [id])
+        .then(({ rows }) => rows[0] && this.deliverBroadcast(rows[0].exchange, rows[0].payload))
+        .catch(() => undefined);
+    }
+  }
+
+  private deliverBroadcast(exchange: string, raw: string): void {
+    for (const listener of [...(this.listeners.get(exchange) ?? [])]) {
+      try {
+        listener(raw);
+      } catch {
+        // A listener's failure must not stop delivery to the others.
+      }
+    }
+  }
+
+  async ack(tag: string): Promise<void> {
+    const id = tagId(tag);
+    if (id !== undefined) await this.query(SQL.ack, [id]);
+  }
+
+  /**
+   * The virtual layer frees the prefetch slot before the requeue has run; takes in this process wait for requeues
+   * already started, so a requeued message is taken again before the rows behind it (its id keeps it first).
+   */
+  async requeue(tag: string): Promise<void> {
+    const pending = this.requeueNow(tag);
+    this.inflight.add(pending);
+    try {
+      await pending;
+    } finally {
+      this.inflight.delete(pending);
+    }
+  }
+
+  private async requeueNow(tag: string): Promise<void> {
+    const id = tagId(tag);
+    if (id === undefined) return;
+    const row = (await this.query<{ id: number; payload: string }>(SQL.selectTaken, [id])).rows[0];
+    if (!row) return;
+    // Conditional on taken_at: a concurrent ack or restore makes this a no-op.
+    const { rowCount } = await this.query(SQL.requeue, [redeliveredRaw(row.payload), id]);
+    if (rowCount) await this.notifyPut('');
+  }
+
+  async restoreExpired(visibilityTimeoutMs: number): Promise<number> {
+    const cutoff = Date.now() - visibilityTimeoutMs;
+    let total = 0;
+    for (;;) {
+      const { rows } = await this.query<{ id: number; payload: string }>(SQL.selectExpired, [cutoff]);
+      if (!rows.length) break;
+      const { rowCount } = await this.query(SQL.restore, [rows.map((r) => Number(r.id)), rows.map((r) => redeliveredRaw(r.payload)), cutoff]);
+      total += rowCount ?? 0;
+      if (rows.length < 1000) break;
+    }
+    if (total) await this.notifyPut('');
+    return total;
+  }
+
+  /** Wake takers of every process (payload '' = every queue). */
+  private async notifyPut(queue: string): Promise<void> {
+    await this.query(SQL.notify, [PUT_CHANNEL, queue]);
+    this.wakeLocal(queue || undefined);
+  }
+
+  async size(queue: string): Promise<number> {
+    const id = await this.queueId(queue, false);
+    if (id === undefined) return 0;
+    return Number((await this.query<{ n: string }>(SQL.size, [id])).rows[0]?.n ?? 0);
+  }
+
+  async purge(queue: string): Promise<number> {
+    const id = await this.queueId(queue, false);
+    if (id === undefined) return 0;
+    return (await this.query(SQL.purge, [id])).rowCount ?? 0;
+  }
+
+  readonly bindings = {
+    add: async (b: Binding): Promise<void> => {
+      await this.query(SQL.addBinding, [b.exchange, b.routingKey, b.pattern, b.queue]);
+    },
+    remove: async (b: Binding): Promise<void> => {
+      await this.query(SQL.removeBinding, [b.exchange, b.routingKey, b.pattern, b.queue]);
+    },
+    list: async (exchange: string): Promise<readonly Binding[]> => {
+      const { rows } = await this.query<{ exchange: string; routing_key: string; pattern: string; queue: string }>(SQL.listBindings, [exchange]);
+      return rows.map((r) => ({ exchange: r.exchange, routingKey: r.routing_key, pattern: r.pattern, queue: r.queue }));
+    },
+  };
+
+  readonly deferral = {
+    defer: async (tag: string, dueAt: number): Promise<void> => {
+      const id = tagId(tag);
+      if (id !== undefined) await this.query(SQL.defer, [Math.trunc(dueAt), id]);
+    },
+    releaseDue: async (now: number): Promise<number> => {
+      const n = (await this.query(SQL.releaseDue, [Math.trunc(now)])).rowCount ?? 0;
+      if (n) await this.notifyPut('');
+      return n;
+    },
+  };
+
+  /** Fanout over NOTIFY; see the file header. */
+  readonly broadcast = {
+    publish: async (channel: string, raw: string): Promise<void> => {
+      // `exchange/routing_key` reaches every listener of the exchange; topic filtering is done by the virtual layer.
+      const slash = channel.indexOf('/');
+      const exchange = slash < 0 ? channel : channel.slice(0, slash);
+      const inline = `m:${exchange}\n${raw}`;
+      if (Buffer.byteLength(inline, 'utf8') <= MAX_NOTIFY_BYTES) {
+        await this.query(SQL.notify, [BROADCAST_CHANNEL, inline]);
+        return;
+      }
+      const now = Date.now();
+      const { rows } = await this.query<{ id: string }>(SQL.publishBroadcastRow, [exchange, raw, now]);
+      await this.query(SQL.notify, [BROADCAST_CHANNEL, `r:${rows[0]!.id}`]);
+      if (now - this.lastPrune > 10_000) {
+        this.lastPrune = now;
+        await this.query(SQL.pruneBroadcast, [now - BROADCAST_KEEP_MS]);
+      }
+    },
+    listen: async (channel: string, onMessage: (raw: string) => void): Promise<() => Promise<void>> => {
+      try {
+        await this.ensureListener();
+      } catch (error) {
+        throw wrapPgError(error, this.url, 'broker');
+      }
+      let set = this.listeners.get(channel);
+      if (!set) this.listeners.set(channel, (set = new Set()));
+      const listener = (raw: string) => onMessage(raw);
+      set.add(listener);
+      return async () => {
+        set.delete(listener);
+        if (!set.size) this.listeners.delete(channel);
+      };
+    },
+  };
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.listenRetry);
+    this.listeners.clear();
+    this.wakeLocal();
+    const client = this.listenerClient;
+    this.listenerClient = undefined;
+    this.listener = undefined;
+    this.listenerReady = undefined;
+    await client?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+function tagId(tag: string): number | undefined {
+  const id = Number(tag);
+  return tag !== '' && Number.isSafeInteger(id) ? id : undefined;
+}
+
+function redeliveredRaw(raw: string): string {
+  try {
+    return markRedelivered(raw);
+  } catch {
+    // Undecodable input goes back as it was; the consumer reports it again.
+    return raw;
+  }
+}
+
+/** Open a QueueStore on the database of a postgresql:// URL. */
+export function createPostgresStore(url: string, options: Readonly<Record<string, unknown>> = {}): PgQueueStore {
+  return new PgQueueStore(url, options);
+}
+
+/** postgresql:// broker: the virtual transport over PgQueueStore. */
+export const createTransport: TransportFactory = (options) =>
+  createVirtualTransport(createPostgresStore(options.url, options.transportOptions), {
+    displayUrl: redactUrl(options.url),
+    transportOptions: options.transportOptions,
+    capabilities: { priority: true },
+    isRecoverable: isPgConnectionError,
+  });
