@@ -52,29 +52,32 @@ export class AppLog {
     return this.logger.child({ logger: name });
   }
 
-  /** The logger a task uses: lines carry `task_name[task_id]:` (Celery's get_task_logger). */
-  /** A logger tagging lines with the task's name and id; the child logger is only built when something is logged. */
+  /**
+   * The logger a task uses: lines carry `task_name[task_id]:` (Celery's get_task_logger). The child logger is only
+   * built when something is logged.
+   */
   taskLogger(taskName: string, taskId: string): Logger {
-    let child: Logger | undefined;
-    const real = () => (child ??= this.logger.child({ task_name: taskName, task_id: taskId }));
-    const parent = this.logger;
-    return {
-      trace: (...a: Parameters<Logger['trace']>) => real().trace(...a),
-      debug: (...a: Parameters<Logger['debug']>) => real().debug(...a),
-      info: (...a: Parameters<Logger['info']>) => real().info(...a),
-      warn: (...a: Parameters<Logger['warn']>) => real().warn(...a),
-      error: (...a: Parameters<Logger['error']>) => real().error(...a),
-      fatal: (...a: Parameters<Logger['fatal']>) => real().fatal(...a),
-      child: (...a: Parameters<Logger['child']>) => real().child(...a),
-      isLevelEnabled: (level: string) => parent.isLevelEnabled(level),
-      get level() {
-        return parent.level;
-      },
-      set level(value: string) {
-        real().level = value;
-      },
-    } as Logger;
+    return new LazyTaskLogger(this.logger, taskName, taskId) as unknown as Logger;
   }
+}
+
+/** Defers pino's child() (costly per task) until the task logs something; most tasks never do. */
+class LazyTaskLogger {
+  #child?: Logger;
+  constructor(private readonly parent: Logger, private readonly taskName: string, private readonly taskId: string) {}
+  private get real(): Logger {
+    return (this.#child ??= this.parent.child({ task_name: this.taskName, task_id: this.taskId }));
+  }
+  trace(...a: Parameters<Logger['trace']>) { this.real.trace(...a); }
+  debug(...a: Parameters<Logger['debug']>) { this.real.debug(...a); }
+  info(...a: Parameters<Logger['info']>) { this.real.info(...a); }
+  warn(...a: Parameters<Logger['warn']>) { this.real.warn(...a); }
+  error(...a: Parameters<Logger['error']>) { this.real.error(...a); }
+  fatal(...a: Parameters<Logger['fatal']>) { this.real.fatal(...a); }
+  child(...a: Parameters<Logger['child']>) { return this.real.child(...a); }
+  isLevelEnabled(level: string): boolean { return this.parent.isLevelEnabled(level); }
+  get level(): string { return this.parent.level; }
+  set level(value: string) { this.real.level = value; }
 }
 
 type Fn<A extends unknown[], R> = (...args: A) => R;

@@ -111,13 +111,13 @@ export class Consumer {
 
   private async onDelivery(delivery: Delivery): Promise<void> {
     try {
-      const message = await this.decode(delivery);
+      const message = this.parse(delivery) ?? (await this.decode(delivery));
       if (!message) return;
       const task = this.app.tasks.has(message.task) ? this.app.tasks.get(message.task) : undefined;
       if (!task) return await this.unknownTask(delivery, message);
-      this.logger.info(`Task ${message.task}[${message.id}] received`);
+      if (this.logger.isLevelEnabled('info')) this.logger.info(`Task ${message.task}[${message.id}] received`);
       this.options.monitor?.received(message);
-      await this.app.signals.send('task_received', { name: message.task, taskId: message.id, hostname: this.options.hostname });
+      if (this.app.signals.has('task_received')) await this.app.signals.send('task_received', { name: message.task, taskId: message.id, hostname: this.options.hostname });
       const tracked: TrackedRequest = { message, delivery, receivedAt: Date.now(), acknowledged: false, abort: new AbortController() };
       if (this.state.revoked.has(message.id)) return await this.discard(tracked, 'revoked');
       if (isExpired(message)) return await this.discard(tracked, 'expired');
@@ -134,6 +134,16 @@ export class Consumer {
     } catch (error) {
       this.logger.error({ err: error }, `Could not handle a message from queue ${delivery.queue}: ${(error as Error).message}`);
       await delivery.reject({ requeue: false }).catch(() => undefined);
+    }
+  }
+
+  /** The happy path without a promise: the parsed message, or undefined when decode() must report a problem. */
+  private parse(delivery: Delivery): TaskMessage | undefined {
+    if (delivery.decodeError) return undefined;
+    try {
+      return parseTaskMessage(delivery.message, this.options.accept, `queue ${delivery.queue}`);
+    } catch {
+      return undefined;
     }
   }
 
@@ -224,7 +234,9 @@ export class Consumer {
     tracked.startedAt = Date.now();
     const policy = ackPolicyOf(task, (n) => this.app.conf.get(n));
     try {
-      if (!policy.acksLate) await this.ack(tracked);
+      // Early ack is sent before the task runs but not waited for, as AMQP's basic.ack is not: the task does not
+      // sit on a round trip. A failed ack is logged; the broker then redelivers (the at-most-once trade of early ack).
+      if (!policy.acksLate) this.ack(tracked).catch((e) => this.logger.warn(`Task ${message.task}[${message.id}]: early ack failed (${(e as Error).message}); the broker may deliver it again.`));
       const request = buildRequest(message, delivery, this.options.hostname, this.options.loglevel, this.options.logfile);
       request.signal = tracked.abort.signal;
       this.options.monitor?.started(message);

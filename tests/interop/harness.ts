@@ -51,7 +51,11 @@ function watch(child: ChildProcess, readyPattern: RegExp, what: string, timeoutM
     r(code);
   }));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} not ready after ${timeoutMs} ms:\n${out.slice(-3000)}`)), timeoutMs);
+    // A process that never gets ready is killed, so a failed start leaves nothing running behind the test.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} not ready after ${timeoutMs} ms:\n${out.slice(-3000)}`));
+    }, timeoutMs);
     const onData = (b: Buffer) => {
       out += b.toString();
       if (readyPattern.test(out)) {
