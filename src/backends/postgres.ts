@@ -13,18 +13,18 @@
 // with UnsupportedEncoding rather than unpickled.
 
 import pg from 'pg';
-import { OperationalError, TimeoutError, UnsupportedEncoding } from '../errors.js';
+import { OperationalError, UnsupportedEncoding } from '../errors.js';
 import { redactUrl } from '../config/urls.js';
-import { pickleDumps, pickleLoads } from '../protocol/pickle.js';
-import type { ResultMeta, ResultTuple } from '../protocol/result-meta.js';
-import { acceptSet, decode, encode, getSerializer } from '../protocol/serializers.js';
+import { pickleDumps } from '../protocol/pickle.js';
+import type { ResultMeta } from '../protocol/result-meta.js';
+import { getSerializer } from '../protocol/serializers.js';
 import { READY_STATES } from '../states.js';
 import { DIALECTS, RESULT_ADDED_COLUMNS, RESULT_SQL, numbered, resultSchema, sqlDateTime } from '../transports/sql/dialect.js';
 import { RESULT_SCHEMA_LOCK, ensurePgSchema, pgConfig, wrapPgError } from '../transports/sql/postgres.js';
+import { chordParts, groupMembers, groupResultValue, resultTimeout, rowToMeta, taskRowValues, type TaskRow } from './sql-rows.js';
 import type { BackendFactory, BackendOptions, ChordPart, ResultBackend, WaitOptions } from './backend.js';
 
 const D = DIALECTS.postgresql;
-const anySerializer = acceptSet(['json', 'msgpack', 'yaml']);
 const RESULT_CHANNEL = 'celeriac_result';
 
 const SQL = {
@@ -47,23 +47,6 @@ const SQL = {
   expireChords: numbered(RESULT_SQL.expireChords),
   notify: 'SELECT pg_notify($1, $2)',
 } as const;
-
-interface TaskRow {
-  task_id: string;
-  status: string | null;
-  result: Buffer | null;
-  date_done: string | null;
-  traceback: string | null;
-  name: string | null;
-  args: Buffer | null;
-  kwargs: Buffer | null;
-  worker: string | null;
-  retries: number | null;
-  queue: string | null;
-  celeriac_meta: string | null;
-}
-
-interface Extra { children?: ResultTuple[]; parent_id?: string; group_id?: string; date_done?: null }
 
 /** A ResultBackend on a PostgreSQL database (Celery's database backend tables). */
 export class PgResultBackend implements ResultBackend {
@@ -114,78 +97,13 @@ export class PgResultBackend implements ResultBackend {
   }
 
   async store(taskId: string, meta: ResultMeta): Promise<void> {
-    const extra: Extra = {};
-    if (meta.children?.length) extra.children = meta.children;
-    if (meta.parent_id) extra.parent_id = meta.parent_id;
-    if (meta.group_id) extra.group_id = meta.group_id;
-    // Python fills date_done for every state; remember that ours was null (STARTED, RETRY) so get() returns it so.
-    if (meta.date_done === null || meta.date_done === undefined) extra.date_done = null;
-    const dateDone = meta.date_done ? toSqlDate(meta.date_done) : sqlDateTime(new Date(), true);
-    const extended = meta.name !== undefined || meta.args !== undefined || meta.kwargs !== undefined || meta.worker !== undefined;
-    await this.query(SQL.upsertTask, [
-      taskId,
-      meta.status,
-      pickleDumps(meta.result),
-      dateDone,
-      meta.traceback ?? null,
-      extended ? meta.name ?? null : null,
-      extended && meta.args !== undefined ? Buffer.from(encode(meta.args, this.options.serializer).body) : null,
-      extended && meta.kwargs !== undefined ? Buffer.from(encode(meta.kwargs, this.options.serializer).body) : null,
-      extended ? meta.worker ?? null : null,
-      extended && typeof meta.retries === 'number' ? meta.retries : null,
-      extended ? meta.queue ?? null : null,
-      Object.keys(extra).length ? JSON.stringify(extra) : null,
-    ]);
+    await this.query(SQL.upsertTask, taskRowValues(taskId, meta, this.options.serializer));
     if (READY_STATES.has(meta.status)) await this.query(SQL.notify, [RESULT_CHANNEL, taskId]).catch(() => undefined);
   }
 
   async get(taskId: string): Promise<ResultMeta | null> {
     const row = (await this.query<TaskRow>(SQL.getTask, [taskId])).rows[0];
-    if (!row) return null;
-    let extra: Extra = {};
-    try {
-      extra = row.celeriac_meta ? (JSON.parse(row.celeriac_meta) as Extra) : {};
-    } catch {
-      // A damaged extra column loses only children/parent/group, never the result.
-    }
-    let result: unknown = null;
-    if (row.result) {
-      try {
-        result = pickleLoads(row.result);
-      } catch (cause) {
-        throw new UnsupportedEncoding(`The stored result of task ${taskId} in ${this.displayUrl} cannot be read: ${(cause as Error).message}`, { cause, context: { taskId, url: this.displayUrl } });
-      }
-    }
-    const meta = {
-      status: row.status ?? 'PENDING',
-      result,
-      traceback: row.traceback ?? null,
-      children: extra.children ?? [],
-      date_done: 'date_done' in extra && extra.date_done === null ? null : fromSqlDate(row.date_done),
-    } as ResultMeta;
-    if (extra.parent_id) meta.parent_id = extra.parent_id;
-    if (extra.group_id) meta.group_id = extra.group_id;
-    meta.task_id = row.task_id;
-    if (row.name !== null || row.args !== null || row.kwargs !== null || row.worker !== null || row.queue !== null) {
-      meta.name = row.name;
-      meta.args = this.decodeColumn(row.args, taskId);
-      meta.kwargs = this.decodeColumn(row.kwargs, taskId);
-      meta.worker = row.worker;
-      meta.retries = row.retries;
-      meta.queue = row.queue;
-    }
-    return meta;
-  }
-
-  /** args/kwargs as result_serializer text (Python writes b'[2, 3]'); unreadable text is returned as text. */
-  private decodeColumn(value: Buffer | string | null, taskId: string): unknown {
-    if (value === null) return null;
-    const body = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-    try {
-      return decode({ body, contentType: this.contentType }, anySerializer, `result of task ${taskId}`);
-    } catch {
-      return body.toString('utf8');
-    }
+    return row ? rowToMeta(row, this.contentType, this.displayUrl) : null;
   }
 
   async waitFor(taskId: string, options: WaitOptions): Promise<ResultMeta> {
@@ -210,9 +128,9 @@ export class PgResultBackend implements ResultBackend {
         woken = false;
         const stored = await this.get(taskId);
         if (stored && READY_STATES.has(stored.status)) return stored;
-        if (options.signal?.aborted) throw options.signal.reason ?? this.timeout(taskId, options.timeoutMs, stored);
+        if (options.signal?.aborted) throw options.signal.reason ?? resultTimeout(taskId, options.timeoutMs, stored, this.displayUrl);
         const left = deadline - Date.now();
-        if (left <= 0) throw this.timeout(taskId, options.timeoutMs, stored);
+        if (left <= 0) throw resultTimeout(taskId, options.timeoutMs, stored, this.displayUrl);
         if (woken) continue;
         await new Promise<void>((resolve) => {
           const done = () => {
@@ -256,32 +174,17 @@ export class PgResultBackend implements ResultBackend {
     return this.listenerReady;
   }
 
-  private timeout(taskId: string, timeoutMs: number | undefined, stored: ResultMeta | null): TimeoutError {
-    const state = stored ? `its state is still ${stored.status}` : 'nothing is stored for it yet (PENDING)';
-    return new TimeoutError(`The result of task ${taskId} was not ready within ${timeoutMs} ms (backend ${this.displayUrl}): ${state}. Is a worker consuming its queue, with the same result_backend?`, { context: { taskId, url: this.displayUrl } });
-  }
-
   async forget(taskId: string): Promise<void> {
     await this.query(SQL.deleteTask, [taskId]);
   }
 
   async saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
-    const doc = { result: [[groupId, null], taskIds.map((id) => [[id, null], null])] };
-    await this.query(SQL.upsertGroup, [groupId, pickleDumps(doc), sqlDateTime(new Date(), true)]);
+    await this.query(SQL.upsertGroup, [groupId, groupResultValue(groupId, taskIds), sqlDateTime(new Date(), true)]);
   }
 
   async getGroup(groupId: string): Promise<readonly string[] | null> {
     const row = (await this.query<{ result: Buffer | null }>(SQL.getGroup, [groupId])).rows[0];
-    if (!row) return null;
-    let doc: unknown;
-    try {
-      doc = row.result ? pickleLoads(row.result) : null;
-    } catch (cause) {
-      throw new UnsupportedEncoding(`Group ${groupId} in ${this.displayUrl} was saved in a form celeriac does not read (Python Celery stores a pickled GroupResult object there): ${(cause as Error).message}`, { cause, context: { url: this.displayUrl } });
-    }
-    const members = (doc as { result?: [unknown, unknown[]] } | null)?.result?.[1];
-    if (!Array.isArray(members)) return [];
-    return members.map((m) => String(Array.isArray(m) && Array.isArray(m[0]) ? m[0][0] : m));
+    return row ? groupMembers(groupId, row.result, this.displayUrl) : null;
   }
 
   async forgetGroup(groupId: string): Promise<void> {
@@ -324,7 +227,7 @@ export class PgResultBackend implements ResultBackend {
       throw wrapPgError(error, this.options.url, 'result backend');
     }
     if (!rows) return null;
-    return rows.map((r) => ({ index: r.idx, taskId: r.task_id, state: r.state, result: r.result ? pickleLoads(r.result) : null }));
+    return chordParts(rows);
   }
 
   async close(): Promise<void> {
@@ -337,19 +240,6 @@ export class PgResultBackend implements ResultBackend {
     await client?.end().catch(() => undefined);
     await this.pool.end().catch(() => undefined);
   }
-}
-
-/** ISO `2026-11-25T02:22:47.629972` (ResultMeta) → Python's naive `2026-11-25 02:22:47.629972`. */
-function toSqlDate(iso: string): string {
-  return iso.replace('T', ' ').replace(/(Z|[+-]00:?00)$/, '');
-}
-
-/** Python's naive UTC datetime text → ResultMeta's ISO form with six fraction digits. */
-function fromSqlDate(text: string | null): string | null {
-  if (!text) return null;
-  const [date, time = '00:00:00'] = String(text).split(/[ T]/);
-  const [hms, frac = ''] = time.split('.');
-  return `${date}T${hms}.${frac.padEnd(6, '0').slice(0, 6)}`;
 }
 
 export const createBackend: BackendFactory = (options) => new PgResultBackend(options);

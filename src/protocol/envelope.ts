@@ -77,6 +77,15 @@ export function markRedelivered(raw: string): string {
   return JSON.stringify(env);
 }
 
+/** markRedelivered, or the raw text unchanged when it is not an envelope (the consumer reports it again). */
+export function markRedeliveredIfEnvelope(raw: string): string {
+  try {
+    return markRedelivered(raw);
+  } catch {
+    return raw;
+  }
+}
+
 function isObject(v: unknown): boolean {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

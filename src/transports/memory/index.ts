@@ -2,7 +2,7 @@
 // memory transport). For tests and eager development: real prefetch, acks, priorities, redelivery and broadcast,
 // no persistence. Priorities follow AMQP: a higher number is taken first.
 
-import { markRedelivered } from '../../protocol/envelope.js';
+import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
 import { redactUrl } from '../../config/urls.js';
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
@@ -135,15 +135,7 @@ export function createMemoryStore(name = ''): QueueStore {
   };
 
   const requeueHeld = (held: Held, redelivered: boolean) => {
-    let raw = held.raw;
-    if (redelivered) {
-      try {
-        raw = markRedelivered(raw);
-      } catch {
-        // Undecodable input goes back as it was; the consumer reports it again.
-      }
-    }
-    b.queue(held.queue).unshift(raw, held.priority);
+    b.queue(held.queue).unshift(redelivered ? markRedeliveredIfEnvelope(held.raw) : held.raw, held.priority);
     b.wakeAll();
   };
 

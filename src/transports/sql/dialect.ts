@@ -198,3 +198,9 @@ export function sqlDateTime(date: Date, utc: boolean): string {
     : [date.getFullYear(), date.getMonth() + 1, date.getDate(), date.getHours(), date.getMinutes(), date.getSeconds(), date.getMilliseconds()];
   return `${p(y, 4)}-${p(mo)}-${p(d)} ${p(h)}:${p(mi)}:${p(s)}.${p(ms, 3)}000`;
 }
+
+/** A delivery tag of the SQL stores is the message row id; anything else (a tag of another store) is no row. */
+export function tagId(tag: string): number | undefined {
+  const id = Number(tag);
+  return tag !== '' && Number.isSafeInteger(id) ? id : undefined;
+}

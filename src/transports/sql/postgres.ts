@@ -24,13 +24,13 @@
 
 import pg from 'pg';
 import { OperationalError } from '../../errors.js';
-import { markRedelivered } from '../../protocol/envelope.js';
+import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
 import { redactText, redactUrl } from '../../config/urls.js';
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
 import type { Binding, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import {
-  BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, DIALECTS, brokerSchema, numbered, sqlDateTime, type AddedColumn,
+  BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, DIALECTS, brokerSchema, numbered, sqlDateTime, tagId, type AddedColumn,
 } from './dialect.js';
 
 const D = DIALECTS.postgresql;
@@ -379,7 +379,7 @@ export class PgQueueStore implements QueueStore {
     const row = (await this.query<{ id: number; payload: string }>(SQL.selectTaken, [id])).rows[0];
     if (!row) return;
     // Conditional on taken_at: a concurrent ack or restore makes this a no-op.
-    const { rowCount } = await this.query(SQL.requeue, [redeliveredRaw(row.payload), id]);
+    const { rowCount } = await this.query(SQL.requeue, [markRedeliveredIfEnvelope(row.payload), id]);
     if (rowCount) await this.notifyPut('');
   }
 
@@ -389,7 +389,7 @@ export class PgQueueStore implements QueueStore {
     for (;;) {
       const { rows } = await this.query<{ id: number; payload: string }>(SQL.selectExpired, [cutoff]);
       if (!rows.length) break;
-      const { rowCount } = await this.query(SQL.restore, [rows.map((r) => Number(r.id)), rows.map((r) => redeliveredRaw(r.payload)), cutoff]);
+      const { rowCount } = await this.query(SQL.restore, [rows.map((r) => Number(r.id)), rows.map((r) => markRedeliveredIfEnvelope(r.payload)), cutoff]);
       total += rowCount ?? 0;
       if (rows.length < 1000) break;
     }
@@ -491,19 +491,6 @@ export class PgQueueStore implements QueueStore {
   }
 }
 
-function tagId(tag: string): number | undefined {
-  const id = Number(tag);
-  return tag !== '' && Number.isSafeInteger(id) ? id : undefined;
-}
-
-function redeliveredRaw(raw: string): string {
-  try {
-    return markRedelivered(raw);
-  } catch {
-    // Undecodable input goes back as it was; the consumer reports it again.
-    return raw;
-  }
-}
 
 /** Open a QueueStore on the database of a postgresql:// URL. */
 export function createPostgresStore(url: string, options: Readonly<Record<string, unknown>> = {}): PgQueueStore {

@@ -17,13 +17,13 @@
 import Database from 'better-sqlite3';
 import { resolve as resolvePath } from 'node:path';
 import { OperationalError } from '../../errors.js';
-import { markRedelivered } from '../../protocol/envelope.js';
+import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
 import { redactUrl } from '../../config/urls.js';
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
 import type { Binding, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import {
-  BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, DIALECTS, brokerSchema, sqlDateTime, type AddedColumn,
+  BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, DIALECTS, brokerSchema, sqlDateTime, tagId, type AddedColumn,
 } from './dialect.js';
 
 type Db = Database.Database;
@@ -177,12 +177,12 @@ export class SqliteQueueStore implements QueueStore {
     const requeueTx = db.transaction((id: number): boolean => {
       const row = s.selectTaken.get(id) as Row | undefined;
       if (!row) return false;
-      s.makeVisible.run(TRUE, redeliveredRaw(row.payload), row.id);
+      s.makeVisible.run(TRUE, markRedeliveredIfEnvelope(row.payload), row.id);
       return true;
     });
     const restoreTx = db.transaction((cutoff: number): number => {
       const rows = s.selectExpired.all(cutoff) as Row[];
-      for (const row of rows) s.makeVisible.run(TRUE, redeliveredRaw(row.payload), row.id);
+      for (const row of rows) s.makeVisible.run(TRUE, markRedeliveredIfEnvelope(row.payload), row.id);
       return rows.length;
     });
     return { ...s, takeTx, requeueTx, restoreTx };
@@ -397,19 +397,6 @@ export class SqliteQueueStore implements QueueStore {
   }
 }
 
-function tagId(tag: string): number | undefined {
-  const id = Number(tag);
-  return tag !== '' && Number.isSafeInteger(id) ? id : undefined;
-}
-
-function redeliveredRaw(raw: string): string {
-  try {
-    return markRedelivered(raw);
-  } catch {
-    // Undecodable input goes back as it was; the consumer reports it again.
-    return raw;
-  }
-}
 
 /** Open a QueueStore on the file of a sqlite:// URL (options.busy_timeout in ms; default 5000). */
 export function createSqliteStore(url: string, options: Readonly<Record<string, unknown>> = {}): SqliteQueueStore {
