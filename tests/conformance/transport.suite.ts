@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery, OutgoingMessage, Transport } from '../../src/transports/transport.js';
+import { bodyOf, Inbox, testMessage } from '../support/deliveries.js';
 
 export interface TransportSuiteOptions {
   /** A fresh, connected transport to the broker under test; every call reaches the same broker. */
@@ -13,43 +14,7 @@ export interface TransportSuiteOptions {
   priorityOrder: 'higher-first' | 'lower-first';
 }
 
-export function message(body: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage {
-  return {
-    body: Buffer.from(JSON.stringify(body)),
-    contentType: 'application/json',
-    contentEncoding: 'utf-8',
-    headers: { id: randomUUID(), task: 'conformance.echo' },
-    properties: { delivery_mode: 2, priority: 0, correlation_id: randomUUID() },
-    ...extra,
-  };
-}
-
-const bodyOf = (d: Delivery) => JSON.parse(Buffer.from(d.message.body).toString('utf8')) as string;
-
-/** Collects deliveries and lets a test wait for a number of them. */
-class Inbox {
-  readonly deliveries: Delivery[] = [];
-  private waiters: Array<() => void> = [];
-  readonly push = (d: Delivery) => {
-    this.deliveries.push(d);
-    for (const w of this.waiters.splice(0)) w();
-  };
-  async waitFor(count: number, timeoutMs = 5_000): Promise<Delivery[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.deliveries.length < count) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`expected ${count} deliveries, got ${this.deliveries.length} within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => (clearTimeout(t), resolve()));
-      });
-    }
-    return this.deliveries;
-  }
-  get bodies(): string[] {
-    return this.deliveries.map(bodyOf);
-  }
-}
+export const message = (body: string, extra: Partial<OutgoingMessage> = {}) => testMessage(body, extra, 'conformance.echo');
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

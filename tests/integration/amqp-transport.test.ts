@@ -12,6 +12,7 @@ import { ImproperlyConfigured, OperationalError } from '../../src/errors.js';
 import { toIncoming } from '../../src/transports/amqp/codec.js';
 import { connectPlan } from '../../src/transports/amqp/connection-options.js';
 import { createTransport } from '../../src/transports/amqp/index.js';
+import { Inbox, testMessage } from '../support/deliveries.js';
 import type { Delivery, OutgoingMessage, Transport } from '../../src/transports/transport.js';
 
 const url = inject('amqpUrl');
@@ -20,46 +21,12 @@ const run = promisify(execFile);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const qname = (label: string) => `amqp-it.${label}.${randomUUID().slice(0, 8)}`;
 
-function msg(body: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage {
-  return {
-    body: Buffer.from(JSON.stringify(body)),
-    contentType: 'application/json',
-    contentEncoding: 'utf-8',
-    headers: { id: randomUUID(), task: 'it.echo' },
-    properties: { delivery_mode: 2, priority: 0 },
-    ...extra,
-  };
-}
+const msg = (body: string, extra: Partial<OutgoingMessage> = {}) => testMessage(body, { properties: { delivery_mode: 2, priority: 0 }, ...extra }, 'it.echo');
 
 async function open(u = url, transportOptions: Record<string, unknown> = {}): Promise<Transport> {
   const t = await createTransport({ url: u, transportOptions });
   await t.connect();
   return t;
-}
-
-/** Collects deliveries; waitFor(n) resolves once n arrived. */
-class Inbox {
-  readonly deliveries: Delivery[] = [];
-  private waiters: Array<() => void> = [];
-  readonly push = (d: Delivery) => {
-    this.deliveries.push(d);
-    for (const w of this.waiters.splice(0)) w();
-  };
-  async waitFor(count: number, timeoutMs = 10_000): Promise<Delivery[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.deliveries.length < count) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`expected ${count} deliveries, got ${this.deliveries.length} (${this.bodies.join(', ')})`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => (clearTimeout(t), resolve()));
-      });
-    }
-    return this.deliveries;
-  }
-  get bodies(): string[] {
-    return this.deliveries.map((d) => JSON.parse(Buffer.from(d.message.body).toString('utf8')) as string);
-  }
 }
 
 /** A TCP proxy in front of RabbitMQ that records client bytes and can cut every connection or refuse new ones. */

@@ -3,7 +3,7 @@
 // the fallback poll for rows inserted without NOTIFY (as Python does), abort, large broadcasts through the table,
 // concurrent schema creation, restore/defer, the pickled result column, and connection errors without passwords.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createBackend } from '../../src/backends/postgres.js';
@@ -11,18 +11,10 @@ import { OperationalError } from '../../src/errors.js';
 import { encodeEnvelope } from '../../src/protocol/envelope.js';
 import { PgQueueStore, isPgConnectionError, pgConfig } from '../../src/transports/sql/postgres.js';
 import type { OutgoingMessage } from '../../src/transports/transport.js';
+import { createTestDatabase } from '../support/postgres.js';
 
-const adminUrl = inject('postgresUrl');
-const dbName = `celeriac_store_${randomBytes(6).toString('hex')}`;
-{
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-}
-const parsed = new URL(adminUrl);
-parsed.pathname = `/${dbName}`;
-const url = parsed.toString();
+const database = await createTestDatabase(inject('postgresUrl'), 'celeriac_store');
+const url = database.url;
 const raw = new pg.Pool({ connectionString: url, max: 2 });
 const never = new AbortController().signal;
 const stores: PgQueueStore[] = [];
@@ -49,10 +41,7 @@ const q = (label: string) => `pg.${label}.${randomUUID().slice(0, 8)}`;
 afterAll(async () => {
   await Promise.all(stores.map((s) => s.close()));
   await raw.end();
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-  await c.end();
+  await database.drop();
 });
 
 describe('PostgreSQL broker store', () => {
