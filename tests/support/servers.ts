@@ -203,6 +203,27 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   };
 }
 
+/** A Redis Sentinel (redis-server --sentinel) on a free loopback port, monitoring the master on `masterPort`. */
+export async function startRedisSentinel(masterPort: number, masterName = 'mymaster'): Promise<ServerHandle> {
+  const bin = onPath('redis-server') ?? missing('redis-server', 'redis-server');
+  const port = await freePort();
+  const dir = privateDir('sentinel');
+  const logFile = join(dir, 'sentinel.log');
+  const conf = join(dir, 'sentinel.conf');
+  // Sentinel rewrites its config file, so it lives in the private dir.
+  writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', 'protected-mode no', `dir ${dir}`, `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1`, `sentinel down-after-milliseconds ${masterName} 5000`, ''].join('\n'));
+  const child = spawnServer(bin, [conf, '--sentinel'], { cwd: dir, logFile });
+  await waitFor(`redis sentinel on port ${port}`, async () => /^\+PONG/.test(await respLine(port, 'PING')), child, tail(logFile), 10_000);
+  return {
+    url: `sentinel://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 function rabbitBin(name: string): string {
   const p = `/usr/lib/rabbitmq/bin/${name}`;
   return existsSync(p) ? p : missing(`RabbitMQ (${p})`, 'rabbitmq-server');
