@@ -52,7 +52,7 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
   const kwargs = request.kwargs;
   try {
     if (task.app.signals.has('task_prerun')) await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs });
-    if (overrides(task, 'beforeStart')) await task.beforeStart(request.id, args, kwargs);
+    if (overridesHook(task, 'beforeStart')) await task.beforeStart(request.id, args, kwargs);
     if ((task.options.trackStarted ?? host.setting('task_track_started')) && host.backend) {
       await host.backend.store(request.id, meta(input, STARTED, { pid: process.pid, hostname: host.hostname }, null, [], null));
     }
@@ -290,13 +290,9 @@ async function storeSafely(input: ExecuteInput, m: ResultMeta): Promise<void> {
   }
 }
 
-/** Whether a task (or its base class) defines a hook; the no-op defaults are skipped on the hot path. */
-function overrides(task: Task, name: HookName): boolean {
-  return overridesHook(task as unknown as Record<HookName, unknown>, name);
-}
-
 async function hook(logger: Logger, task: Task, name: HookName, fn: () => void | Promise<void>): Promise<void> {
-  if (!overrides(task, name)) return;
+  // The no-op default hooks are skipped on the hot path.
+  if (!overridesHook(task, name)) return;
   try {
     await fn();
   } catch (error) {

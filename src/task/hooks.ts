@@ -7,6 +7,6 @@ export type HookName = (typeof HOOK_NAMES)[number];
 export function noHook(): void {}
 
 /** Whether `target` (a task) defines `name` with code of its own. */
-export function overridesHook(target: Record<HookName, unknown>, name: HookName): boolean {
-  return target[name] !== noHook;
+export function overridesHook(target: object, name: HookName): boolean {
+  return (target as Record<HookName, unknown>)[name] !== noHook;
 }

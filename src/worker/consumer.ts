@@ -111,7 +111,9 @@ export class Consumer {
 
   private async onDelivery(delivery: Delivery): Promise<void> {
     try {
-      const message = this.parse(delivery) ?? (await this.decode(delivery));
+      const decoded = this.decode(delivery);
+      // The happy path costs no promise; only a message that cannot be used is reported asynchronously.
+      const message = decoded instanceof Promise ? await decoded : decoded;
       if (!message) return;
       const task = this.app.tasks.has(message.task) ? this.app.tasks.get(message.task) : undefined;
       if (!task) return await this.unknownTask(delivery, message);
@@ -137,35 +139,34 @@ export class Consumer {
     }
   }
 
-  /** The happy path without a promise: the parsed message, or undefined when decode() must report a problem. */
-  private parse(delivery: Delivery): TaskMessage | undefined {
-    if (delivery.decodeError) return undefined;
-    try {
-      return parseTaskMessage(delivery.message, this.options.accept, `queue ${delivery.queue}`);
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Decode or reject with one clear line; a FAILURE is stored when the task id is known (except refused content). */
-  private async decode(delivery: Delivery): Promise<TaskMessage | null> {
-    if (delivery.decodeError) {
-      this.logger.error(`Rejected an unreadable message on queue ${delivery.queue}: ${delivery.decodeError.message}`);
-      await delivery.reject({ requeue: false });
-      await this.app.signals.send('task_rejected', { queue: delivery.queue, reason: delivery.decodeError.message });
-      return null;
-    }
+  /**
+   * The task message, or (as a promise resolving null) one clear line and a reject; a FAILURE is stored when the
+   * task id is known (except refused content).
+   */
+  private decode(delivery: Delivery): TaskMessage | Promise<null> {
+    if (delivery.decodeError) return this.rejectUnreadable(delivery, delivery.decodeError);
     try {
       return parseTaskMessage(delivery.message, this.options.accept, `queue ${delivery.queue}`);
     } catch (error) {
-      const id = typeof delivery.message.headers.id === 'string' ? delivery.message.headers.id : null;
-      const name = typeof delivery.message.headers.task === 'string' ? delivery.message.headers.task : 'unknown';
-      this.logger.error(`Rejected message${id ? ` for task ${name}[${id}]` : ''} from queue ${delivery.queue}: ${(error as Error).message}`);
-      if (id && !(error instanceof ContentDisallowed)) await this.storeFailure(id, error, null);
-      await delivery.reject({ requeue: false });
-      await this.app.signals.send('task_rejected', { queue: delivery.queue, reason: (error as Error).message });
-      return null;
+      return this.rejectUndecodable(delivery, error);
     }
+  }
+
+  private async rejectUnreadable(delivery: Delivery, error: Error): Promise<null> {
+    this.logger.error(`Rejected an unreadable message on queue ${delivery.queue}: ${error.message}`);
+    await delivery.reject({ requeue: false });
+    await this.app.signals.send('task_rejected', { queue: delivery.queue, reason: error.message });
+    return null;
+  }
+
+  private async rejectUndecodable(delivery: Delivery, error: unknown): Promise<null> {
+    const id = typeof delivery.message.headers.id === 'string' ? delivery.message.headers.id : null;
+    const name = typeof delivery.message.headers.task === 'string' ? delivery.message.headers.task : 'unknown';
+    this.logger.error(`Rejected message${id ? ` for task ${name}[${id}]` : ''} from queue ${delivery.queue}: ${(error as Error).message}`);
+    if (id && !(error instanceof ContentDisallowed)) await this.storeFailure(id, error, null);
+    await delivery.reject({ requeue: false });
+    await this.app.signals.send('task_rejected', { queue: delivery.queue, reason: (error as Error).message });
+    return null;
   }
 
   private async unknownTask(delivery: Delivery, message: TaskMessage): Promise<void> {

@@ -87,12 +87,12 @@ export class Worker {
     this.logger = app.log.setup({ level: options.loglevel ?? 'WARNING', file: options.logfile ?? null });
   }
 
-  /** The pool this worker runs (the option, else worker_pool); `processes` reads as `prefork`. */
   /** The running pool's figures (kind, size, active, children); undefined before start. */
   poolStats(): PoolStats | undefined {
     return this.pool?.stats();
   }
 
+  /** The pool this worker runs (the option, else worker_pool); `processes` reads as `prefork`. */
   get poolKind(): 'async' | 'solo' | 'threads' | 'prefork' {
     const kind = (this.options.pool ?? (this.app.conf.get('worker_pool') as PoolKind | null) ?? 'async') as PoolKind;
     return kind === 'processes' ? 'prefork' : kind;

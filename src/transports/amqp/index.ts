@@ -312,37 +312,29 @@ class AmqpTransport extends EventEmitter implements Transport {
   // ---- channels ------------------------------------------------------------------------------------------------
 
   private publisher(conn: Conn): Promise<ConfirmChannel> {
-    if (!conn.publisher) {
-      const p = conn.model.createConfirmChannel().then((ch) => {
-        ch.on('error', (e: Error) => channelErrors.set(ch, e));
-        ch.on('close', () => {
-          if (conn.publisher === p) conn.publisher = undefined;
-        });
-        return ch;
-      });
-      p.catch(() => {
-        if (conn.publisher === p) conn.publisher = undefined;
-      });
-      conn.publisher = p;
-    }
-    return conn.publisher;
+    return this.sharedChannel(conn, 'publisher', () => conn.model.createConfirmChannel());
   }
 
   private admin(conn: Conn): Promise<Channel> {
-    if (!conn.admin) {
-      const p = conn.model.createChannel().then((ch) => {
-        ch.on('error', (e: Error) => channelErrors.set(ch, e));
-        ch.on('close', () => {
-          if (conn.admin === p) conn.admin = undefined;
-        });
-        return ch;
+    return this.sharedChannel(conn, 'admin', () => conn.model.createChannel());
+  }
+
+  /** The connection's channel in `slot`, opened on first use and forgotten when it closes or fails to open. */
+  private sharedChannel<K extends 'publisher' | 'admin'>(conn: Conn, slot: K, open: () => Promise<Awaited<NonNullable<Conn[K]>>>): NonNullable<Conn[K]> {
+    const current = conn[slot];
+    if (current) return current as NonNullable<Conn[K]>;
+    const p = open().then((ch) => {
+      ch.on('error', (e: Error) => channelErrors.set(ch, e));
+      ch.on('close', () => {
+        if (conn[slot] === p) conn[slot] = undefined;
       });
-      p.catch(() => {
-        if (conn.admin === p) conn.admin = undefined;
-      });
-      conn.admin = p;
-    }
-    return conn.admin;
+      return ch;
+    });
+    p.catch(() => {
+      if (conn[slot] === p) conn[slot] = undefined;
+    });
+    conn[slot] = p as Conn[K];
+    return p as NonNullable<Conn[K]>;
   }
 
   /** A fresh channel for a subscription. */

@@ -89,6 +89,7 @@ class MemoryBroker {
   readonly channels = new Map<string, Set<(raw: string) => void>>();
   readonly waiters = new Set<() => void>();
   private nextTag = 0;
+  private wakeScheduled = false;
 
   queue(name: string): PriorityQueue {
     let q = this.queues.get(name);
@@ -100,7 +101,10 @@ class MemoryBroker {
   }
   /** Wake blocked takers on the next turn, as a network broker would: the publisher's own code runs first. */
   wakeAll(): void {
-    if (this.waiters.size) setImmediate(() => {
+    if (!this.waiters.size || this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
       for (const wake of [...this.waiters]) wake();
     });
   }
