@@ -19,8 +19,9 @@ import { pickleDumps } from '../protocol/pickle.js';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import { getSerializer } from '../protocol/serializers.js';
 import { READY_STATES } from '../states.js';
-import { DIALECTS, RESULT_ADDED_COLUMNS, RESULT_SQL, numbered, resultSchema, sqlDateTime } from '../transports/sql/dialect.js';
-import { RESULT_SCHEMA_LOCK, ensurePgSchema, pgConfig, wrapPgError } from '../transports/sql/postgres.js';
+import { SCHEMA_LOCKS, ensurePgSchema, pgConfig, wrapPgError } from '../drivers/postgres.js';
+import { DIALECTS, numbered, sqlDateTime } from '../drivers/sql-dialect.js';
+import { RESULT_ADDED_COLUMNS, RESULT_SQL, resultSchema } from './sql-schema.js';
 import { chordParts, groupMembers, groupResultValue, resultTimeout, rowToMeta, taskRowValues, type TaskRow } from './sql-rows.js';
 import type { BackendFactory, BackendOptions, ChordPart, ResultBackend, WaitOptions } from './backend.js';
 
@@ -79,7 +80,7 @@ export class PgResultBackend implements ResultBackend {
 
   private ensureSchema(): Promise<void> {
     if (!this.schema) {
-      this.schema = ensurePgSchema(this.pool, RESULT_SCHEMA_LOCK, { tables: resultSchema(D), columns: RESULT_ADDED_COLUMNS, indexes: [] })
+      this.schema = ensurePgSchema(this.pool, SCHEMA_LOCKS.results, { tables: resultSchema(D), columns: RESULT_ADDED_COLUMNS, indexes: [] })
         .then(() => this.expire());
       this.schema.catch(() => (this.schema = undefined));
     }

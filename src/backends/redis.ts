@@ -7,7 +7,8 @@
 // sentinel_kwargs, socket_connect_timeout, max_retries_per_request, ssl (Celery's ssl_* keys).
 
 import type { Redis } from 'ioredis';
-import { closeRedis, openRedis, redisConnectionConfig, redisFailure, type RedisConnectionConfig } from '../transports/redis/connection.js';
+import { RedisSubscriber } from '../drivers/redis-pubsub.js';
+import { closeRedis, openRedis, redisConnectionConfig, redisFailure, type RedisConnectionConfig } from '../drivers/redis.js';
 import type { BackendFactory, KeyValueStore } from './backend.js';
 import { createKeyValueBackend } from './key-value.js';
 
@@ -52,8 +53,7 @@ interface PendingWrite {
 /** A KeyValueStore over one command connection plus one lazily opened subscriber connection shared by all keys. */
 export class RedisKeyValueStore implements KeyValueStore {
   private readonly client: Redis;
-  private subscriber?: Redis;
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly subscriber: RedisSubscriber;
   private readonly prefix: string;
   private readonly pendingWrites = new Map<number, PendingWrite[]>();
   private closed = false;
@@ -61,6 +61,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   constructor(private readonly config: RedisConnectionConfig, private readonly options: Readonly<Record<string, unknown>> = {}) {
     this.client = openRedis(config, 'command', options);
     this.client.defineCommand('celeriacStoreResults', { lua: STORE_RESULTS });
+    this.subscriber = new RedisSubscriber(() => openRedis(config, 'subscriber', options));
     this.prefix = String(options.global_keyprefix ?? '');
   }
 
@@ -158,55 +159,14 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   /** Listen to writes of `key` (its channel has the key's name); resolves once Redis confirmed the SUBSCRIBE. */
   subscribe(key: string, onValue: Listener): Promise<() => Promise<void>> {
-    return this.run(`subscribing to ${key}`, async () => {
-      const channel = this.prefix + key;
-      const sub = this.subscriberConnection();
-      const listener: Listener = (v) => onValue(v);
-      let set = this.listeners.get(channel);
-      const fresh = !set;
-      if (!set) this.listeners.set(channel, (set = new Set()));
-      set.add(listener);
-      try {
-        // Commands on one connection run in order, so a SUBSCRIBE after a pending UNSUBSCRIBE of the same channel
-        // still leaves it subscribed.
-        if (fresh) await sub.subscribe(channel);
-      } catch (error) {
-        set.delete(listener);
-        if (set.size === 0 && this.listeners.get(channel) === set) this.listeners.delete(channel);
-        throw error;
-      }
-      let stopped = false;
-      return async () => {
-        if (stopped) return;
-        stopped = true;
-        const current = this.listeners.get(channel);
-        current?.delete(listener);
-        if (current && current.size === 0) {
-          this.listeners.delete(channel);
-          if (!this.closed && sub.status === 'ready') await sub.unsubscribe(channel).catch(() => undefined);
-        }
-      };
-    });
-  }
-
-  private subscriberConnection(): Redis {
-    if (!this.subscriber) {
-      const sub = openRedis(this.config, 'subscriber', this.options);
-      sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-        const set = this.listeners.get(channel.toString('utf8'));
-        if (!set) return;
-        for (const fn of [...set]) fn(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
-      });
-      this.subscriber = sub;
-    }
-    return this.subscriber;
+    return this.run(`subscribing to ${key}`, () =>
+      this.subscriber.subscribe(this.prefix + key, (m) => onValue(new Uint8Array(m.buffer, m.byteOffset, m.byteLength))));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.listeners.clear();
-    await Promise.all([closeRedis(this.client), this.subscriber ? closeRedis(this.subscriber) : undefined]);
+    await Promise.all([closeRedis(this.client), this.subscriber.close()]);
   }
 }
 

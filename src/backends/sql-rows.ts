@@ -9,7 +9,7 @@ import { TimeoutError, UnsupportedEncoding } from '../errors.js';
 import { pickleDumps, pickleLoads } from '../protocol/pickle.js';
 import type { ResultMeta, ResultTuple } from '../protocol/result-meta.js';
 import { acceptSet, decode, encode } from '../protocol/serializers.js';
-import { sqlDateTime } from '../transports/sql/dialect.js';
+import { sqlDateTime } from '../drivers/sql-dialect.js';
 import type { ChordPart } from './backend.js';
 
 const anySerializer = acceptSet(['json', 'msgpack', 'yaml']);

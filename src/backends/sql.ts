@@ -1,7 +1,7 @@
 // sqlite:// (db+sqlite://) results on Celery's database-backend tables (SQL-WIRE.md §2): celery_taskmeta rows with a
 // pickled `result` (plain data only, protocol/pickle.ts), celery_tasksetmeta for saved groups, and a small chord
 // counter of our own. Python Celery's `db+sqlite://` backend on the same file reads celeriac's task results and
-// vice versa. Waiting polls (no push). PostgreSQL will reuse the SQL in transports/sql/dialect.ts.
+// vice versa. Waiting polls (no push). PostgreSQL (postgres.ts) shares the SQL in sql-schema.ts.
 //
 // Beyond Celery's tables (all ignored by Python):
 //   celery_taskmeta.celeriac_meta  JSON {children, parent_id, group_id[, date_done: null]} Python has no column for
@@ -20,8 +20,9 @@ import type { ResultMeta } from '../protocol/result-meta.js';
 import { getSerializer } from '../protocol/serializers.js';
 import { READY_STATES } from '../states.js';
 import { sleep } from '../utils/backoff.js';
-import { DIALECTS, RESULT_ADDED_COLUMNS, RESULT_SQL, resultSchema, sqlDateTime } from '../transports/sql/dialect.js';
-import { openSqliteDatabase, sqliteFileOf } from '../transports/sql/sqlite.js';
+import { DIALECTS, sqlDateTime } from '../drivers/sql-dialect.js';
+import { openSqliteDatabase, sqliteFileOf } from '../drivers/sqlite.js';
+import { RESULT_ADDED_COLUMNS, RESULT_SQL, resultSchema } from './sql-schema.js';
 import { chordParts, groupMembers, groupResultValue, resultTimeout, rowToMeta, taskRowValues, type TaskRow } from './sql-rows.js';
 import type { BackendFactory, BackendOptions, ChordPart, ResultBackend, WaitOptions } from './backend.js';
 

@@ -1,5 +1,6 @@
 // Exit codes: 0 success, 1 task failure, 2 usage error, 64+ (sysexits) for environment problems.
 
+import { isNetworkError } from '../drivers/network-errors.js';
 import { CeleryError, ImproperlyConfigured, OperationalError } from '../errors.js';
 
 export const EX_OK = 0;
@@ -10,8 +11,6 @@ export const EX_UNAVAILABLE = 69;
 /** Configuration is wrong (bad setting, app module not found). */
 export const EX_CONFIG = 78;
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
-
 /** One line saying what went wrong and what to do, plus the exit code. */
 export function describeFailure(error: unknown): { code: number; line: string } {
   const e = error as Error & { code?: string; exitCode?: number };
@@ -19,7 +18,7 @@ export function describeFailure(error: unknown): { code: number; line: string } 
   if (error instanceof ImproperlyConfigured || (error instanceof CeleryError && error.code === 'IMPROPERLY_CONFIGURED')) {
     return { code: EX_CONFIG, line: `Error: ${e.message}` };
   }
-  if (error instanceof OperationalError || (e && CONNECTION_CODES.has(String(e.code)))) {
+  if (error instanceof OperationalError || isNetworkError(error)) {
     return { code: EX_UNAVAILABLE, line: `Error: cannot reach the broker or result backend: ${e.message.replace(/\.+$/, '')}. Is the server running and the URL right (-b / --result-backend)?` };
   }
   return { code: EX_FAILURE, line: `Error: ${e?.message ?? String(error)}` };

@@ -9,7 +9,8 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createBackend } from '../../src/backends/postgres.js';
 import { OperationalError } from '../../src/errors.js';
 import { encodeEnvelope } from '../../src/protocol/envelope.js';
-import { PgQueueStore, isPgConnectionError, pgConfig } from '../../src/transports/sql/postgres.js';
+import { isPgConnectionError, pgConfig } from '../../src/drivers/postgres.js';
+import { PgQueueStore } from '../../src/transports/sql/postgres.js';
 import type { OutgoingMessage } from '../../src/transports/transport.js';
 import { createTestDatabase } from '../support/postgres.js';
 

@@ -14,7 +14,7 @@ import { openBackend } from '../../src/backends/index.js';
 import { OperationalError } from '../../src/errors.js';
 import { encodeEnvelope } from '../../src/protocol/envelope.js';
 import { buildResultMeta } from '../../src/protocol/result-meta.js';
-import { redisConnectionConfig } from '../../src/transports/redis/connection.js';
+import { redisConnectionConfig } from '../../src/drivers/redis.js';
 import { RedisQueueStore } from '../../src/transports/redis/store.js';
 import { openTransport } from '../../src/transports/index.js';
 import type { Delivery, OutgoingMessage, Transport } from '../../src/transports/transport.js';
@@ -259,7 +259,7 @@ describe('redis broker: key layout', () => {
     writeFileSync(script, `
 const root = process.argv[2];
 const { RedisQueueStore } = await import(root + '/src/transports/redis/store.ts');
-const { redisConnectionConfig } = await import(root + '/src/transports/redis/connection.ts');
+const { redisConnectionConfig } = await import(root + '/src/drivers/redis.ts');
 const store = new RedisQueueStore(redisConnectionConfig({ url: process.argv[3] }), {});
 const taken = await store.take(['crash'], { timeoutMs: 1000, signal: new AbortController().signal, max: 5 });
 process.stdout.write(JSON.stringify(taken.map((t) => t.tag)) + '\\n', () => process.kill(process.pid, 'SIGKILL'));

@@ -1,5 +1,6 @@
 // The dependency rings of ARCHITECTURE.md §4, enforced: an import may point only to the same ring or an inner
-// one, ring 3/4 see only the interface/index files of ring 2, concrete transports never import each other,
+// one, ring 3/4 see only the interface/index files of ring 2, drivers/ sits below transports and backends (which
+// never import each other), concrete transports never import each other,
 // and runtime imports have no cycles. Type-only imports are exempt from the cycle rule (they vanish at run time).
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -20,7 +21,7 @@ function ringOf(file: string): number {
   const rel = relative(src, file);
   if (rel === 'errors.ts' || rel === 'states.ts' || rel.startsWith('utils/')) return 0;
   if (rel.startsWith('config/') || rel.startsWith('protocol/')) return 1;
-  if (/^(transports|backends|control|events)\//.test(rel)) return 2;
+  if (/^(drivers|transports|backends|control|events)\//.test(rel)) return 2;
   if (/^(app|task|result|canvas)\//.test(rel)) return 3;
   if (/^(worker|beat)\//.test(rel)) return 4;
   if (rel.startsWith('cli/') || rel === 'index.ts') return 5;
@@ -67,6 +68,21 @@ describe('architecture rings', () => {
     const bad = allEdges
       .filter((e) => ringOf(e.from) >= 3 && ringOf(e.from) <= 4 && ringOf(e.to) === 2 && !RING2_PUBLIC.test(rel(e.to)))
       .map((e) => `${rel(e.from)}:${e.line} imports concrete ${rel(e.to)}: go through openTransport/openBackend`);
+    expect(bad).toEqual([]);
+  });
+
+  it('drivers/ sits below transports and backends: it imports rings 0–1 and other drivers only', () => {
+    const bad = allEdges
+      .filter((e) => rel(e.from).startsWith('drivers/') && ringOf(e.to) === 2 && !rel(e.to).startsWith('drivers/'))
+      .map((e) => `${rel(e.from)}:${e.line} imports ${rel(e.to)}: a driver knows no transport or backend`);
+    expect(bad).toEqual([]);
+  });
+
+  it('transports and backends never import each other (shared code goes to drivers/)', () => {
+    const family = (f: string) => /^(transports|backends)\//.exec(rel(f))?.[1];
+    const bad = allEdges
+      .filter((e) => family(e.from) && family(e.to) && family(e.from) !== family(e.to))
+      .map((e) => `${rel(e.from)}:${e.line} imports ${rel(e.to)}: move what both need to drivers/`);
     expect(bad).toEqual([]);
   });
 

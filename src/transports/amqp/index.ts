@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { redactText } from '../../config/urls.js';
+import { NETWORK_ERROR_CODES } from '../../drivers/network-errors.js';
 import { ImproperlyConfigured, OperationalError } from '../../errors.js';
 import { backoffMs, sleep } from '../../utils/backoff.js';
 import type {
@@ -27,7 +28,6 @@ const WELL_KNOWN: Readonly<Record<string, { type: ExchangeType; durable: boolean
   celeryev: { type: 'topic', durable: true },
 };
 
-const RECOVERABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', 'ECONNABORTED', 'EAI_AGAIN']);
 /** AMQP reply codes that close the whole connection (connection-forced, frame errors …): worth a reconnect. */
 const CONNECTION_REPLY_CODES = new Set([320, 501, 502, 503, 504, 505, 506, 530, 540, 541]);
 const CLOSED_TEXT = /channel closed|connection closed|channel ended|socket closed|unexpected close|heartbeat timeout|connection ended/i;
@@ -48,7 +48,7 @@ function replyCodeOf(error: unknown): number | undefined {
 function isConnectionLoss(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const e = error as { code?: unknown; name?: unknown; message?: unknown };
-  if (typeof e.code === 'string') return RECOVERABLE_CODES.has(e.code);
+  if (typeof e.code === 'string') return NETWORK_ERROR_CODES.has(e.code);
   if (typeof e.code === 'number') return CONNECTION_REPLY_CODES.has(e.code);
   return e.name === 'IllegalOperationError' || (typeof e.message === 'string' && CLOSED_TEXT.test(e.message));
 }
@@ -527,7 +527,7 @@ class AmqpTransport extends EventEmitter implements Transport {
     if (error instanceof OperationalError) return true;
     if (!error || typeof error !== 'object') return false;
     const e = error as { code?: unknown; name?: unknown; message?: unknown };
-    if (typeof e.code === 'string' && RECOVERABLE_CODES.has(e.code)) return true;
+    if (typeof e.code === 'string' && NETWORK_ERROR_CODES.has(e.code)) return true;
     if (typeof e.code === 'number') return CONNECTION_REPLY_CODES.has(e.code);
     if (e.name === 'IllegalOperationError') return true;
     return typeof e.message === 'string' && CLOSED_TEXT.test(e.message);

@@ -17,7 +17,7 @@
 
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
-import { isRedisConnectionError, redisConnectionConfig } from './connection.js';
+import { isRedisConnectionError, redisConnectionConfig } from '../../drivers/redis.js';
 import { RedisQueueStore } from './store.js';
 
 /** Open (lazily: no socket until first use) a Redis broker transport for `options.url`. */

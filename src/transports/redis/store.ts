@@ -36,7 +36,8 @@ import type { Redis } from 'ioredis';
 import { ImproperlyConfigured } from '../../errors.js';
 import { sleep } from '../../utils/backoff.js';
 import type { Binding, BindingTable, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
-import { closeRedis, openRedis, redisFailure, type RedisConnectionConfig } from './connection.js';
+import { RedisSubscriber } from '../../drivers/redis-pubsub.js';
+import { closeRedis, openRedis, redisFailure, type RedisConnectionConfig } from '../../drivers/redis.js';
 import { DEFER, PURGE, RELEASE_DUE, RESTORE, RESTORE_EXPIRED, TAKE } from './scripts.js';
 
 /** kombu's separator for priority lists and binding members: ASCII ACK + SYN. */
@@ -111,11 +112,9 @@ export class RedisQueueStore implements QueueStore {
   readonly broadcast: NonNullable<QueueStore['broadcast']>;
   readonly deferral: NonNullable<QueueStore['deferral']>;
   private readonly client: CommandClient;
-  private subscriber?: Redis;
+  private readonly subscriber: RedisSubscriber;
   private readonly idle: Redis[] = [];
   private readonly blocking = new Set<Redis>();
-  private readonly channelListeners = new Map<string, Set<(raw: string) => void>>();
-  private readonly patternListeners = new Map<string, Set<(raw: string) => void>>();
   private readonly plans = new Map<string, ListPlan>();
   private readonly rotation = new Map<string, string[]>();
   private ackBatch?: { tags: string[]; done: Promise<void> };
@@ -128,6 +127,7 @@ export class RedisQueueStore implements QueueStore {
   constructor(private readonly config: RedisConnectionConfig, private readonly transportOptions: Readonly<Record<string, unknown>> = {}) {
     this.s = storeSettings(transportOptions);
     this.displayUrl = config.displayUrl;
+    this.subscriber = new RedisSubscriber(() => openRedis(config, 'subscriber', transportOptions));
     const client = openRedis(config, 'command', transportOptions);
     client.defineCommand('celeriacTake', { lua: TAKE });
     client.defineCommand('celeriacRestore', { lua: RESTORE });
@@ -399,61 +399,24 @@ export class RedisQueueStore implements QueueStore {
     };
   }
 
-  private subscriberConnection(): Redis {
-    if (!this.subscriber) {
-      const sub = openRedis(this.config, 'subscriber', this.transportOptions);
-      sub.on('message', (channel: string, message: string) => {
-        for (const fn of [...(this.channelListeners.get(channel) ?? [])]) fn(message);
-      });
-      sub.on('pmessage', (pattern: string, _channel: string, message: string) => {
-        for (const fn of [...(this.patternListeners.get(pattern) ?? [])]) fn(message);
-      });
-      this.subscriber = sub;
-    }
-    return this.subscriber;
-  }
-
   /** Listen to a fanout exchange: its own channel and every `exchange/<routing key>` channel. */
   private listen(exchange: string, onMessage: (raw: string) => void): Promise<() => Promise<void>> {
     return this.run(`subscribing to fanout exchange ${exchange}`, async () => {
-      const sub = this.subscriberConnection();
       const channel = this.channel(exchange);
-      const pattern = `${escapeGlob(channel)}/*`;
-      const listener = (raw: string) => onMessage(raw);
-      const addTo = (map: Map<string, Set<(raw: string) => void>>, name: string) => {
-        let set = map.get(name);
-        const fresh = !set;
-        if (!set) map.set(name, (set = new Set()));
-        set.add(listener);
-        return fresh;
-      };
-      const freshChannel = addTo(this.channelListeners, channel);
-      const freshPattern = addTo(this.patternListeners, pattern);
-      try {
-        await Promise.all([freshChannel ? sub.subscribe(channel) : undefined, freshPattern ? sub.psubscribe(pattern) : undefined]);
-      } catch (error) {
-        this.channelListeners.get(channel)?.delete(listener);
-        this.patternListeners.get(pattern)?.delete(listener);
-        throw error;
+      const listener = (message: Buffer) => onMessage(message.toString('utf8'));
+      const [direct, routed] = await Promise.allSettled([
+        this.subscriber.subscribe(channel, listener),
+        this.subscriber.psubscribe(`${escapeGlob(channel)}/*`, listener),
+      ]);
+      const stops = [direct, routed].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const stop = async () => void (await Promise.all(stops.map((s) => s())));
+      for (const r of [direct, routed]) {
+        if (r.status === 'rejected') {
+          await stop();
+          throw r.reason;
+        }
       }
-      let stopped = false;
-      return async () => {
-        if (stopped) return;
-        stopped = true;
-        const removeFrom = (map: Map<string, Set<(raw: string) => void>>, name: string) => {
-          const set = map.get(name);
-          set?.delete(listener);
-          if (set && set.size === 0) {
-            map.delete(name);
-            return true;
-          }
-          return false;
-        };
-        const dropChannel = removeFrom(this.channelListeners, channel);
-        const dropPattern = removeFrom(this.patternListeners, pattern);
-        if (this.closed || sub.status !== 'ready') return;
-        await Promise.all([dropChannel ? sub.unsubscribe(channel) : undefined, dropPattern ? sub.punsubscribe(pattern) : undefined]).catch(() => undefined);
-      };
+      return stop;
     });
   }
 
@@ -464,7 +427,7 @@ export class RedisQueueStore implements QueueStore {
     for (const conn of this.blocking) conn.disconnect(false);
     this.blocking.clear();
     this.idle.length = 0;
-    await Promise.all([closeRedis(this.client), this.subscriber ? closeRedis(this.subscriber) : undefined]);
+    await Promise.all([closeRedis(this.client), this.subscriber.close()]);
   }
 }
 

@@ -1,5 +1,5 @@
 // postgresql:// (postgres://, sqla+postgresql://): a QueueStore on kombu's SQL transport tables in PostgreSQL
-// (SQL-WIRE.md §1), the same tables and extra columns as the SQLite broker (dialect.ts), on a pg.Pool.
+// (SQL-WIRE.md §1), the same tables and extra columns as the SQLite broker (schema.ts), on a pg.Pool.
 //
 // Features
 //   direct / topic routing: yes (celeriac_binding)          fanout / broadcast: yes, LISTEN/NOTIFY (see below)
@@ -25,13 +25,14 @@
 import pg from 'pg';
 import { OperationalError } from '../../errors.js';
 import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
-import { redactText, redactUrl } from '../../config/urls.js';
+import { redactUrl } from '../../config/urls.js';
+import { SCHEMA_LOCKS, ensurePgSchema, isPgConnectionError, pgConfig, wrapPgError } from '../../drivers/postgres.js';
+import { PgListener } from '../../drivers/postgres-listen.js';
+import { DIALECTS, numbered, sqlDateTime } from '../../drivers/sql-dialect.js';
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
 import type { Binding, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
-import {
-  BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, DIALECTS, brokerSchema, numbered, sqlDateTime, tagId, type AddedColumn,
-} from './dialect.js';
+import { BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, brokerSchema, tagId } from './schema.js';
 
 const D = DIALECTS.postgresql;
 const PUT_CHANNEL = 'celeriac_put';
@@ -41,95 +42,6 @@ const MAX_NOTIFY_BYTES = 7_900;
 const BROADCAST_KEEP_MS = 60_000;
 const DEFAULT_POLL_MS = 200;
 const LISTEN_RETRY_MS = 1_000;
-/** pg_advisory_xact_lock keys serialising schema creation ('celeriac' broker / results). */
-export const BROKER_SCHEMA_LOCK = 0x63656c01;
-export const RESULT_SCHEMA_LOCK = 0x63656c02;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Connection helpers, shared with the PostgreSQL result backend (backends/postgres.ts).
-// ---------------------------------------------------------------------------------------------------------------
-
-/** node-postgres connection settings for a broker/backend URL and its options. */
-export function pgConfig(url: string, options: Readonly<Record<string, unknown>> = {}): pg.PoolConfig {
-  // sqla+postgresql://, db+postgresql://, postgresql+psycopg2:// → postgresql://
-  const connectionString = url.trim()
-    .replace(/^(?:sqla|db)\+/i, '')
-    .replace(/^(postgres(?:ql)?)\+[A-Za-z0-9_]+:\/\//i, '$1://')
-    .replace(/^postgres:\/\//i, 'postgresql://');
-  const config: pg.PoolConfig = { connectionString, application_name: 'celeriac' };
-  const ssl = options.ssl ?? options.ssl_options;
-  if (ssl !== undefined && ssl !== null && ssl !== false) config.ssl = ssl === true ? {} : (ssl as pg.PoolConfig['ssl']);
-  const size = Number(options.pool_size ?? options.max_connections ?? 10);
-  config.max = Number.isFinite(size) && size >= 1 ? Math.floor(size) : 10;
-  const timeout = Number(options.connect_timeout ?? 10);
-  config.connectionTimeoutMillis = Number.isFinite(timeout) && timeout > 0 ? Math.round(timeout * 1000) : 10_000;
-  config.idleTimeoutMillis = 30_000;
-  return config;
-}
-
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'ENOTCONN', 'ECONNABORTED',
-  '57P01', '57P02', '57P03', // admin_shutdown, crash_shutdown, cannot_connect_now
-  '53300', // too_many_connections
-]);
-const CONNECTION_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|not queryable/i;
-
-/** A connection-level failure worth retrying (kombu's connection_errors): network, shutdown, SQLSTATE class 08. */
-export function isPgConnectionError(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (CONNECTION_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
-    const message = (e as { message?: unknown }).message;
-    if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
-  }
-  return false;
-}
-
-/** Failures that mean "the server cannot be used with these settings": wrapped in OperationalError too. */
-function isPgSetupError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  // invalid_authorization_specification / invalid_password, invalid_catalog_name (no such database)
-  return typeof code === 'string' && (/^28/.test(code) || code === '3D000');
-}
-
-/** Connection errors become OperationalError naming the redacted URL (never the password); others pass through. */
-export function wrapPgError(error: unknown, url: string, what: string): unknown {
-  if (error instanceof OperationalError) return error;
-  if (!isPgConnectionError(error) && !isPgSetupError(error)) return error;
-  const message = redactText(error instanceof Error ? error.message : String(error));
-  const display = redactUrl(url);
-  return new OperationalError(`Cannot reach the PostgreSQL ${what} at ${display}: ${message}. Check that the server is running and the URL, user and database are right.`, { cause: error, context: { url: display } });
-}
-
-/**
- * Create the given tables, columns and indexes if missing, in one transaction holding an advisory lock so that
- * processes starting together do not fail on each other's CREATE (CREATE … IF NOT EXISTS alone races on pg_type).
- */
-export async function ensurePgSchema(
-  pool: pg.Pool,
-  lockKey: number,
-  schema: { tables: readonly string[]; columns: readonly AddedColumn[]; indexes: readonly string[] },
-): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    try {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [lockKey]);
-      for (const sql of schema.tables) await client.query(sql);
-      for (const col of schema.columns) await client.query(`ALTER TABLE ${col.table} ADD COLUMN IF NOT EXISTS ${col.name} ${col.definition}`);
-      for (const sql of schema.indexes) await client.query(sql);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
-    client.release();
-  } catch (error) {
-    client.release(error instanceof Error ? error : true);
-    throw error;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The store.
@@ -179,10 +91,7 @@ export class PgQueueStore implements QueueStore {
   /** Bumped on every put notification, so a take that raced a NOTIFY retries at once. */
   private wakeSeq = 0;
   private readonly waiters = new Set<Waiter>();
-  private listener?: pg.Client;
-  private listenerClient?: pg.Client;
-  private listenerReady?: Promise<pg.Client>;
-  private listenRetry?: NodeJS.Timeout;
+  private readonly listener: PgListener;
   private readonly listeners = new Map<string, Set<(raw: string) => void>>();
   private lastPrune = 0;
   private readonly inflight = new Set<Promise<void>>();
@@ -194,12 +103,23 @@ export class PgQueueStore implements QueueStore {
     this.pool.on('error', () => undefined);
     const poll = Number(options.polling_interval ?? DEFAULT_POLL_MS / 1000);
     this.pollMs = Number.isFinite(poll) && poll > 0 ? Math.max(10, Math.round(poll * 1000)) : DEFAULT_POLL_MS;
+    // Put wake-ups and broadcasts; after a loss it comes back only for broadcast listeners (takers fall back to
+    // polling meanwhile, and reopen it with their next take).
+    this.listener = new PgListener({
+      config: pgConfig(url, options),
+      channels: [PUT_CHANNEL, BROADCAST_CHANNEL],
+      onNotification: (channel, payload) => this.onNotification(channel, payload),
+      beforeListen: () => this.query('SELECT 1'), // the schema (and so the broadcast table) exists before we listen
+      keepAlive: () => this.listeners.size > 0,
+      retryMs: LISTEN_RETRY_MS,
+      closedError: () => new OperationalError(`The PostgreSQL broker ${this.displayUrl} is closed.`, { context: { url: this.displayUrl } }),
+    });
   }
 
   private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
     if (this.closed) throw new OperationalError(`The PostgreSQL broker ${this.displayUrl} is closed.`, { context: { url: this.displayUrl } });
     if (!this.schema) {
-      this.schema = ensurePgSchema(this.pool, BROKER_SCHEMA_LOCK, { tables: brokerSchema(D), columns: BROKER_ADDED_COLUMNS(D), indexes: BROKER_INDEXES });
+      this.schema = ensurePgSchema(this.pool, SCHEMA_LOCKS.broker, { tables: brokerSchema(D), columns: BROKER_ADDED_COLUMNS(D), indexes: BROKER_INDEXES });
       // A failed creation is retried by the next call (the server may come back).
       this.schema.catch(() => (this.schema = undefined));
     }
@@ -253,7 +173,7 @@ export class PgQueueStore implements QueueStore {
       if (this.closed || options.signal.aborted) return [];
       const seq = this.wakeSeq;
       // Start listening before the take, so a NOTIFY that lands right after it is not lost.
-      if (options.timeoutMs > 0) void this.ensureListener().catch(() => undefined);
+      if (options.timeoutMs > 0) void this.listener.ready().catch(() => undefined);
       if (this.inflight.size) await Promise.allSettled([...this.inflight]);
       const taken = await this.takeNow(queues, max);
       if (taken.length) return taken;
@@ -284,46 +204,6 @@ export class PgQueueStore implements QueueStore {
   private wakeLocal(queue?: string): void {
     this.wakeSeq++;
     for (const w of [...this.waiters]) if (queue === undefined || w.queues.has(queue)) w.wake();
-  }
-
-  /** The dedicated LISTEN connection (put wake-ups and broadcasts); reconnected after failures while needed. */
-  private ensureListener(): Promise<pg.Client> {
-    if (this.closed) return Promise.reject(new OperationalError(`The PostgreSQL broker ${this.displayUrl} is closed.`));
-    if (this.listenerReady) return this.listenerReady;
-    const client = new pg.Client(pgConfig(this.url, this.options));
-    this.listenerClient = client;
-    const ready = (async () => {
-      client.on('error', () => this.dropListener(client));
-      client.on('end', () => this.dropListener(client));
-      client.on('notification', (n) => this.onNotification(n.channel, n.payload ?? ''));
-      await this.query('SELECT 1'); // the schema (and so the broadcast table) exists before we listen
-      await client.connect();
-      await client.query(`LISTEN ${PUT_CHANNEL}`);
-      await client.query(`LISTEN ${BROADCAST_CHANNEL}`);
-      if (this.closed) throw new OperationalError(`The PostgreSQL broker ${this.displayUrl} is closed.`);
-      this.listener = client;
-      return client;
-    })();
-    this.listenerReady = ready;
-    ready.catch(() => {
-      this.dropListener(client);
-    });
-    return ready;
-  }
-
-  private dropListener(client: pg.Client): void {
-    if (this.listenerClient !== client) return; // already dropped (or replaced)
-    this.listenerClient = undefined;
-    this.listener = undefined;
-    this.listenerReady = undefined;
-    void client.end().catch(() => undefined);
-    // Broadcast listeners depend on it: reconnect; takers fall back to polling meanwhile.
-    if (!this.closed && this.listeners.size && !this.listenRetry) {
-      this.listenRetry = setTimeout(() => {
-        this.listenRetry = undefined;
-        if (!this.closed && this.listeners.size) void this.ensureListener().catch(() => undefined);
-      }, LISTEN_RETRY_MS);
-    }
   }
 
   private onNotification(channel: string, payload: string): void {
@@ -461,7 +341,7 @@ export class PgQueueStore implements QueueStore {
     },
     listen: async (channel: string, onMessage: (raw: string) => void): Promise<() => Promise<void>> => {
       try {
-        await this.ensureListener();
+        await this.listener.ready();
       } catch (error) {
         throw wrapPgError(error, this.url, 'broker');
       }
@@ -479,18 +359,12 @@ export class PgQueueStore implements QueueStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.listenRetry);
     this.listeners.clear();
     this.wakeLocal();
-    const client = this.listenerClient;
-    this.listenerClient = undefined;
-    this.listener = undefined;
-    this.listenerReady = undefined;
-    await client?.end().catch(() => undefined);
+    await this.listener.close();
     await this.pool.end().catch(() => undefined);
   }
 }
-
 
 /** Open a QueueStore on the database of a postgresql:// URL. */
 export function createPostgresStore(url: string, options: Readonly<Record<string, unknown>> = {}): PgQueueStore {

@@ -14,7 +14,7 @@
 // order), acks and redelivery (it leaves taken rows invisible; celeriac never restores rows it did not take itself),
 // and broadcast (no remote control or events from Python). Deferred rows stay invisible to it until due.
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { resolve as resolvePath } from 'node:path';
 import { OperationalError } from '../../errors.js';
 import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
@@ -22,9 +22,9 @@ import { redactUrl } from '../../config/urls.js';
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
 import type { Binding, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
-import {
-  BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, DIALECTS, brokerSchema, sqlDateTime, tagId, type AddedColumn,
-} from './dialect.js';
+import { DIALECTS, sqlDateTime } from '../../drivers/sql-dialect.js';
+import { isSqliteBusy, openSqliteDatabase, sqliteFileOf } from '../../drivers/sqlite.js';
+import { BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, brokerSchema, tagId } from './schema.js';
 
 type Db = Database.Database;
 type Statement = Database.Statement;
@@ -41,64 +41,6 @@ const MIN_BROADCAST_POLL_MS = 10;
 const MAX_BROADCAST_POLL_MS = 200;
 /** Broadcast rows are only for listeners that are running now; older rows are deleted. */
 const BROADCAST_KEEP_MS = 60_000;
-
-/**
- * The SQLite file named by a `sqlite://` URL (also `sqla+sqlite://`, `db+sqlite://`), relative to the working
- * directory unless absolute. SQLAlchemy's rules, plus celeriac's host-part form and default:
- * `sqlite://celeriac.db` → `celeriac.db`; `sqlite:///rel.db` → `rel.db`; `sqlite:////abs/x.db` → `/abs/x.db`;
- * `sqlite://` → `celeriac.db`; `sqlite://:memory:` → `:memory:`. Query strings are ignored.
- */
-export function sqliteFileOf(url: string): string {
-  let rest = url.trim().replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
-  const cut = rest.search(/[?#]/);
-  if (cut >= 0) rest = rest.slice(0, cut);
-  if (rest.startsWith('/')) rest = rest.slice(1);
-  if (rest === '') return 'celeriac.db';
-  try {
-    return decodeURIComponent(rest);
-  } catch {
-    return rest;
-  }
-}
-
-/**
- * Open a SQLite file for several processes at once (WAL, busy_timeout, NORMAL sync) and create the given tables if
- * missing, adding celeriac's extra columns to tables Python created first. One IMMEDIATE transaction, so processes
- * starting together do not race. Shared with the SQL result backend.
- */
-export function openSqliteDatabase(
-  file: string,
-  url: string,
-  schema: { tables: readonly string[]; columns: readonly AddedColumn[]; indexes: readonly string[] },
-  busyTimeoutMs = 5_000,
-): Db {
-  let db: Db | undefined;
-  try {
-    db = new Database(file, { timeout: busyTimeoutMs });
-    if (file !== ':memory:') db.pragma('journal_mode = WAL');
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
-    db.pragma('synchronous = NORMAL');
-    const conn = db;
-    conn.transaction(() => {
-      for (const sql of schema.tables) conn.exec(sql);
-      const byTable = new Map<string, Set<string>>();
-      for (const col of schema.columns) {
-        let have = byTable.get(col.table);
-        if (!have) {
-          have = new Set((conn.pragma(`table_info(${col.table})`) as Array<{ name: string }>).map((c) => c.name));
-          byTable.set(col.table, have);
-        }
-        if (!have.has(col.name)) conn.exec(`ALTER TABLE ${col.table} ADD COLUMN ${col.name} ${col.definition}`);
-      }
-      for (const sql of schema.indexes) conn.exec(sql);
-    }).immediate();
-    return db;
-  } catch (cause) {
-    db?.close();
-    const message = cause instanceof Error ? cause.message : String(cause);
-    throw new OperationalError(`Cannot open the SQLite database ${file} (${redactUrl(url)}): ${message}. Check that its directory exists and is writable.`, { cause, context: { url: redactUrl(url) } });
-  }
-}
 
 /** In-process wake-ups: a put in this process ends the poll sleep of takers on the same file at once. */
 const localWaiters = new Map<string, Set<() => void>>();
@@ -397,7 +339,6 @@ export class SqliteQueueStore implements QueueStore {
   }
 }
 
-
 /** Open a QueueStore on the file of a sqlite:// URL (options.busy_timeout in ms; default 5000). */
 export function createSqliteStore(url: string, options: Readonly<Record<string, unknown>> = {}): SqliteQueueStore {
   const busy = Number(options.busy_timeout ?? 5_000);
@@ -410,4 +351,5 @@ export const createTransport: TransportFactory = (options) =>
     displayUrl: redactUrl(options.url),
     transportOptions: options.transportOptions,
     capabilities: { priority: true },
+    isRecoverable: isSqliteBusy,
   });

@@ -4,6 +4,7 @@
 
 import { EventEmitter } from 'node:events';
 import { DecodeError, OperationalError } from '../../errors.js';
+import { isNetworkError } from '../../drivers/network-errors.js';
 import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope.js';
 import { backoffMs, sleep } from '../../utils/backoff.js';
 import type {
@@ -30,7 +31,6 @@ const WELL_KNOWN: Record<string, ExchangeType> = { 'celery.pidbox': 'fanout', ce
 const BROADCAST_TOPICS = new Set(['celeryev']);
 const MAX_BATCH = 100;
 const TAKE_TIMEOUT_MS = 1_000;
-const RECOVERABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTCONN', 'SQLITE_BUSY', 'SQLITE_LOCKED']);
 
 export function createVirtualTransport(store: QueueStore, options: VirtualTransportOptions): Transport {
   return new VirtualTransport(store, options);
@@ -130,8 +130,7 @@ class VirtualTransport extends EventEmitter implements Transport {
 
   isRecoverable(error: unknown): boolean {
     if (this.options.isRecoverable?.(error)) return true;
-    const e = error as { code?: unknown } | null;
-    return error instanceof OperationalError || (typeof e?.code === 'string' && RECOVERABLE_CODES.has(e.code));
+    return error instanceof OperationalError || isNetworkError(error);
   }
 
   override on(event: TransportEvent, listener: (arg?: unknown) => void): this {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sqliteFileOf } from '../../../src/transports/sql/sqlite.js';
+import { sqliteFileOf } from '../../../src/drivers/sqlite.js';
 
 describe('sqliteFileOf', () => {
   it.each([

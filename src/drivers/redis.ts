@@ -1,12 +1,13 @@
-// Redis connection settings from a broker/backend URL plus options, shared by the broker store and the result
-// backend: redis://, rediss:// (TLS), redis+socket:///path, sentinel://…;sentinel://… (transport option
+// Redis connections, shared by the broker store (transports/redis/) and the result backend (backends/redis.ts):
+// settings from a broker/backend URL plus options: redis://, rediss:// (TLS), redis+socket:///path, sentinel://…;sentinel://… (transport option
 // master_name). Builds ioredis clients and turns driver errors into OperationalErrors naming the redacted URL.
 // Never logs and never puts a password into a message.
 
 import { readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
-import { parseUrl, redactUrl, type ParsedUrl } from '../../config/urls.js';
-import { CeleryError, ImproperlyConfigured, OperationalError } from '../../errors.js';
+import { parseUrl, redactUrl, type ParsedUrl } from '../config/urls.js';
+import { CeleryError, ImproperlyConfigured, OperationalError } from '../errors.js';
+import { isNetworkError } from './network-errors.js';
 
 /** Everything needed to open connections to one Redis server (or Sentinel-managed master). */
 export interface RedisConnectionConfig {
@@ -152,13 +153,11 @@ export async function closeRedis(client: Redis): Promise<void> {
   client.disconnect(false);
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ENOTCONN', 'ECONNABORTED']);
-
 /** Whether an error is a connection-level failure worth a reconnect (kombu's connection_errors for Redis). */
 export function isRedisConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const e = error as Error & { code?: unknown };
-  if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return true;
+  if (isNetworkError(error)) return true;
+  const e = error as Error;
   if (e.name === 'MaxRetriesPerRequestError') return true;
   return /^(Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|READONLY|MASTERDOWN|All sentinels are unreachable)/i.test(e.message);
 }

@@ -1,0 +1,75 @@
+// SQLite files for the embedded broker (transports/sql/sqlite.ts) and the SQL result backend (backends/sql.ts):
+// which file a sqlite:// URL names, opening it for several processes at once, and which driver errors mean
+// "busy, try again". No tables of its own: callers pass their schema.
+
+import Database from 'better-sqlite3';
+import { redactUrl } from '../config/urls.js';
+import { OperationalError } from '../errors.js';
+import type { SqlSchema } from './sql-dialect.js';
+
+/**
+ * The SQLite file named by a `sqlite://` URL (also `sqla+sqlite://`, `db+sqlite://`), relative to the working
+ * directory unless absolute. SQLAlchemy's rules, plus celeriac's host-part form and default:
+ * `sqlite://celeriac.db` → `celeriac.db`; `sqlite:///rel.db` → `rel.db`; `sqlite:////abs/x.db` → `/abs/x.db`;
+ * `sqlite://` → `celeriac.db`; `sqlite://:memory:` → `:memory:`. Query strings are ignored.
+ */
+export function sqliteFileOf(url: string): string {
+  let rest = url.trim().replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\//, '');
+  const cut = rest.search(/[?#]/);
+  if (cut >= 0) rest = rest.slice(0, cut);
+  if (rest.startsWith('/')) rest = rest.slice(1);
+  if (rest === '') return 'celeriac.db';
+  try {
+    return decodeURIComponent(rest);
+  } catch {
+    return rest;
+  }
+}
+
+/**
+ * Open a SQLite file for several processes at once (WAL, busy_timeout, NORMAL sync) and create the given tables if
+ * missing, adding celeriac's extra columns to tables Python created first. One IMMEDIATE transaction, so processes
+ * starting together do not race. Shared with the SQL result backend.
+ */
+export function openSqliteDatabase(
+  file: string,
+  url: string,
+  schema: SqlSchema,
+  busyTimeoutMs = 5_000,
+): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { timeout: busyTimeoutMs });
+    if (file !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    db.pragma('synchronous = NORMAL');
+    const conn = db;
+    conn.transaction(() => {
+      for (const sql of schema.tables) conn.exec(sql);
+      const byTable = new Map<string, Set<string>>();
+      for (const col of schema.columns) {
+        let have = byTable.get(col.table);
+        if (!have) {
+          have = new Set((conn.pragma(`table_info(${col.table})`) as Array<{ name: string }>).map((c) => c.name));
+          byTable.set(col.table, have);
+        }
+        if (!have.has(col.name)) conn.exec(`ALTER TABLE ${col.table} ADD COLUMN ${col.name} ${col.definition}`);
+      }
+      for (const sql of schema.indexes) conn.exec(sql);
+    }).immediate();
+    return db;
+  } catch (cause) {
+    db?.close();
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new OperationalError(`Cannot open the SQLite database ${file} (${redactUrl(url)}): ${message}. Check that its directory exists and is writable.`, { cause, context: { url: redactUrl(url) } });
+  }
+}
+
+/** SQLite's "another connection holds the lock" codes (after busy_timeout ran out): worth a retry, not a failure. */
+const BUSY_CODES: ReadonlySet<string> = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
+
+/** Whether a better-sqlite3 error means the database was busy (SQLITE_BUSY, SQLITE_LOCKED). Never throws. */
+export function isSqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && BUSY_CODES.has(code);
+}

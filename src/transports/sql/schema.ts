@@ -1,0 +1,88 @@
+// The SQL of the SQL broker (SQLite and PostgreSQL): kombu's SQL transport tables as Python creates them
+// (SQL-WIRE.md §1), the nullable/defaulted columns and small tables celeriac adds, and the statements that use them.
+// Text only: no driver, no I/O. Statements use `?` placeholders (drivers/sql-dialect.ts numbered()).
+
+import type { AddedColumn, DialectProfile } from '../../drivers/sql-dialect.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Broker: kombu's SQL transport tables (SQL-WIRE.md §1) plus celeriac's additions.
+//
+// Added to kombu_message (Python's INSERT names its own columns only, so defaults and NULLs apply to its rows):
+//   priority  INTEGER NOT NULL DEFAULT 0   higher is taken first (kombu ignores priority)
+//   taken_at  epoch ms, NULL               set by celeriac's take: the row is unacked, not acked. Python's taken
+//                                          rows keep NULL and are never restored (a Python worker never acks).
+//   due_at    epoch ms, NULL               deferred until then (ETA): the row stays visible = false so a Python
+//                                          worker does not take it early; releaseDue makes it visible again.
+// Ack deletes the row (kombu leaves it invisible forever). Tables of our own: celeriac_binding (exchange →
+// queue routing), celeriac_broadcast (fanout for remote control and events, polled by listeners).
+// ---------------------------------------------------------------------------------------------------------------
+
+export function brokerSchema(d: DialectProfile): string[] {
+  const pg = d.name === 'postgresql';
+  return [
+    ...(pg ? ['CREATE SEQUENCE IF NOT EXISTS queue_id_sequence', 'CREATE SEQUENCE IF NOT EXISTS message_id_sequence'] : []),
+    `CREATE TABLE IF NOT EXISTS kombu_queue (\n\tid ${d.idColumn}, \n\tname VARCHAR(200), \n\tUNIQUE (name)\n)`,
+    `CREATE TABLE IF NOT EXISTS kombu_message (\n\tid ${d.idColumn}, \n\tvisible BOOLEAN, \n\ttimestamp ${d.datetime}, \n\tpayload TEXT NOT NULL, \n\tversion SMALLINT NOT NULL, \n\tqueue_id INTEGER, \n\tCONSTRAINT "FK_kombu_message_queue" FOREIGN KEY(queue_id) REFERENCES kombu_queue (id)\n)`,
+    'CREATE INDEX IF NOT EXISTS ix_kombu_message_visible ON kombu_message (visible)',
+    'CREATE INDEX IF NOT EXISTS ix_kombu_message_timestamp_id ON kombu_message (timestamp, id)',
+    'CREATE INDEX IF NOT EXISTS ix_kombu_message_timestamp ON kombu_message (timestamp)',
+    `CREATE TABLE IF NOT EXISTS celeriac_binding (exchange VARCHAR(200) NOT NULL, routing_key VARCHAR(200) NOT NULL, pattern VARCHAR(200) NOT NULL, queue VARCHAR(200) NOT NULL, PRIMARY KEY (exchange, routing_key, pattern, queue))`,
+    `CREATE TABLE IF NOT EXISTS celeriac_broadcast (id ${pg ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT'}, exchange VARCHAR(200) NOT NULL, payload TEXT NOT NULL, created_at ${d.bigint} NOT NULL)`,
+  ];
+}
+
+export const BROKER_ADDED_COLUMNS = (d: DialectProfile): AddedColumn[] => [
+  { table: 'kombu_message', name: 'priority', definition: 'INTEGER NOT NULL DEFAULT 0' },
+  { table: 'kombu_message', name: 'taken_at', definition: d.bigint },
+  { table: 'kombu_message', name: 'due_at', definition: d.bigint },
+];
+
+/** Indexes on the added columns, created after the columns exist. */
+export const BROKER_INDEXES = [
+  'CREATE INDEX IF NOT EXISTS ix_celeriac_message_take ON kombu_message (queue_id, visible, priority DESC, id)',
+  'CREATE INDEX IF NOT EXISTS ix_celeriac_message_taken ON kombu_message (taken_at) WHERE taken_at IS NOT NULL',
+  'CREATE INDEX IF NOT EXISTS ix_celeriac_message_due ON kombu_message (due_at) WHERE due_at IS NOT NULL',
+  'CREATE INDEX IF NOT EXISTS ix_celeriac_broadcast_exchange ON celeriac_broadcast (exchange, id)',
+];
+
+/** Broker statements (dialect-neutral, `?` placeholders). */
+export const BROKER_SQL = {
+  queueId: 'SELECT id FROM kombu_queue WHERE name = ?',
+  insertQueue: (d: DialectProfile) => {
+    const id = d.idValue('queue_id_sequence');
+    return `INSERT INTO kombu_queue (${id ? 'id, ' : ''}name) VALUES (${id ? `${id}, ` : ''}?) ON CONFLICT (name) DO NOTHING`;
+  },
+  // Python's INSERT: visible true, version 1, timestamp NULL (SQL-WIRE.md §1 Publish).
+  insertMessage: (d: DialectProfile) => {
+    const id = d.idValue('message_id_sequence');
+    return `INSERT INTO kombu_message (${id ? 'id, ' : ''}visible, timestamp, payload, version, queue_id, priority) VALUES (${id ? `${id}, ` : ''}?, NULL, ?, 1, ?, ?)`;
+  },
+  anyVisible: (queueCount: number) =>
+    `SELECT 1 FROM kombu_message WHERE queue_id IN (${Array.from({ length: queueCount }, () => '?').join(', ')}) AND visible = ? LIMIT 1`,
+  // Higher priority first, then FIFO by id; requeued rows keep their id, so they return to the head.
+  selectWaiting: 'SELECT id, payload FROM kombu_message WHERE queue_id = ? AND visible = ? ORDER BY priority DESC, id LIMIT ?',
+  // `timestamp` and `version` change as Python's take changes them; taken_at marks the row as celeriac-unacked.
+  markTaken: 'UPDATE kombu_message SET visible = ?, timestamp = ?, version = version + 1, taken_at = ? WHERE id = ?',
+  ack: 'DELETE FROM kombu_message WHERE id = ?',
+  selectTaken: 'SELECT id, payload FROM kombu_message WHERE id = ? AND taken_at IS NOT NULL',
+  // Back to waiting: timestamp NULL again, so a Python consumer (ORDER BY timestamp, id) also sees it at the head.
+  makeVisible: 'UPDATE kombu_message SET visible = ?, timestamp = NULL, version = version + 1, taken_at = NULL, due_at = NULL, payload = ? WHERE id = ?',
+  selectExpired: 'SELECT id, payload FROM kombu_message WHERE taken_at IS NOT NULL AND taken_at <= ?',
+  defer: 'UPDATE kombu_message SET taken_at = NULL, due_at = ?, version = version + 1 WHERE id = ? AND taken_at IS NOT NULL',
+  releaseDue: 'UPDATE kombu_message SET visible = ?, timestamp = NULL, version = version + 1, due_at = NULL WHERE due_at IS NOT NULL AND due_at <= ?',
+  size: 'SELECT COUNT(*) AS n FROM kombu_message WHERE queue_id = ? AND visible = ?',
+  purge: 'DELETE FROM kombu_message WHERE queue_id = ? AND visible = ?',
+  addBinding: 'INSERT INTO celeriac_binding (exchange, routing_key, pattern, queue) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  removeBinding: 'DELETE FROM celeriac_binding WHERE exchange = ? AND routing_key = ? AND pattern = ? AND queue = ?',
+  listBindings: 'SELECT exchange, routing_key, pattern, queue FROM celeriac_binding WHERE exchange = ? ORDER BY queue, routing_key',
+  publishBroadcast: 'INSERT INTO celeriac_broadcast (exchange, payload, created_at) VALUES (?, ?, ?)',
+  lastBroadcast: 'SELECT COALESCE(MAX(id), 0) AS id FROM celeriac_broadcast',
+  readBroadcast: 'SELECT id, exchange, payload FROM celeriac_broadcast WHERE id > ? ORDER BY id LIMIT 500',
+  pruneBroadcast: 'DELETE FROM celeriac_broadcast WHERE created_at < ?',
+} as const;
+
+/** A delivery tag of the SQL stores is the message row id; anything else (a tag of another store) is no row. */
+export function tagId(tag: string): number | undefined {
+  const id = Number(tag);
+  return tag !== '' && Number.isSafeInteger(id) ? id : undefined;
+}
