@@ -15,6 +15,15 @@ export default defineConfig({
         test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/conformance/memory.test.ts', 'tests/conformance/sqlite.test.ts'] },
       },
       {
+        // The time and date tests again, on a machine clock nine hours east of UTC (naive times must stay UTC).
+        extends: true,
+        test: {
+          name: 'tokyo',
+          include: ['tests/tz/*.test.ts', 'tests/unit/utils/**/*.test.ts', 'tests/unit/protocol/task-message.test.ts', 'tests/unit/worker/wire-times.test.ts', 'tests/unit/worker/rate-limit.test.ts'],
+          env: { TZ: 'Asia/Tokyo' },
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'servers',

@@ -57,6 +57,8 @@ export class UnknownScheme extends coded('UNKNOWN_SCHEME', ImproperlyConfigured)
 export class BackendDisabled extends coded('BACKEND_DISABLED') {}
 /** A result was stored in a form celeriac will not decode (e.g. general pickle). */
 export class UnsupportedEncoding extends coded('UNSUPPORTED_ENCODING', DecodeError) {}
+/** A task message has a field no worker can use, e.g. an eta that is not a date (Celery's InvalidTaskError). */
+export class InvalidTaskError extends coded('INVALID_TASK', DecodeError) {}
 /** max_retries was exceeded. */
 export class MaxRetriesExceededError extends coded('MAX_RETRIES_EXCEEDED') {}
 /** The task was revoked (or expired) before or while running. */

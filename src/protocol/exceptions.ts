@@ -19,7 +19,7 @@ const PYTHON_BUILTINS = new Set([
 // celeriac's error classes that have a Celery namesake keep Celery's module, so Python rebuilds them properly.
 const CELERY_EXCEPTIONS = new Set([
   'TaskRevokedError', 'TimeLimitExceeded', 'SoftTimeLimitExceeded', 'WorkerLostError', 'ChordError',
-  'NotRegistered', 'MaxRetriesExceededError', 'Retry', 'Reject', 'Ignore',
+  'NotRegistered', 'MaxRetriesExceededError', 'Retry', 'Reject', 'Ignore', 'InvalidTaskError',
 ]);
 
 /** Module written for JS errors with no Python namesake: not importable in Python, so it builds a synthetic class. */
