@@ -2,10 +2,12 @@
 // countdown/eta/expires arithmetic, parent/root tracking and the publish retry policy.
 
 import { OperationalError } from '../errors.js';
-import { buildTaskMessage, EMPTY_EMBED, formatIsoUtc, type SignatureDict, type TaskMessage } from '../protocol/task-message.js';
+import { buildTaskMessage, EMPTY_EMBED, type SignatureDict, type TaskMessage } from '../protocol/task-message.js';
 import { currentExecution } from '../task/context.js';
 import type { Transport } from '../transports/transport.js';
 import { originString, uuid } from '../utils/ids.js';
+import { appTimeZone } from '../utils/time-zone.js';
+import { wireTimeToSend } from '../utils/wire-time.js';
 import { resolveRoute, type RoutesSetting } from './routes.js';
 import type { Signals } from './signals.js';
 
@@ -100,6 +102,8 @@ export class Producer {
     if (parent) parent.children.push(id);
 
     const route = this.route(name, args, kwargs, options, defaults);
+    // Celery's client writes eta and expires in the app's time zone (app.now()); the instant is the same in any zone.
+    const zone = appTimeZone(conf('timezone') as string | null, conf('enable_utc') !== false);
     const priority = options.priority ?? route.priority ?? defaults.priority ?? (conf('task_default_priority') as number | null) ?? undefined;
     const message: TaskMessage = {
       id,
@@ -109,8 +113,8 @@ export class Producer {
       embed: hasEmbed(options)
         ? { callbacks: dicts(options.link), errbacks: dicts(options.linkError), chain: options.chain ?? null, chord: options.chord ?? null }
         : EMPTY_EMBED,
-      eta: etaOf(options),
-      expires: expiresOf(options.expires),
+      eta: etaOf(options, zone),
+      expires: options.expires === undefined || options.expires === null ? null : wireTimeToSend(options.expires, 'expires', zone),
       retries: options.retries ?? 0,
       group: options.groupId ?? null,
       groupIndex: options.groupIndex ?? null,
@@ -173,16 +177,9 @@ function dicts(s: SignatureLike | SignatureLike[] | undefined): SignatureDict[] 
   return (Array.isArray(s) ? s : [s]).map((x) => x.toDict());
 }
 
-function etaOf(o: ApplyOptions): string | null {
-  if (o.countdown !== undefined && o.countdown !== null) return formatIsoUtc(new Date(Date.now() + o.countdown * 1000));
-  if (o.eta === undefined || o.eta === null) return null;
-  return formatIsoUtc(typeof o.eta === 'string' ? new Date(o.eta) : o.eta);
-}
-
-function expiresOf(e: ApplyOptions['expires']): string | null {
-  if (e === undefined || e === null) return null;
-  if (typeof e === 'number') return formatIsoUtc(new Date(Date.now() + e * 1000));
-  return formatIsoUtc(typeof e === 'string' ? new Date(e) : e);
+function etaOf(o: ApplyOptions, zone: string): string | null {
+  if (o.countdown !== undefined && o.countdown !== null) return wireTimeToSend(o.countdown, 'countdown', zone);
+  return o.eta === undefined || o.eta === null ? null : wireTimeToSend(o.eta, 'eta', zone);
 }
 
 function defaultPolicy(setting: unknown): RetryPolicy {

@@ -1,6 +1,7 @@
 // Task messages: build protocol 2 exactly as Celery 5 sends them; parse protocol 2 and 1 (REDIS-WIRE.md §3, §10).
 
-import { DecodeError } from '../errors.js';
+import { DecodeError, InvalidTaskError } from '../errors.js';
+import { parseWireTime } from '../utils/wire-time.js';
 import type { MessageProperties, OutgoingMessage } from './message.js';
 import { compress, decompress } from './compression.js';
 import { pyRepr } from './repr.js';
@@ -108,7 +109,9 @@ export function buildTaskMessage(m: TaskMessage, options: BuildOptions): Outgoin
   };
   if (m.expires) {
     // kombu sends the remaining lifetime as a string of milliseconds ("0" when already past).
-    properties.expiration = String(Math.max(0, Date.parse(m.expires) - Date.now()));
+    const expires = parseWireTime(m.expires, 'expires', { taskId: m.id, taskName: m.task });
+    if (expires instanceof InvalidTaskError) throw expires;
+    properties.expiration = String(Math.max(0, expires.epochMs - Date.now()));
   }
   return { body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties };
 }
@@ -147,8 +150,8 @@ function parseV2(h: Record<string, unknown>, doc: unknown, props: MessagePropert
     args,
     kwargs: kwargs as Record<string, unknown>,
     embed: { callbacks: e.callbacks ?? null, errbacks: e.errbacks ?? null, chain: e.chain ?? null, chord: e.chord ?? null },
-    eta: strOrNull(h.eta),
-    expires: strOrNull(h.expires),
+    eta: wireTimeText(h.eta, 'eta', id, h.task as string),
+    expires: wireTimeText(h.expires, 'expires', id, h.task as string),
     retries: typeof h.retries === 'number' ? h.retries : 0,
     group: strOrNull(h.group),
     groupIndex: typeof h.group_index === 'number' ? h.group_index : null,
@@ -168,10 +171,11 @@ function parseV2(h: Record<string, unknown>, doc: unknown, props: MessagePropert
 }
 
 function parseV1(b: Record<string, unknown>, props: MessageProperties): TaskMessage {
+  const id = String(b.id);
   const args = Array.isArray(b.args) ? b.args : [];
   const kwargs = isPlainObject(b.kwargs) ? (b.kwargs as Record<string, unknown>) : {};
   return {
-    id: String(b.id),
+    id,
     task: b.task as string,
     args,
     kwargs,
@@ -182,8 +186,8 @@ function parseV1(b: Record<string, unknown>, props: MessageProperties): TaskMess
       chain: null,
       chord: (b.chord as SignatureDict | null) ?? null,
     },
-    eta: strOrNull(b.eta),
-    expires: strOrNull(b.expires),
+    eta: wireTimeText(b.eta, 'eta', id, b.task as string),
+    expires: wireTimeText(b.expires, 'expires', id, b.task as string),
     retries: typeof b.retries === 'number' ? b.retries : 0,
     group: strOrNull(b.taskset) ?? strOrNull(b.group),
     groupIndex: typeof b.group_index === 'number' ? b.group_index : null,
@@ -202,17 +206,12 @@ function parseV1(b: Record<string, unknown>, props: MessageProperties): TaskMess
   };
 }
 
-/** Python's `isoformat()` with offset and microseconds: 2026-11-25T01:47:10.250000+00:00 (UTC). */
-export function formatIsoUtc(date: Date): string {
-  return `${date.toISOString().slice(0, 23)}000+00:00`;
-}
-
-/** Parse an eta/expires header; throws DecodeError on garbage. */
-export function parseIso(text: string, field = 'date'): Date {
-  // V8 parses at most milliseconds reliably: trim longer fractions.
-  const d = new Date(text.replace(/(\.\d{3})\d+/, '$1'));
-  if (Number.isNaN(d.getTime())) throw new DecodeError(`Bad ${field} '${text}': expected ISO 8601 such as 2026-11-25T01:47:10.250101+00:00.`);
-  return d;
+/** An eta/expires field as sent, or null when absent; throws InvalidTaskError naming the value if it is no date. */
+function wireTimeText(value: unknown, field: 'eta' | 'expires', taskId: string, taskName: string): string | null {
+  if (value === null || value === undefined) return null;
+  const parsed = parseWireTime(value, field, { taskId, taskName });
+  if (parsed instanceof InvalidTaskError) throw parsed;
+  return parsed.text;
 }
 
 function timelimitOf(v: unknown): [number | null, number | null] {

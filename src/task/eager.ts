@@ -4,10 +4,11 @@
 import type { ApplyOptions } from '../app/producer.js';
 import { exceptionToDoc } from '../protocol/exceptions.js';
 import { buildResultMeta } from '../protocol/result-meta.js';
-import { EMPTY_EMBED, formatIsoUtc } from '../protocol/task-message.js';
+import { EMPTY_EMBED } from '../protocol/task-message.js';
 import { EagerResult } from '../result/async-result.js';
 import { FAILURE, RETRY, SUCCESS } from '../states.js';
 import { uuid } from '../utils/ids.js';
+import { wireTimeToSend } from '../utils/wire-time.js';
 import { directRequest } from './context.js';
 import { executeTask } from './execute.js';
 import type { Task } from './task.js';
@@ -29,7 +30,7 @@ export async function executeEagerly(task: Task, args: unknown[], kwargs: Record
       called_directly: false,
       is_eager: true,
       retries,
-      eta: options.eta ? formatIsoUtc(new Date(options.eta)) : null,
+      eta: options.eta ? wireTimeToSend(options.eta, 'eta', 'UTC') : null,
       callbacks: options.link ? [options.link].flat().map((s) => s.toDict()) : null,
       errbacks: options.linkError ? [options.linkError].flat().map((s) => s.toDict()) : null,
       headers: options.headers ?? null,

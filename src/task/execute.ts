@@ -8,7 +8,6 @@ import { Ignore, Reject, Retry, TaskRevokedError, TimeLimitExceeded, type RetryI
 import { exceptionToDoc, tracebackOf } from '../protocol/exceptions.js';
 import { buildResultMeta, type ResultMeta } from '../protocol/result-meta.js';
 import type { SignatureDict, TaskMessage } from '../protocol/task-message.js';
-import { formatIsoUtc } from '../protocol/task-message.js';
 import { applyOptionsFromDict } from '../canvas/signature.js';
 import { FAILURE, RETRY, STARTED, SUCCESS } from '../states.js';
 import type { Logger } from '../utils/logger.js';
@@ -167,11 +166,10 @@ async function onSuccess(input: ExecuteInput, result: unknown, children: string[
 async function sendRetry(input: ExecuteInput, info: RetryInfo): Promise<void> {
   const { request, message, task } = input;
   const o = (info.retryOptions ?? {}) as RetryOptions;
-  const eta = info.eta ?? new Date(Date.now() + (info.countdown ?? 0) * 1000);
   await input.host.send(task.name, o.args ?? request.args, o.kwargs ?? request.kwargs, {
     taskId: request.id,
     retries: request.retries + 1,
-    eta: formatIsoUtc(eta),
+    ...(info.eta ? { eta: info.eta } : { countdown: info.countdown ?? 0 }),
     parentId: request.id,
     rootId: request.root_id,
     groupId: request.group,

@@ -1,7 +1,8 @@
 // From a delivery to a runnable request: the request context, time limits, expiry and the ack policy.
 
 import type { TaskMessage } from '../protocol/task-message.js';
-import { parseIso } from '../protocol/task-message.js';
+import { InvalidTaskError } from '../errors.js';
+import { parseWireTime } from '../utils/wire-time.js';
 import type { Request } from '../task/context.js';
 import type { Task } from '../task/task.js';
 import type { Delivery } from '../transports/transport.js';
@@ -47,23 +48,27 @@ export function buildRequest(message: TaskMessage, delivery: Delivery, hostname:
   };
 }
 
-/** Epoch ms of the eta, or null; garbage etas are ignored with the message run now (Celery logs and runs). */
-export function etaOf(message: TaskMessage): number | null {
-  if (!message.eta) return null;
-  try {
-    return parseIso(message.eta, 'eta').getTime();
-  } catch {
-    return null;
-  }
+/**
+ * Epoch ms of a message's eta or expires, or null when it has none. parseTaskMessage has already refused garbage
+ * (InvalidTaskError); one met here is thrown again, naming the field and the value.
+ */
+export function wireTimeMs(message: TaskMessage, field: 'eta' | 'expires'): number | null {
+  const text = message[field];
+  if (text === null) return null;
+  const parsed = parseWireTime(text, field, { taskId: message.id, taskName: message.task });
+  if (parsed instanceof InvalidTaskError) throw parsed;
+  return parsed.epochMs;
 }
 
+/** Epoch ms of the eta, or null. */
+export function etaOf(message: TaskMessage): number | null {
+  return wireTimeMs(message, 'eta');
+}
+
+/** Whether the message's expires time has passed (Celery's Request.revoked() expiry part). */
 export function isExpired(message: TaskMessage, now = Date.now()): boolean {
-  if (!message.expires) return false;
-  try {
-    return parseIso(message.expires, 'expires').getTime() <= now;
-  } catch {
-    return false;
-  }
+  const expires = wireTimeMs(message, 'expires');
+  return expires !== null && expires <= now;
 }
 
 /** [hard, soft] seconds: the message's header, else the task's options, else the worker settings. */

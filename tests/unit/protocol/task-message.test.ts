@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, encodeEnvelope, markRedelivered } from '../../../src/protocol/envelope.js';
 import { acceptSet, decode } from '../../../src/protocol/serializers.js';
-import { buildTaskMessage, formatIsoUtc, parseIso, parseTaskMessage } from '../../../src/protocol/task-message.js';
-import { ContentDisallowed, DecodeError } from '../../../src/errors.js';
+import { buildTaskMessage, parseTaskMessage } from '../../../src/protocol/task-message.js';
+import { ContentDisallowed, DecodeError, InvalidTaskError } from '../../../src/errors.js';
 import { pushedEnvelopes, redisCaptures } from '../../support/shared.js';
 
 const accept = acceptSet(['json', 'msgpack', 'yaml']);
@@ -110,11 +110,43 @@ describe('bad task bodies', () => {
   });
 });
 
-describe('dates', () => {
-  it('formats like Python isoformat with offset and parses microseconds', () => {
-    const d = new Date(Date.UTC(2026, 10, 25, 1, 47, 10, 250));
-    expect(formatIsoUtc(d)).toBe('2026-11-25T01:47:10.250000+00:00');
-    expect(parseIso('2026-11-25T01:47:10.250101+00:00').getTime()).toBe(d.getTime());
-    expect(() => parseIso('yesterday', 'eta')).toThrow(/Bad eta/);
+describe('eta and expires on the wire', () => {
+  const message = (headers: Record<string, unknown>) => ({
+    body: Buffer.from('[[], {}, {}]'),
+    contentType: 'application/json',
+    headers: { task: 'tasks.add', id: 'id-1', ...headers },
+    properties: {},
+  });
+
+  it.each([
+    ['eta', 'next tuesday'],
+    ['expires', 'garbage'],
+    ['eta', 1767225600],
+    ['expires', '2026-02-30T00:00:00'],
+  ])('refuses %s %j with InvalidTaskError naming the field, the value and the task', (field, value) => {
+    let error: unknown;
+    try {
+      parseTaskMessage(message({ [field]: value }), accept);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidTaskError);
+    expect(error).toBeInstanceOf(DecodeError);
+    expect((error as Error).message).toContain(`Invalid ${field} value`);
+    expect((error as Error).message).toContain(String(value));
+    expect((error as Error).message).toContain('tasks.add[id-1]');
+  });
+
+  it('keeps a valid eta as written (offset kept) and a naive one too', () => {
+    expect(parseTaskMessage(message({ eta: '2026-11-25T10:47:10.250101+09:00' }), accept).eta).toBe('2026-11-25T10:47:10.250101+09:00');
+    expect(parseTaskMessage(message({ expires: '2026-11-25T01:47:10.250101' }), accept).expires).toBe('2026-11-25T01:47:10.250101');
+  });
+
+  it('sends the remaining lifetime of expires as the AMQP expiration property', () => {
+    const expires = new Date(Date.now() + 60_000).toISOString();
+    const out = buildTaskMessage({ ...parseTaskMessage(message({}), accept), expires }, { serializer: 'json' });
+    const left = Number(out.properties.expiration);
+    expect(left).toBeGreaterThan(50_000);
+    expect(left).toBeLessThanOrEqual(60_000);
   });
 });
