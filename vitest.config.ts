@@ -12,7 +12,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/conformance/memory.test.ts', 'tests/conformance/sqlite.test.ts'] },
+        test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'tests/conformance/memory.test.ts', 'tests/conformance/sqlite.test.ts', 'tests/conformance/file.test.ts'] },
       },
       {
         // The time and date tests again, on a machine clock nine hours east of UTC (naive times must stay UTC).
@@ -28,7 +28,7 @@ export default defineConfig({
         test: {
           name: 'servers',
           include: ['tests/conformance/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/interop/**/*.test.ts'],
-          exclude: ['tests/conformance/memory.test.ts', 'tests/conformance/sqlite.test.ts'],
+          exclude: ['tests/conformance/memory.test.ts', 'tests/conformance/sqlite.test.ts', 'tests/conformance/file.test.ts'],
           globalSetup: ['tests/support/global-setup.ts'],
           pool: 'forks',
         },

@@ -16,6 +16,17 @@ const builtIn: Record<string, Loader> = {
   sentinel: () => import('./redis.js'),
   postgres: () => import('./postgres.js'),
   postgresql: () => import('./postgres.js'),
+  file: () => import('./file.js'),
+};
+/**
+ * Result backends Celery has that celeriac does not: no test machine runs their servers, so they could not be kept
+ * wire-compatible with Python. Each names the server, for the error.
+ */
+const unsupported: Record<string, string> = {
+  mongodb: 'MongoDB', 'mongodb+srv': 'MongoDB', cassandra: 'Cassandra', couchbase: 'Couchbase', couchdb: 'CouchDB',
+  cosmosdbsql: 'Azure Cosmos DB', azureblockblob: 'Azure Block Blob', riak: 'Riak', elasticsearch: 'Elasticsearch',
+  dynamodb: 'AWS DynamoDB', s3: 'AWS S3', arangodb: 'ArangoDB', consul: 'Consul', mysql: 'MySQL', oracle: 'Oracle',
+  mssql: 'Microsoft SQL Server', amqp: 'the old amqp result backend (removed in Celery 5; use rpc://)',
 };
 const registered = new Map<string, BackendFactory>();
 
@@ -24,17 +35,28 @@ export function registerBackend(scheme: string, factory: BackendFactory): void {
   registered.set(scheme.toLowerCase(), factory);
 }
 
-/** Create the result backend for `options.url` (`db+sqlite://…` is Celery's spelling of the SQL backend). */
+/** The result_backend schemes celeriac opens itself, for error messages. */
+function supportedSchemes(): string {
+  const own = ['redis://', 'rediss://', 'sentinel://', 'redis+socket://', 'db+postgresql://', 'db+sqlite://', 'file://', 'memory://'];
+  return [...own, ...[...registered.keys()].map((s) => `${s}://`)].join(', ');
+}
+
+/**
+ * Create the result backend for `options.url`. Celery's prefixes are understood: `db+sqlite://…` and
+ * `db+postgresql://…` are the SQL backend. Throws UnknownScheme for a scheme nobody handles, naming the supported
+ * ones (and, for Celery's backends celeriac lacks, why), or whatever the backend throws when it cannot open.
+ */
 export async function openBackend(options: BackendOptions): Promise<ResultBackend> {
   const found = schemeOf(options.url);
   if (!found) throw new ImproperlyConfigured(`result_backend ${redactUrl(options.url)} has no scheme: write it like redis://localhost:6379/1 or sqlite://results.db.`);
   const scheme = found.replace(/^db\+/, '');
   const factory = registered.get(scheme) ?? (await builtIn[scheme]?.())?.createBackend;
-  if (!factory) {
-    const known = [...new Set([...Object.keys(builtIn), ...registered.keys()])].sort().join(', ');
-    throw new UnknownScheme(`No result backend for scheme "${scheme}://" in result_backend ${redactUrl(options.url)}: known schemes are ${known}; add your own with registerBackend().`);
+  if (factory) return factory({ ...options, url: options.url.replace(/^db\+/i, '') });
+  const server = unsupported[scheme.replace(/\+.*$/, '')];
+  if (server) {
+    throw new UnknownScheme(`result_backend ${redactUrl(options.url)} asks for ${server}, a Celery result backend celeriac does not provide: no machine celeriac is tested on runs that server, so it could not be kept compatible with Python Celery. Use one of ${supportedSchemes()}, or add your own with registerBackend('${scheme}', factory).`, { context: { url: redactUrl(options.url), setting: 'result_backend' } });
   }
-  return factory({ ...options, url: options.url.replace(/^db\+/i, '') });
+  throw new UnknownScheme(`No result backend for scheme "${scheme}://" in result_backend ${redactUrl(options.url)}: the supported schemes are ${supportedSchemes()}; add your own with registerBackend().`, { context: { url: redactUrl(options.url), setting: 'result_backend' } });
 }
 
 /** The backend used when result_backend is not set: storing is a no-op, reading says what to configure. */
