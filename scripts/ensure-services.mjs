@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Before the test suite: make sure the servers it starts are installed (redis-server, rabbitmq-server,
-// PostgreSQL 15, Python Celery from Debian). As root with apt-get, installs what is missing; otherwise says
+// PostgreSQL 15, memcached, Python Celery from Debian). As root with apt-get, installs what is missing; otherwise says
 // exactly what to install and fails — the suite never skips a broker.
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,10 +10,11 @@ const checks = [
   { what: 'redis-server', ok: () => onPath('redis-server'), packages: ['redis-server'] },
   { what: 'rabbitmq-server', ok: () => existsSync('/usr/sbin/rabbitmq-server') || onPath('rabbitmq-server'), packages: ['rabbitmq-server'] },
   { what: 'PostgreSQL 15', ok: () => existsSync('/usr/lib/postgresql/15/bin/initdb'), packages: ['postgresql'] },
+  { what: 'memcached', ok: () => onPath('memcached'), packages: ['memcached'] },
   {
     what: 'Python Celery (Debian)',
-    ok: () => spawnSync('/usr/bin/python3', ['-c', 'import celery, redis, msgpack, yaml, sqlalchemy, psycopg2'], { stdio: 'ignore' }).status === 0,
-    packages: ['python3-celery', 'python3-redis', 'python3-msgpack', 'python3-yaml', 'python3-sqlalchemy', 'python3-psycopg2'],
+    ok: () => spawnSync('/usr/bin/python3', ['-c', 'import celery, redis, msgpack, yaml, sqlalchemy, psycopg2, pylibmc'], { stdio: 'ignore' }).status === 0,
+    packages: ['python3-celery', 'python3-redis', 'python3-msgpack', 'python3-yaml', 'python3-sqlalchemy', 'python3-psycopg2', 'python3-pylibmc'],
   },
 ];
 

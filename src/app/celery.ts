@@ -4,6 +4,7 @@
 import { disabledBackend, openBackend } from '../backends/index.js';
 import type { ResultBackend } from '../backends/backend.js';
 import { Config, splitConfigPath } from '../config/resolve.js';
+import { resultBackendTarget, type ResultBackendTarget } from '../config/result-backend.js';
 import { ImproperlyConfigured } from '../errors.js';
 import { Signature } from '../canvas/signature.js';
 import { AsyncResult } from '../result/async-result.js';
@@ -198,10 +199,16 @@ export class Celery {
 
   /** The result backend URL in use, or null when results are disabled. */
   backendUrl(): string | null {
+    return this.backendTarget()?.url ?? null;
+  }
+
+  /** result_backend with Celery's bare aliases ('rpc', 'cache', 'disabled') completed; null when results are off. */
+  private backendTarget(): ResultBackendTarget | null {
     const configured = this.conf.get('result_backend') as string | null;
-    if (configured) return configured;
+    if (configured) return resultBackendTarget(configured, (name) => this.conf.get(name));
     // With nothing configured at all, results live in the same embedded SQLite file as the broker.
-    return this.conf.get('broker_url') ? null : DEFAULT_BROKER_URL;
+    if (this.conf.get('broker_url')) return null;
+    return { url: DEFAULT_BROKER_URL, options: (this.conf.get('result_backend_transport_options') as Record<string, unknown>) ?? {} };
   }
 
   /** The connected broker transport (opened on first use). */
@@ -225,14 +232,14 @@ export class Celery {
   /** The result backend (opened on first use); a disabled backend when none is configured. */
   getBackend(): Promise<ResultBackend> {
     this.backend ??= (async () => {
-      const url = this.backendUrl();
-      if (!url) return disabledBackend();
+      const target = this.backendTarget();
+      if (!target) return disabledBackend();
       const expires = this.conf.get('result_expires') as number | null;
       return openBackend({
-        url,
+        url: target.url,
         expiresMs: expires ? expires * 1000 : undefined,
         serializer: this.conf.get('result_serializer') as string,
-        options: (this.conf.get('result_backend_transport_options') as Record<string, unknown>) ?? {},
+        options: target.options,
         extended: Boolean(this.conf.get('result_extended')),
       });
     })().catch((error) => {

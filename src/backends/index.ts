@@ -17,6 +17,9 @@ const builtIn: Record<string, Loader> = {
   postgres: () => import('./postgres.js'),
   postgresql: () => import('./postgres.js'),
   file: () => import('./file.js'),
+  memcached: () => import('./memcached.js'),
+  memcache: () => import('./memcached.js'),
+  pylibmc: () => import('./memcached.js'),
 };
 /**
  * Result backends Celery has that celeriac does not: no test machine runs their servers, so they could not be kept
@@ -37,21 +40,22 @@ export function registerBackend(scheme: string, factory: BackendFactory): void {
 
 /** The result_backend schemes celeriac opens itself, for error messages. */
 function supportedSchemes(): string {
-  const own = ['redis://', 'rediss://', 'sentinel://', 'redis+socket://', 'db+postgresql://', 'db+sqlite://', 'file://', 'memory://'];
+  const own = ['redis://', 'rediss://', 'sentinel://', 'redis+socket://', 'db+postgresql://', 'db+sqlite://', 'cache+memcached://', 'file://', 'memory://'];
   return [...own, ...[...registered.keys()].map((s) => `${s}://`)].join(', ');
 }
 
 /**
  * Create the result backend for `options.url`. Celery's prefixes are understood: `db+sqlite://…` and
- * `db+postgresql://…` are the SQL backend. Throws UnknownScheme for a scheme nobody handles, naming the supported
- * ones (and, for Celery's backends celeriac lacks, why), or whatever the backend throws when it cannot open.
+ * `db+postgresql://…` are the SQL backend, `cache+memcached://…` the cache backend. Throws UnknownScheme for a
+ * scheme nobody handles, naming the supported ones (and, for Celery's backends celeriac lacks, why), or whatever
+ * the backend throws when it cannot open.
  */
 export async function openBackend(options: BackendOptions): Promise<ResultBackend> {
   const found = schemeOf(options.url);
   if (!found) throw new ImproperlyConfigured(`result_backend ${redactUrl(options.url)} has no scheme: write it like redis://localhost:6379/1 or sqlite://results.db.`);
-  const scheme = found.replace(/^db\+/, '');
+  const scheme = found.replace(/^(db|cache)\+/, '');
   const factory = registered.get(scheme) ?? (await builtIn[scheme]?.())?.createBackend;
-  if (factory) return factory({ ...options, url: options.url.replace(/^db\+/i, '') });
+  if (factory) return factory({ ...options, url: options.url.replace(/^(db|cache)\+/i, '') });
   const server = unsupported[scheme.replace(/\+.*$/, '')];
   if (server) {
     throw new UnknownScheme(`result_backend ${redactUrl(options.url)} asks for ${server}, a Celery result backend celeriac does not provide: no machine celeriac is tested on runs that server, so it could not be kept compatible with Python Celery. Use one of ${supportedSchemes()}, or add your own with registerBackend('${scheme}', factory).`, { context: { url: redactUrl(options.url), setting: 'result_backend' } });

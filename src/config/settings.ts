@@ -4,7 +4,7 @@
 import { BROKER } from './settings/broker.js';
 import { FOREIGN_SETTINGS } from './settings/foreign.js';
 import { BEAT, GENERAL, SECURITY } from './settings/general.js';
-import { DATABASE, REDIS, RESULT } from './settings/result.js';
+import { CACHE, DATABASE, REDIS, RESULT } from './settings/result.js';
 import { nearest, type SettingSpec } from './settings/spec.js';
 import { TASK_EXECUTION, TASK_ROUTING, TASK_SENDING } from './settings/task.js';
 import { CONTROL, EVENTS, WORKER } from './settings/worker.js';
@@ -13,7 +13,7 @@ export { TASK_OPTION_NAMES, taskOptionToCamel, taskOptionsToCamel, toSnake, type
 export type { SettingSpec, SettingType } from './settings/spec.js';
 
 const TABLE = {
-  ...GENERAL, ...TASK_SENDING, ...TASK_EXECUTION, ...TASK_ROUTING, ...RESULT, ...DATABASE, ...REDIS,
+  ...GENERAL, ...TASK_SENDING, ...TASK_EXECUTION, ...TASK_ROUTING, ...RESULT, ...CACHE, ...DATABASE, ...REDIS,
   ...BROKER, ...WORKER, ...EVENTS, ...CONTROL, ...BEAT, ...SECURITY,
 };
 type Table = typeof TABLE;

@@ -19,12 +19,12 @@ export interface PythonCelery {
 export const PYTHON = '/usr/bin/python3';
 export const HARNESS = join(sharedDir, 'protocol/interop/py_celery.py');
 
-const PACKAGES = 'python3-celery python3-redis python3-msgpack python3-yaml';
+const PACKAGES = 'python3-celery python3-redis python3-msgpack python3-yaml python3-pylibmc';
 
 /** Check that the interpreter, the Debian Celery packages and the harness are there; throw naming what to install. */
 export function checkPythonCelery(): PythonCelery {
   if (!existsSync(PYTHON)) throw new ServerSetupError(`${PYTHON} is missing. Install the Debian packages: apt-get install -y python3 ${PACKAGES}`);
-  const r = spawnSync(PYTHON, ['-c', 'import celery, redis, msgpack, yaml'], { encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', 'import celery, redis, msgpack, yaml, pylibmc'], { encoding: 'utf8' });
   if (r.status !== 0) throw new ServerSetupError(`Python Celery is not importable (${r.stderr.trim().split('\n').pop()}). Install the Debian packages: apt-get install -y ${PACKAGES}`);
   if (!existsSync(HARNESS)) throw new ServerSetupError(`The interop harness ${HARNESS} is missing. Check out the shared protocol folder beside the repo or set CELERIAC_SHARED_DIR.`);
   return { python: PYTHON, harness: HARNESS };

@@ -1,5 +1,5 @@
-// Real servers for the `servers` test project: Debian's redis-server, rabbitmq-server and PostgreSQL, each on a free
-// loopback port with a private temp dir, stopped by PID. A missing binary or a server that does not come up throws
+// Real servers for the `servers` test project: Debian's redis-server, rabbitmq-server, PostgreSQL and memcached, each
+// on a free loopback port with a private temp dir, stopped by PID. A missing binary or a server that does not come up throws
 // an error naming the Debian package to install: the suite never skips a broker.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -349,4 +349,25 @@ async function selectOne(url: string): Promise<boolean> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Start a private memcached (loopback only, no UDP, 64 MB) in the foreground, healthy once it answers `version`. */
+export async function startMemcached(): Promise<ServerHandle> {
+  const bin = onPath('memcached') ?? missing('memcached', 'memcached');
+  const port = await freePort();
+  const dir = privateDir('memcached');
+  const logFile = join(dir, 'memcached.log');
+  // memcached refuses to run as root unless told which user to be.
+  const child = spawnServer(bin, ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '64', ...(isRoot ? ['-u', 'root'] : [])], { cwd: dir, logFile });
+  const stop = async () => {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(`memcached on port ${port}`, async () => /^VERSION /.test(await respLine(port, 'version')), child, tail(logFile), 10_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url: `memcached://127.0.0.1:${port}/`, port, stop };
 }

@@ -1,10 +1,8 @@
-// Celery settings for backends celeriac does not have (cache, Cassandra, S3, MongoDB …), with their old names.
+// Celery settings for backends celeriac does not have (Cassandra, S3, MongoDB …), with their old names.
 // They are accepted and kept as given, so a configuration shared with Python Celery loads; nothing reads them.
 
 /** Setting name → old upper-case names. Not in SETTINGS: no default, no type, no accessor. */
 export const FOREIGN_SETTINGS: Readonly<Record<string, readonly string[]>> = {
-  cache_backend: ['CELERY_CACHE_BACKEND'],
-  cache_backend_options: ['CELERY_CACHE_BACKEND_OPTIONS'],
   cassandra_servers: ['CASSANDRA_SERVERS'],
   cassandra_secure_bundle_path: [],
   cassandra_port: ['CASSANDRA_PORT'],

@@ -27,6 +27,12 @@ export const RESULT = {
   override_backends: dict(null, 'Backend alias → class path overrides (Celery); celeriac uses registerBackend() instead.'),
 };
 
+/** The cache result backend (Celery's "Cache backend settings"): read when result_backend is 'cache'. */
+export const CACHE = {
+  cache_backend: string(null, "The cache behind result_backend = 'cache': 'memcached://host:port/' (several servers: a;b).", { old: ['CELERY_CACHE_BACKEND'] }),
+  cache_backend_options: dict({}, 'Options for the memcached client: timeout (seconds per request), retries, username, password.', { old: ['CELERY_CACHE_BACKEND_OPTIONS'] }),
+};
+
 /** The SQL result backend (Celery's "Database backend settings"). */
 export const DATABASE = {
   database_create_tables_at_setup: bool(true, 'Create the result tables when the backend starts rather than on first use.'),
