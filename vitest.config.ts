@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` needs no server; `servers` gets real redis-server, rabbitmq-server, PostgreSQL and the
-// Python Celery harness from tests/support/global-setup.ts (a missing one fails the run, never skips).
+// Two projects: `unit` needs no server; `servers` gets real redis-server, rabbitmq-server, PostgreSQL, memcached and
+// the Python Celery harness from tests/support/global-setup.ts (a missing one fails the run, never skips).
 export default defineConfig({
   test: {
     testTimeout: 30_000,
