@@ -71,6 +71,8 @@ export class SoftTimeLimitExceeded extends coded('SOFT_TIME_LIMIT_EXCEEDED') {}
 export class WorkerLostError extends coded('WORKER_LOST') {}
 /** A chord header task failed, so the body was not run. */
 export class ChordError extends coded('CHORD_ERROR') {}
+/** A periodic task's schedule or entry is invalid, or beat cannot keep its schedule (Celery's SchedulingError). */
+export class SchedulingError extends coded('SCHEDULING_ERROR', ImproperlyConfigured) {}
 
 /**
  * An error raised by a task that ran elsewhere, rebuilt from its result document.
