@@ -15,11 +15,17 @@ export { Signature } from './canvas/signature.js';
 export { chain, group, chord, Chain, Group, Chord } from './canvas/primitives.js';
 export { GroupResult } from './result/group-result.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
+export { Beat, type BeatOptions, type BeatInfo } from './beat/beat.js';
+export { BaseSchedule, IntervalSchedule, schedule, type ScheduleState, type ScheduleClock, type Duration } from './beat/schedule.js';
+export { Crontab, crontab, type CrontabSpec } from './beat/crontab.js';
+export type { CronField } from './beat/crontab-parser.js';
+export { Solar, solar, type SolarEvent } from './beat/solar.js';
+export type { PeriodicTaskSpec } from './beat/entry.js';
 export * as states from './states.js';
 export {
   CeleryError, ImproperlyConfigured, NotRegistered, DecodeError, ContentDisallowed, TimeoutError, OperationalError,
   UnknownScheme, BackendDisabled, UnsupportedEncoding, MaxRetriesExceededError, TaskRevokedError, TimeLimitExceeded,
-  SoftTimeLimitExceeded, WorkerLostError, ChordError, RemoteTaskError, TaskPredicate, Retry, Ignore, Reject,
+  SoftTimeLimitExceeded, WorkerLostError, ChordError, SchedulingError, RemoteTaskError, TaskPredicate, Retry, Ignore, Reject,
 } from './errors.js';
 export { registerSerializer, type Serializer } from './protocol/serializers.js';
 export type { SignatureDict } from './protocol/task-message.js';

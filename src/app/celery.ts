@@ -147,6 +147,23 @@ export class Celery {
     return new Signature<R>(name, args, kwargs, options, false, this);
   }
 
+  /**
+   * Add an entry to `beat_schedule` (Celery's add_periodic_task): send `sig` on `schedule` (seconds, a duration such
+   * as { minutes: 5 }, or crontab(…)/solar(…)). `options` may name the entry (`name`, default the call's repr,
+   * e.g. `tasks.add(1, 2)`) and add send options (queue, expires, …). Returns the entry's name. Beat checks the
+   * entry when it starts.
+   */
+  addPeriodicTask(schedule: number | object, sig: Signature, options: { name?: string; [option: string]: unknown } = {}): string {
+    const { name, ...sendOptions } = options;
+    const key = name ?? `${sig.task}(${[...sig.args.map((a) => JSON.stringify(a)), ...Object.entries(sig.kwargs).map(([k, v]) => `${k}=${JSON.stringify(v)}`)].join(', ')})`;
+    const current = (this.conf.get('beat_schedule') as Record<string, unknown> | null) ?? {};
+    this.conf.set('beat_schedule', {
+      ...current,
+      [key]: { task: sig.task, schedule, args: [...sig.args], kwargs: { ...sig.kwargs }, options: { ...sig.options, ...sendOptions }, remote: true },
+    });
+    return key;
+  }
+
   /** A result handle for any task id. */
   AsyncResult<R = unknown>(id: string): AsyncResult<R> {
     return new AsyncResult<R>(id, this);

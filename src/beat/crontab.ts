@@ -31,18 +31,18 @@ export class Crontab extends BaseSchedule {
   /** The fields as given, for describe() and for Celery's shortcut when day_of_month and month_of_year are `*`. */
   readonly spec: Readonly<CrontabSpec>;
 
-  /** Throws SchedulingError naming the field and what is wrong with it. */
+  /** A bad field is reported by validate() and by every use, naming the field and what is wrong with it. */
   constructor(spec: CrontabSpec = {}) {
     super();
     this.spec = { ...spec };
-    const expand = (key: keyof typeof FIELDS) => {
+    const expand = (key: keyof typeof FIELDS) => this.checked(() => {
       try {
         return expandField(spec[key], FIELDS[key]);
       } catch (error) {
         if (!(error instanceof CrontabFieldError)) throw error;
-        throw new SchedulingError(`Invalid crontab ${key} ${JSON.stringify(spec[key])}: ${error.message}.`, { cause: error });
+        throw new SchedulingError(`invalid crontab ${key} ${JSON.stringify(spec[key])}: ${error.message}.`, { cause: error });
       }
-    };
+    }, [0]);
     this.minute = expand('minute');
     this.hour = expand('hour');
     this.dayOfWeek = expand('day_of_week');
@@ -51,6 +51,7 @@ export class Crontab extends BaseSchedule {
   }
 
   remainingEstimate(lastRunAt: Date): number {
+    this.validate();
     const now = this.local(this.now());
     const last = this.local(lastRunAt.getTime());
     return remainingSeconds(last, (start) => forward(start, this.deltaToNext(last, now)), now);

@@ -27,6 +27,27 @@ const UTC_CLOCK: ScheduleClock = { timezone: 'UTC', now: () => Date.now() };
 export abstract class BaseSchedule {
   /** The clock this schedule reads; the scheduler sets it from the app's `timezone`/`enable_utc`. */
   clock: ScheduleClock = UTC_CLOCK;
+  /**
+   * What was wrong with the arguments, kept rather than thrown at construction so that beat can report it with the
+   * name of the entry that uses the schedule. Every use of the schedule throws it.
+   */
+  protected problem?: SchedulingError;
+
+  /** Throws the SchedulingError describing a bad argument (a crontab field, an interval of 0), if any. */
+  validate(): void {
+    if (this.problem) throw this.problem;
+  }
+
+  /** Run `build`, keeping a SchedulingError it throws as this schedule's problem; `fallback` stands in meanwhile. */
+  protected checked<T>(build: () => T, fallback: T): T {
+    try {
+      return build();
+    } catch (error) {
+      if (!(error instanceof SchedulingError)) throw error;
+      this.problem ??= error;
+      return fallback;
+    }
+  }
 
   /** Now, as an instant in epoch ms. */
   now(): number {
@@ -67,7 +88,7 @@ export function durationSeconds(value: number | Duration): number {
         (value.minutes ?? 0) * 60 + (value.seconds ?? 0) + (value.milliseconds ?? 0) / 1000
       : Number.NaN;
   if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new SchedulingError(`A schedule interval must be a number of seconds greater than 0, or a duration such as { minutes: 5 } (got ${JSON.stringify(value)}).`);
+    throw new SchedulingError(`the interval must be a number of seconds greater than 0, or a duration such as { minutes: 5 } (got ${JSON.stringify(value)}).`);
   }
   return seconds;
 }
@@ -87,11 +108,12 @@ export class IntervalSchedule extends BaseSchedule {
 
   constructor(runEvery: number | Duration, options: { relative?: boolean } = {}) {
     super();
-    this.seconds = durationSeconds(runEvery);
+    this.seconds = this.checked(() => durationSeconds(runEvery), 1);
     this.relative = options.relative ?? false;
   }
 
   remainingEstimate(lastRunAt: Date): number {
+    this.validate();
     const start = lastRunAt.getTime();
     const end = this.relative ? this.roundDown(start) : start + this.seconds * 1000;
     return (end - this.now()) / 1000;

@@ -30,18 +30,21 @@ const DAY_MS = 86_400_000;
  * the task once a day at the wrong time.
  */
 export class Solar extends BaseSchedule {
-  /** Throws SchedulingError for an unknown event or a latitude/longitude out of range. */
+  /** An unknown event or a latitude/longitude out of range is reported by validate() and by every use. */
   constructor(readonly event: SolarEvent, readonly lat: number, readonly lon: number) {
     super();
-    if (!Object.hasOwn(EVENTS, event)) {
-      throw new SchedulingError(`Unknown solar event ${JSON.stringify(event)}: use one of ${Object.keys(EVENTS).sort().join(', ')}.`);
-    }
-    if (typeof lat !== 'number' || !(lat >= -90 && lat <= 90)) throw new SchedulingError(`Invalid latitude ${JSON.stringify(lat)}: use a number from -90 to 90.`);
-    if (typeof lon !== 'number' || !(lon >= -180 && lon <= 180)) throw new SchedulingError(`Invalid longitude ${JSON.stringify(lon)}: use a number from -180 to 180.`);
+    this.checked(() => {
+      if (!Object.hasOwn(EVENTS, event)) {
+        throw new SchedulingError(`unknown solar event ${JSON.stringify(event)}: use one of ${Object.keys(EVENTS).sort().join(', ')}.`);
+      }
+      if (typeof lat !== 'number' || !(lat >= -90 && lat <= 90)) throw new SchedulingError(`invalid solar latitude ${JSON.stringify(lat)}: use a number from -90 to 90.`);
+      if (typeof lon !== 'number' || !(lon >= -180 && lon <= 180)) throw new SchedulingError(`invalid solar longitude ${JSON.stringify(lon)}: use a number from -180 to 180.`);
+    }, undefined);
   }
 
   /** The first time the event happens after `afterMs`, or null if it does not within two days. */
   nextEvent(afterMs: number): number | null {
+    this.validate();
     const name = EVENTS[this.event];
     let best: number | null = null;
     for (let day = -1; day <= 2; day++) {

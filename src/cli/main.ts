@@ -8,6 +8,7 @@ import { EX_USAGE } from './exit-codes.js';
 import { purgeCommand } from './purge.js';
 import { resultCommand } from './result.js';
 import { workerCommand } from './worker.js';
+import { beatCommand } from './beat.js';
 import { controlCommand, inspectCommand } from './inspect.js';
 import { eventsCommand, statusCommand } from './events.js';
 
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .version(VERSION, '--version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [workerCommand(), callCommand(), resultCommand(), purgeCommand(), inspectCommand(), controlCommand(), eventsCommand(), statusCommand()]) {
+  for (const command of [workerCommand(), beatCommand(), callCommand(), resultCommand(), purgeCommand(), inspectCommand(), controlCommand(), eventsCommand(), statusCommand()]) {
     program.addCommand(command.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;

@@ -2,6 +2,7 @@
 
 import { Command, Option } from 'commander';
 import type { Celery } from '../app/celery.js';
+import { Beat } from '../beat/beat.js';
 import { installShutdownSignals } from '../worker/shutdown.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { appFlags, loadAppFrom, runAction, withAppOptions } from './common.js';
@@ -23,6 +24,8 @@ interface WorkerFlags {
   logfile?: string;
   banner?: boolean;
   statedb?: string;
+  beat?: boolean;
+  schedule?: string;
 }
 
 /** The worker command's options, without an action (shared by the CLI and app.workerMain). */
@@ -42,6 +45,8 @@ function workerOptions(): Command {
     .option('-E, --events', 'send task events (for monitors)')
     .option('-f, --logfile <path>', 'log to this file instead of stderr')
     .option('-S, --statedb <path>', 'file that keeps revoked task ids across restarts (worker_state_db)')
+    .option('-B, --beat', 'also run the periodic task scheduler (beat) in this process; several may run: one leader sends')
+    .option('-s, --schedule <file>', 'with -B: schedule file, where the broker keeps no beat state (beat_schedule_filename)')
     .option('--no-banner', 'do not print the start-up banner');
 }
 
@@ -85,6 +90,12 @@ function toWorkerOptions(f: WorkerFlags, appModule: string | undefined): WorkerO
 /** Start a worker and resolve with its exit code when it has shut down. */
 export async function runWorker(app: Celery, flags: WorkerFlags, appModule?: string): Promise<number> {
   const worker = new Worker(app, toWorkerOptions(flags, appModule));
+  if (flags.beat) {
+    // Started first, so a bad schedule stops the command before the worker consumes anything.
+    const beat = new Beat(app, { scheduleFile: flags.schedule });
+    await beat.start();
+    app.signals.connect('worker_shutdown', () => beat.stop());
+  }
   let exitCode = 0;
   const uninstall = installShutdownSignals(worker, (code) => {
     exitCode = code;

@@ -17,6 +17,8 @@ export interface TransportCapabilities {
 
 export type { OutgoingMessage, MessageProperties, IncomingMessage, DeliveryInfo, Route } from '../protocol/message.js';
 import type { IncomingMessage, OutgoingMessage, Route } from '../protocol/message.js';
+import type { Coordination } from '../drivers/coordination.js';
+export type { Coordination } from '../drivers/coordination.js';
 
 export type ExchangeType = 'direct' | 'topic' | 'fanout';
 
@@ -77,6 +79,11 @@ export type TransportEvent = 'connected' | 'disconnected' | 'error';
 /** A connection to one broker. */
 export interface Transport {
   readonly capabilities: TransportCapabilities;
+  /**
+   * Shared registers and leases kept by the broker itself (Redis keys, a SQL table), with which several beats
+   * elect one leader and claim each due run once. Absent where the broker keeps none (AMQP).
+   */
+  readonly coordination?: Coordination;
   /** The broker URL with any password replaced by `**`, for logs and the banner. */
   readonly displayUrl: string;
   connect(signal?: AbortSignal): Promise<void>;

@@ -29,6 +29,7 @@ export const BEAT = {
   beat_schedule_filename: string('celerybeat-schedule', 'File where the default scheduler keeps last run times.', { old: ['CELERYBEAT_SCHEDULE_FILENAME'] }),
   beat_sync_every: int(0, 'Periodic tasks sent between schedule syncs; 0 = sync on a timer.', { old: ['CELERYBEAT_SYNC_EVERY'], min: 0 }),
   beat_max_loop_interval: seconds(0, 'Longest sleep between schedule checks; 0 = the scheduler\'s own (300 s).', { old: ['CELERYBEAT_MAX_LOOP_INTERVAL'] }),
+  beat_takeover_timeout: seconds(10, 'celeriac: with several beats on one broker, a standby takes over at most this many seconds after the leader stops (crash, kill -9).'),
   beat_cron_starting_deadline: seconds(null, 'How far back a missed crontab run may still fire; null = always run when past due.', { old: ['CELERYBEAT_CRON_STARTING_DEADLINE'] }),
   beat_logfile: string(null, 'File `celeriac beat` logs to; null = stdout.'),
   beat_pidfile: string(null, 'PID file of `celeriac beat`; null = none.'),

@@ -4,6 +4,7 @@
 
 import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
 import { redactUrl } from '../../config/urls.js';
+import { MemoryCoordination } from '../../drivers/coordination.js';
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
 import type { Binding, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
@@ -87,6 +88,7 @@ class MemoryBroker {
   readonly deferred = new Map<string, Held>();
   readonly bindings = new Map<string, Binding[]>();
   readonly channels = new Map<string, Set<(raw: string) => void>>();
+  readonly coordination = new MemoryCoordination();
   readonly waiters = new Set<() => void>();
   private nextTag = 0;
   private wakeScheduled = false;
@@ -225,6 +227,7 @@ export function createMemoryStore(name = ''): QueueStore {
         };
       },
     },
+    coordination: b.coordination,
     deferral: {
       async defer(tag, dueAt) {
         const held = b.unacked.get(tag);

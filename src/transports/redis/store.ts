@@ -38,6 +38,7 @@ import { sleep } from '../../utils/backoff.js';
 import type { Binding, BindingTable, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import { RedisSubscriber } from '../../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisFailure, type RedisConnectionConfig } from '../../drivers/redis.js';
+import { RedisCoordination } from '../../drivers/redis-coordination.js';
 import { DEFER, PURGE, RELEASE_DUE, RESTORE, RESTORE_EXPIRED, TAKE } from './scripts.js';
 
 /** kombu's separator for priority lists and binding members: ASCII ACK + SYN. */
@@ -109,6 +110,7 @@ interface ListPlan { readonly lists: string[]; readonly names: string[] }
 
 export class RedisQueueStore implements QueueStore {
   readonly bindings: BindingTable;
+  readonly coordination: RedisCoordination;
   readonly broadcast: NonNullable<QueueStore['broadcast']>;
   readonly deferral: NonNullable<QueueStore['deferral']>;
   private readonly client: CommandClient;
@@ -137,6 +139,7 @@ export class RedisQueueStore implements QueueStore {
     client.defineCommand('celeriacPurge', { lua: PURGE });
     this.client = client as CommandClient;
     this.bindings = this.makeBindings();
+    this.coordination = new RedisCoordination(this.client, this.s.prefix, this.displayUrl);
     this.broadcast = {
       publish: (channel, raw) => this.run(`publishing to fanout channel ${channel}`, async () => void (await this.client.publish(this.channel(channel), raw))),
       listen: (exchange, onMessage) => this.listen(exchange, onMessage),

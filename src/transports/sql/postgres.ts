@@ -28,6 +28,7 @@ import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
 import { redactUrl } from '../../config/urls.js';
 import { SCHEMA_LOCKS, ensurePgSchema, isPgConnectionError, pgConfig, wrapPgError } from '../../drivers/postgres.js';
 import { PgListener } from '../../drivers/postgres-listen.js';
+import { PgCoordination } from '../../drivers/sql-coordination.js';
 import { DIALECTS, numbered, sqlDateTime } from '../../drivers/sql-dialect.js';
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
@@ -84,6 +85,7 @@ interface Waiter { queues: ReadonlySet<string>; wake: () => void }
 export class PgQueueStore implements QueueStore {
   private readonly pool: pg.Pool;
   private readonly displayUrl: string;
+  readonly coordination: PgCoordination;
   private schema?: Promise<void>;
   private readonly queueIds = new Map<string, number>();
   private closed = false;
@@ -99,6 +101,7 @@ export class PgQueueStore implements QueueStore {
   constructor(private readonly url: string, private readonly options: Readonly<Record<string, unknown>> = {}) {
     this.displayUrl = redactUrl(url);
     this.pool = new pg.Pool(pgConfig(url, options));
+    this.coordination = new PgCoordination(this.pool, url, this.displayUrl);
     // An idle client dropped by the server must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
     const poll = Number(options.polling_interval ?? DEFAULT_POLL_MS / 1000);

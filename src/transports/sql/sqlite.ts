@@ -24,6 +24,7 @@ import { createVirtualTransport } from '../virtual/transport.js';
 import type { Binding, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import { DIALECTS, sqlDateTime } from '../../drivers/sql-dialect.js';
 import { isSqliteBusy, openSqliteDatabase, sqliteFileOf } from '../../drivers/sqlite.js';
+import { SqliteCoordination } from '../../drivers/sql-coordination.js';
 import { BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, brokerSchema, tagId } from './schema.js';
 
 type Db = Database.Database;
@@ -66,7 +67,10 @@ export class SqliteQueueStore implements QueueStore {
   private lastBroadcastId = 0;
   private lastPrune = 0;
 
+  readonly coordination: SqliteCoordination;
+
   constructor(readonly file: string, private readonly url: string, private readonly busyTimeoutMs = 5_000) {
+    this.coordination = new SqliteCoordination(() => this.conn(), redactUrl(url));
     this.key = file === ':memory:' ? `:memory:${Math.random()}` : resolvePath(file);
   }
 

@@ -1,6 +1,8 @@
 // What a non-AMQP broker must supply: a few storage primitives. The virtual layer builds exchanges,
 // routing, prefetch, acks and redelivery over them (kombu's virtual transport, with atomic take and restore).
 
+import type { Coordination } from '../../drivers/coordination.js';
+
 /** A message taken from a queue and held as unacked until ack/requeue. */
 export interface TakenMessage {
   /** The queue it was taken from (not the priority sub-list). */
@@ -36,6 +38,8 @@ export interface TakeOptions {
 }
 
 export interface QueueStore {
+  /** Shared registers and leases kept in the broker (beat's leader election and run claims); absent where it has none. */
+  readonly coordination?: Coordination;
   /** Append a message. `priority` is the message's priority (0–255); stores that emulate priorities map it to steps. */
   put(queue: string, raw: string, priority: number): Promise<void>;
   /**

@@ -11,6 +11,7 @@ import type {
   Delivery, ExchangeType, IncomingMessage, OutgoingMessage, QueueDeclaration, Route, SubscribeOptions, Subscription,
   Transport, TransportCapabilities, TransportEvent,
 } from '../transport.js';
+import type { Coordination } from '../../drivers/coordination.js';
 import type { QueueStore, TakenMessage } from './queue-store.js';
 import { routeToQueues } from './routing.js';
 
@@ -40,6 +41,7 @@ interface BroadcastBinding { exchange: string; routingKey: string; type: Exchang
 
 class VirtualTransport extends EventEmitter implements Transport {
   readonly capabilities: TransportCapabilities;
+  readonly coordination?: Coordination;
   readonly displayUrl: string;
   private readonly exchangeTypes = new Map<string, ExchangeType>(Object.entries(WELL_KNOWN));
   private readonly declared = new Set<string>();
@@ -52,6 +54,7 @@ class VirtualTransport extends EventEmitter implements Transport {
 
   constructor(readonly store: QueueStore, private readonly options: VirtualTransportOptions) {
     super();
+    this.coordination = store.coordination;
     const t = options.transportOptions ?? {};
     this.displayUrl = options.displayUrl;
     this.visibilityMs = Number(t.visibility_timeout ?? 3600) * 1000;
