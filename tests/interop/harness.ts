@@ -106,3 +106,9 @@ export function startCeleriacWorker(urls: Urls, extra: string[] = [], app = join
   const args = [join(repoRoot, 'bin/celeriac.js'), 'worker', '-A', app, '-b', urls.broker, '--result-backend', urls.backend, '-l', 'info', '-n', 'ts@interop', '-c', '4', ...extra];
   return watch(spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }), /ready\./, 'celeriac worker');
 }
+
+/** A real `celeriac beat` process (built CLI) for the module `app`, ready when it logs that it starts. */
+export function startCeleriacBeat(broker: string, app: string, extra: string[] = [], env: Record<string, string> = {}): Promise<Proc> {
+  const args = [join(repoRoot, 'bin/celeriac.js'), 'beat', '-A', app, '-b', broker, '-l', 'info', ...extra];
+  return watch(spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }), /beat: Starting/, 'celeriac beat');
+}
