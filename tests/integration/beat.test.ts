@@ -20,7 +20,7 @@ afterEach(async () => {
 });
 
 const brokers: Record<string, () => string> = {
-  redis: () => inject('redisUrl').replace(/\/\d+$/, '/9'),
+  redis: () => inject('redisUrl').replace(/\/\d+$/, '/1'),
   sqlite: () => `sqlite:///${join(mkdtempSync(join(tmpdir(), 'celeriac-beat-')), 'broker.db')}`,
   postgresql: () => inject('postgresUrl'),
 };
