@@ -461,7 +461,7 @@ c.close()
         const inbox = new Inbox();
         const sub = await t.subscribe([q], inbox.push, { prefetch: 2 });
         // A method frame with a bad frame-end octet: RabbitMQ answers with connection.close (FRAME_ERROR).
-        const socket = (t as unknown as { conn: { model: { connection: { stream: net.Socket } } } }).conn.model.connection.stream;
+        const socket = (t as unknown as { connection: { current: { model: { connection: { stream: net.Socket } } } } }).connection.current.model.connection.stream;
         socket.write(Buffer.from([1, 0, 0, 0, 0, 0, 4, 0, 10, 0, 10, 0x00]));
         const deadline = Date.now() + 10_000;
         while (!events.includes('connected') && Date.now() < deadline) await pause(50);
