@@ -230,7 +230,7 @@ describe('threads pool: autoscale and start-up', () => {
     const pending = [run(pool, 'pool.sleep', [400]), run(pool, 'pool.sleep', [400]), run(pool, 'pool.sleep', [400]), run(pool, 'pool.sleep', [400])];
     expect(pool.size).toBe(3); // grown at once for the waiting tasks, capped at max
     for (const outcome of await Promise.all(pending)) expect(outcome.state).toBe('SUCCESS');
-    await until(() => pool.size === 1, 5000);
+    await until(() => pool.size === 1, ALIVE_MS);
     expect(pool.size).toBe(1);
   });
 
@@ -261,6 +261,8 @@ describe('worker with a child pool', () => {
     const ns = `pool-fixture`;
     const client = new Celery('client', { broker: `memory://${ns}`, backend: `memory://${ns}` });
     cleanup.push(() => client.close());
+    app.conf.set('worker_proc_alive_timeout', ALIVE_MS / 1000);
+    cleanup.push(async () => app.conf.set('worker_proc_alive_timeout', 4));
     const worker = new Worker(app, { banner: false, concurrency: 2, pool: 'prefork', appModule: APP_MODULE, loglevel: 'CRITICAL' });
     cleanup.push(() => worker.stop('cold'));
     await worker.start();
@@ -271,7 +273,7 @@ describe('worker with a child pool', () => {
     const lostError = (await lost.get({ timeout: 10_000, propagate: false })) as RemoteTaskError;
     expect(lostError.excType).toBe('WorkerLostError');
     await client.sendTask('pool.whoami');
-    await until(() => (worker.state.total.get('pool.whoami') ?? 0) === 1, 10_000);
+    await until(() => (worker.state.total.get('pool.whoami') ?? 0) === 1, ALIVE_MS);
   });
 
   it('without appModule, threads falls back to the async pool with a warning', async () => {
@@ -298,7 +300,7 @@ describe.each(['threads', 'prefork'] as const)('%s worker over a SQLite broker a
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
     const url = `sqlite:///${join(dir, 'broker.db')}`;
     // The parent's app: its URLs reach the children as overrides of the fixture app's memory:// ones.
-    const parent = new Celery('pool', { broker: url, backend: url, broker_transport_options: { polling_interval: 0.02 } });
+    const parent = new Celery('pool', { broker: url, backend: url, broker_transport_options: { polling_interval: 0.02 }, worker_proc_alive_timeout: ALIVE_MS / 1000 });
     for (const name of ['pool.busy', 'pool.whoami', 'pool.retryOnce']) parent.task(() => { throw new Error('runs in a child only'); }, { name });
     const client = new Celery('client', { broker: url, backend: url });
     cleanup.push(() => client.close());
