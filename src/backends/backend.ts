@@ -1,6 +1,7 @@
 // The result-store contract used by AsyncResult (client) and task execution (worker). Interfaces only.
 
 import type { ResultMeta } from '../protocol/result-meta.js';
+import type { Coordination } from '../drivers/coordination.js';
 
 export interface WaitOptions {
   /** Give up after this long (TimeoutError); undefined = wait forever. */
@@ -23,6 +24,8 @@ export interface ResultBackend {
   readonly capabilities: { readonly push: boolean; readonly nativeChords: boolean };
   /** The backend URL with any password hidden. */
   readonly displayUrl: string;
+  /** Shared registers and leases in the result store: beat uses them when the broker has none (RabbitMQ). */
+  readonly coordination?: Coordination;
   /** Store a state. Does not overwrite a stored SUCCESS (Celery's rule). */
   store(taskId: string, meta: ResultMeta): Promise<void>;
   /** null means nothing is stored: PENDING ("unknown"). */
@@ -45,6 +48,8 @@ export interface ResultBackend {
 
 /** The primitives a key-value result store must supply; createKeyValueBackend builds a ResultBackend on them. */
 export interface KeyValueStore {
+  /** Shared registers and leases, where the store can keep them atomically (see ResultBackend.coordination). */
+  readonly coordination?: Coordination;
   get(key: string): Promise<Uint8Array | null>;
   mget(keys: readonly string[]): Promise<(Uint8Array | null)[]>;
   /** Set, and notify subscribers of `key` with the same value. */

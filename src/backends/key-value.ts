@@ -22,11 +22,13 @@ export function createKeyValueBackend(store: KeyValueStore, options: BackendOpti
 class KeyValueBackend implements ResultBackend {
   readonly capabilities: ResultBackend['capabilities'];
   readonly displayUrl: string;
+  readonly coordination?: KeyValueStore['coordination'];
   private readonly contentType: string;
 
   constructor(private readonly kv: KeyValueStore, private readonly options: BackendOptions & { displayUrl: string }) {
     this.capabilities = { push: Boolean(kv.subscribe), nativeChords: true };
     this.displayUrl = options.displayUrl;
+    this.coordination = kv.coordination;
     this.contentType = getSerializer(options.serializer)?.contentType ?? 'application/json';
   }
 

@@ -21,6 +21,7 @@ import { getSerializer } from '../protocol/serializers.js';
 import { READY_STATES } from '../states.js';
 import { SCHEMA_LOCKS, ensurePgSchema, pgConfig, wrapPgError } from '../drivers/postgres.js';
 import { DIALECTS, numbered, sqlDateTime } from '../drivers/sql-dialect.js';
+import { PgCoordination } from '../drivers/sql-coordination.js';
 import { RESULT_ADDED_COLUMNS, RESULT_SQL, resultSchema } from './sql-schema.js';
 import { chordParts, groupMembers, groupResultValue, resultTimeout, rowToMeta, taskRowValues, type TaskRow } from './sql-rows.js';
 import type { BackendFactory, BackendOptions, ChordPart, ResultBackend, WaitOptions } from './backend.js';
@@ -54,6 +55,7 @@ export class PgResultBackend implements ResultBackend {
   readonly capabilities = { push: false, nativeChords: true } as const;
   readonly displayUrl: string;
   private readonly pool: pg.Pool;
+  readonly coordination: PgCoordination;
   private readonly contentType: string;
   private schema?: Promise<void>;
   private closed = false;
@@ -65,6 +67,7 @@ export class PgResultBackend implements ResultBackend {
     this.displayUrl = redactUrl(options.url);
     this.pool = new pg.Pool(pgConfig(options.url, options.options));
     this.pool.on('error', () => undefined);
+    this.coordination = new PgCoordination(this.pool, options.url, this.displayUrl);
     this.contentType = getSerializer(options.serializer)?.contentType ?? 'application/json';
   }
 

@@ -9,6 +9,7 @@
 import type { Redis } from 'ioredis';
 import { RedisSubscriber } from '../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisConnectionConfig, redisFailure, type RedisConnectionConfig } from '../drivers/redis.js';
+import { RedisCoordination } from '../drivers/redis-coordination.js';
 import type { BackendFactory, KeyValueStore } from './backend.js';
 import { createKeyValueBackend } from './key-value.js';
 
@@ -55,6 +56,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   private readonly client: Redis;
   private readonly subscriber: RedisSubscriber;
   private readonly prefix: string;
+  readonly coordination: RedisCoordination;
   private readonly pendingWrites = new Map<number, PendingWrite[]>();
   private closed = false;
 
@@ -63,6 +65,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.client.defineCommand('celeriacStoreResults', { lua: STORE_RESULTS });
     this.subscriber = new RedisSubscriber(() => openRedis(config, 'subscriber', options));
     this.prefix = String(options.global_keyprefix ?? '');
+    this.coordination = new RedisCoordination(this.client, this.prefix, config.displayUrl);
   }
 
   private async run<T>(doing: string, fn: () => Promise<T>): Promise<T> {

@@ -22,6 +22,7 @@ import { READY_STATES } from '../states.js';
 import { sleep } from '../utils/backoff.js';
 import { DIALECTS, sqlDateTime } from '../drivers/sql-dialect.js';
 import { openSqliteDatabase, sqliteFileOf } from '../drivers/sqlite.js';
+import { SqliteCoordination } from '../drivers/sql-coordination.js';
 import { RESULT_ADDED_COLUMNS, RESULT_SQL, resultSchema } from './sql-schema.js';
 import { chordParts, groupMembers, groupResultValue, resultTimeout, rowToMeta, taskRowValues, type TaskRow } from './sql-rows.js';
 import type { BackendFactory, BackendOptions, ChordPart, ResultBackend, WaitOptions } from './backend.js';
@@ -35,13 +36,21 @@ export class SqlResultBackend implements ResultBackend {
   private db?: Database.Database;
   private stmts?: ReturnType<SqlResultBackend['prepare']>;
   private readonly file: string;
+  readonly coordination: SqliteCoordination;
   private readonly contentType: string;
   private closed = false;
 
   constructor(private readonly options: BackendOptions) {
     this.displayUrl = redactUrl(options.url);
     this.file = sqliteFileOf(options.url);
+    this.coordination = new SqliteCoordination(() => this.database(), this.displayUrl);
     this.contentType = getSerializer(options.serializer)?.contentType ?? 'application/json';
+  }
+
+  /** The connection, opened (with its schema) on first use. */
+  private database(): Database.Database {
+    if (!this.db) void this.s;
+    return this.db!;
   }
 
   private get s() {

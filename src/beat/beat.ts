@@ -98,9 +98,12 @@ export class Beat {
     this.logger.info('beat: Stopped.');
   }
 
+  /** The broker's coordination, else the result backend's (RabbitMQ with Redis/SQL results), else the file. */
   private async openStore(): Promise<BeatStateStore> {
     const transport = await this.app.getTransport();
     if (transport.coordination) return new CoordinationStateStore(transport.coordination, this.app.main);
+    const backend = this.app.backendUrl() ? await this.app.getBackend() : null;
+    if (backend?.coordination) return new CoordinationStateStore(backend.coordination, this.app.main);
     const file = this.options.scheduleFile ?? (this.app.conf.get('beat_schedule_filename') as string | null) ?? 'celerybeat-schedule';
     return new FileStateStore(file, (this.app.conf.get('beat_sync_every') as number | null) ?? 0, (message) => this.logger.error(`beat: ${message}`));
   }

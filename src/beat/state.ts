@@ -58,15 +58,16 @@ function parse(raw: string): EntryState | null {
 }
 
 /**
- * Entry states in the broker's coordination registers: `<namespace>.entry.<name>` per entry and the lease
- * `<namespace>.leader`. The namespace is the app's main name, so apps sharing a broker keep apart.
+ * Entry states in coordination registers (the broker's, or the result backend's): `<namespace>.entry.<name>` per
+ * entry and the lease `<namespace>.leader`. The namespace is the app's main name, so apps sharing a broker keep
+ * apart.
  */
 export class CoordinationStateStore implements BeatStateStore {
   readonly shared = true;
   readonly description: string;
 
   constructor(private readonly coordination: Coordination, private readonly namespace: string) {
-    this.description = `${coordination.where} (shared; leader elected through the broker)`;
+    this.description = `${coordination.where} (shared: the beats using it elect one leader there)`;
   }
 
   async read(name: string): Promise<StoredState | null> {

@@ -3,15 +3,16 @@
 // (beat_takeover_timeout, 10 s) and sends what fell due meanwhile once, with no run sent twice. The takeover time
 // and the duplicate count are printed for the record.
 
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Beat, Celery } from '../../src/index.js';
 import type { Delivery } from '../../src/transports/transport.js';
 import { repoRoot } from '../support/shared.js';
-import { startCeleriacBeat, type Proc } from '../interop/harness.js';
+import { startCeleriacBeat, startCeleriacWorker, type Proc } from '../interop/harness.js';
 
 const fixture = join(repoRoot, 'tests/fixtures/beat-app.ts');
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -53,6 +54,33 @@ const until = async (what: string, cond: () => boolean, ms: number) => {
 /** Runs sent twice: two arrivals much closer together than the 1 s interval. */
 const duplicates = (times: number[]) => times.slice(1).filter((t, i) => t - times[i]! < 500).length;
 
+describe('celeriac beat with a bad schedule', () => {
+  it('exits 78 before sending, naming the entry and the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'celeriac-beat-bad-'));
+    const run = spawnSync(process.execPath, [join(repoRoot, 'bin/celeriac.js'), 'beat', '-A', fixture, '-b', `sqlite:///${join(dir, 'b.db')}`], {
+      cwd: repoRoot, env: { ...process.env, CELERIAC_BEAT_EVERY: '0' }, encoding: 'utf8', timeout: 60_000,
+    });
+    expect(run.status).toBe(78);
+    expect(run.stderr).toContain("Entry 'tick', field schedule: the interval must be a number of seconds greater than 0");
+  });
+});
+
+describe('a worker with -B', () => {
+  it('runs the schedule it sends, each message named by periodic_task_name, and exits 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'celeriac-beat-b-'));
+    const broker = `sqlite:///${join(dir, 'broker.db')}`;
+    const log = join(dir, 'executions.log');
+    const queue = `beat-b-${randomUUID()}`;
+    Object.assign(process.env, { CELERIAC_EXEC_LOG: log, CELERIAC_BEAT_QUEUE: queue, CELERIAC_BEAT_NS: `beat-b-${randomUUID()}` });
+    const worker = await startCeleriacWorker({ broker, backend: broker }, ['-B', '-Q', queue, '-n', 'b@beat'], fixture);
+    cleanup.push(() => worker.stop('SIGKILL'));
+    const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : []);
+    await until('the worker runs two beat runs', () => lines().length >= 2, 20_000);
+    expect(lines().every((l) => l.endsWith(' tick'))).toBe(true);
+    expect(await worker.stop('SIGTERM')).toBe(0);
+  });
+});
+
 describe.each(['redis', 'sqlite'])('beat on %s', (kind) => {
   it('a 1 s entry runs N±1 times in N seconds', async () => {
     const broker = brokers[kind]!();
@@ -78,13 +106,15 @@ describe.each(['redis', 'sqlite'])('beat on %s', (kind) => {
   });
 });
 
-describe.each(['redis', 'sqlite', 'postgresql'])('two beats on %s', (kind) => {
+// RabbitMQ keeps no beat state: there the beats elect their leader through the result backend (Redis here).
+describe.each(['redis', 'sqlite', 'postgresql', 'rabbitmq'])('two beats on %s', (kind) => {
   it('elect one leader; after kill -9 of it the other takes over within 10 s, no run sent twice', async () => {
-    const broker = brokers[kind]!();
+    const broker = kind === 'rabbitmq' ? inject('amqpUrl') : brokers[kind]!();
+    const extra = kind === 'rabbitmq' ? ['--result-backend', brokers.redis!()] : [];
     const queue = `beat-ha-${randomUUID()}`;
     const env = { CELERIAC_BEAT_NS: `beat-ha-${randomUUID()}`, CELERIAC_BEAT_QUEUE: queue };
     const times = await arrivals(broker, queue);
-    const procs: Proc[] = await Promise.all([startCeleriacBeat(broker, fixture, [], env), startCeleriacBeat(broker, fixture, [], env)]);
+    const procs: Proc[] = await Promise.all([startCeleriacBeat(broker, fixture, extra, env), startCeleriacBeat(broker, fixture, extra, env)]);
     cleanup.push(() => Promise.all(procs.map((p) => p.stop('SIGKILL'))));
     const leads = (p: Proc) => /is now the leader/.test(p.output());
     await until('a leader is elected', () => procs.some(leads), 20_000);
