@@ -1,6 +1,7 @@
 // The error tree. Every error celeriac throws extends CeleryError and has a stable `code`.
 // Messages follow one pattern: what happened (where). What to do.
 
+/** Where an error happened, as typed fields on every CeleryError (`error.context`); all optional. */
 export interface ErrorContext {
   taskId?: string;
   taskName?: string;
@@ -100,6 +101,7 @@ function formatExcMessage(m: unknown): string {
 /** Control-flow outcomes raised from task code; never logged as failures (Celery's TaskPredicate). */
 export class TaskPredicate extends coded('TASK_PREDICATE') {}
 
+/** What a Retry carries from `task.retry()` to the executor that resends the task (Celery's Retry attributes). */
 export interface RetryInfo {
   /** Seconds until the retry runs. */
   countdown?: number;

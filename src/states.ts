@@ -1,15 +1,25 @@
 // Task states, as Celery names them on the wire. PENDING is never stored: it means "unknown".
 
+/** Unknown task: never stored, it is what a missing result means (Celery's PENDING). */
 export const PENDING = 'PENDING';
+/** The worker has the message (only in events; Celery's RECEIVED). */
 export const RECEIVED = 'RECEIVED';
+/** The task began running; stored only with task_track_started (Celery's STARTED). */
 export const STARTED = 'STARTED';
+/** The task returned; the result is its return value. Final: never overwritten (Celery's SUCCESS). */
 export const SUCCESS = 'SUCCESS';
+/** The task threw; the result is an exception document (Celery's FAILURE). */
 export const FAILURE = 'FAILURE';
+/** Revoked, expired or terminated; the result is a TaskRevokedError document (Celery's REVOKED). */
 export const REVOKED = 'REVOKED';
+/** The message was rejected (Reject thrown, or undecodable); events only (Celery's REJECTED). */
 export const REJECTED = 'REJECTED';
+/** A retry was scheduled; the result is the exception that caused it (Celery's RETRY). */
 export const RETRY = 'RETRY';
+/** The task threw Ignore: nothing stored (Celery's IGNORED). */
 export const IGNORED = 'IGNORED';
 
+/** A task state: one of Celery's built-in names, or a custom one stored with updateState (e.g. 'PROGRESS'). */
 export type TaskState =
   | typeof PENDING | typeof RECEIVED | typeof STARTED | typeof SUCCESS | typeof FAILURE
   | typeof REVOKED | typeof REJECTED | typeof RETRY | typeof IGNORED

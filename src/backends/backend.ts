@@ -3,6 +3,7 @@
 import type { ResultMeta } from '../protocol/result-meta.js';
 import type { Coordination } from '../drivers/coordination.js';
 
+/** How ResultBackend.waitFor waits: an overall bound, the poll interval for backends without push, a signal. */
 export interface WaitOptions {
   /** Give up after this long (TimeoutError); undefined = wait forever. */
   readonly timeoutMs?: number;
@@ -19,6 +20,11 @@ export interface ChordPart {
   readonly result: unknown;
 }
 
+/**
+ * Where task results, groups and chord counters live (Celery's result backend). AsyncResult reads through it,
+ * the worker writes through it. Errors: OperationalError when the store is unreachable (redacted URL),
+ * DecodeError/UnsupportedEncoding for a stored document celeriac will not read.
+ */
 export interface ResultBackend {
   /** push = waiting clients are notified of writes (pub/sub), not polled. */
   readonly capabilities: { readonly push: boolean; readonly nativeChords: boolean };
@@ -69,6 +75,7 @@ export interface KeyValueStore {
   close(): Promise<void>;
 }
 
+/** What openBackend passes a BackendFactory: the URL and the app's result_* settings, already validated. */
 export interface BackendOptions {
   readonly url: string;
   /** result_expires in ms (0/undefined = never). */
@@ -81,4 +88,5 @@ export interface BackendOptions {
   readonly extended: boolean;
 }
 
+/** Opens one backend for a URL; registered per scheme with registerBackend (Celery's backend aliases). */
 export type BackendFactory = (options: BackendOptions) => ResultBackend | Promise<ResultBackend>;

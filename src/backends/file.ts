@@ -232,6 +232,10 @@ function isSuccess(bytes: Uint8Array): boolean {
   }
 }
 
+/**
+ * Open the file:// result backend on the directory of `options.url`; rejects with ImproperlyConfigured when the
+ * directory cannot be written and read back.
+ */
 export const createBackend: BackendFactory = async (options) => {
   const store = new FileKeyValueStore(resolve(filePathOf(options.url)), options.expiresMs);
   await store.check();

@@ -9,12 +9,18 @@ import { READY_STATES, SUCCESS } from '../states.js';
 import { sleep } from '../utils/backoff.js';
 import type { BackendOptions, ChordPart, KeyValueStore, ResultBackend, WaitOptions } from './backend.js';
 
+/** Key of a task's result document: `celery-task-meta-<task id>` (Celery's get_key_for_task). */
 export const TASK_KEY_PREFIX = 'celery-task-meta-';
+/** Key of a saved group and its chord counters: `celery-taskset-meta-<group id>` (Celery's get_key_for_group). */
 export const GROUP_KEY_PREFIX = 'celery-taskset-meta-';
 /** Python's default result_expires (1 day), used for group and chord keys as Celery does. */
 const DEFAULT_EXPIRES_MS = 86_400_000;
 const anySerializer = acceptSet(['json', 'msgpack', 'yaml']);
 
+/**
+ * A ResultBackend over any KeyValueStore with Celery's key names and documents (Celery's KeyValueStoreBackend):
+ * results, groups, chord counters, result_expires as TTL. `displayUrl` names the store in errors.
+ */
 export function createKeyValueBackend(store: KeyValueStore, options: BackendOptions & { displayUrl: string }): ResultBackend {
   return new KeyValueBackend(store, options);
 }

@@ -106,6 +106,10 @@ function toCount(bytes: Uint8Array | null): number {
   return bytes ? Number.parseInt(Buffer.from(bytes).toString(), 10) || 0 : 0;
 }
 
+/**
+ * Open the memcached result backend (cache+memcached://host:port/…); rejects with OperationalError when no
+ * server answers.
+ */
 export const createBackend: BackendFactory = async (options) => {
   const config = memcachedConfig(options.url, options.options);
   const text = getSerializer(options.serializer)?.contentEncoding !== 'binary';

@@ -71,5 +71,6 @@ export function createMemoryKeyValueStore(name = ''): KeyValueStore {
   };
 }
 
+/** Open an in-process result store shared by every app in this process with the same memory:// URL. */
 export const createBackend: BackendFactory = (options) =>
   createKeyValueBackend(createMemoryKeyValueStore(options.url.replace(/^memory:\/\//i, '').replace(/\/+$/, '')), { ...options, displayUrl: redactUrl(options.url) });

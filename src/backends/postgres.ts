@@ -246,4 +246,5 @@ export class PgResultBackend implements ResultBackend {
   }
 }
 
+/** Open the PostgreSQL result backend (db+postgresql://…) on Celery's tables; connects on first use. */
 export const createBackend: BackendFactory = (options) => new PgResultBackend(options);

@@ -16,6 +16,7 @@ import type { AddedColumn, DialectProfile } from '../drivers/sql-dialect.js';
 //                            not a GroupResult object; Python's saved groups (pickled objects) are not read.
 // ---------------------------------------------------------------------------------------------------------------
 
+/** CREATE statements for Celery's result tables and celeriac's chord tables in dialect `d`, idempotent. */
 export function resultSchema(d: DialectProfile): string[] {
   const pg = d.name === 'postgresql';
   return [
@@ -27,6 +28,7 @@ export function resultSchema(d: DialectProfile): string[] {
   ];
 }
 
+/** Columns celeriac adds to celery_taskmeta when Python created it first (celeriac_meta). */
 export const RESULT_ADDED_COLUMNS: AddedColumn[] = [{ table: 'celery_taskmeta', name: 'celeriac_meta', definition: 'TEXT' }];
 
 const TASK_COLUMNS = 'task_id, status, result, date_done, traceback, name, args, kwargs, worker, retries, queue, celeriac_meta';

@@ -164,4 +164,5 @@ export class SqlResultBackend implements ResultBackend {
   }
 }
 
+/** Open the SQLite result backend (db+sqlite://…) on Celery's tables; opens the file on first use. */
 export const createBackend: BackendFactory = (options) => new SqlResultBackend(options);

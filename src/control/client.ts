@@ -6,6 +6,7 @@ import { Mailbox, type BroadcastOptions } from './mailbox.js';
 /** Replies by worker name. */
 export type Replies<T = unknown> = Record<string, T>;
 
+/** Options of Control.revoke (Celery's revoke(terminate=, signal=)) on top of the broadcast options. */
 export interface RevokeOptions extends BroadcastOptions {
   /** Also stop the task if it is running (Celery's terminate). */
   terminate?: boolean;
@@ -17,6 +18,11 @@ function merge<T>(replies: Array<Record<string, unknown>>): Replies<T> {
   return Object.assign({}, ...replies) as Replies<T>;
 }
 
+/**
+ * Remote control of running workers (Celery's app.control): broadcast commands (revoke, rateLimit, shutdown …)
+ * and inspect() queries, collected for BroadcastOptions.timeoutMs. Rejects with OperationalError when the broker
+ * is unreachable; workers that do not answer in time are simply missing from the replies.
+ */
 export class Control {
   readonly mailbox: Mailbox;
 

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { buildControlRequest, CONTROL_EXCHANGE, parseControlReply, REPLY_EXCHANGE, replyQueue } from '../protocol/control.js';
 import type { Subscription, Transport } from '../transports/transport.js';
 
+/** Whom a remote-control command goes to and how long replies are collected (Celery's destination, timeout, limit). */
 export interface BroadcastOptions {
   /** Node names that should act; default every worker. */
   destination?: readonly string[] | null;
@@ -20,6 +21,10 @@ interface Pending {
   done: () => void;
 }
 
+/**
+ * The client side of kombu's pidbox: publishes a request on the celery.pidbox fanout exchange and collects the
+ * replies that carry its ticket on this client's reply queue.
+ */
 export class Mailbox {
   private subscription?: Promise<Subscription>;
   private readonly pending = new Map<string, Pending>();

@@ -19,6 +19,7 @@ export interface RedisConnectionConfig {
   readonly options: RedisOptions;
 }
 
+/** What redisConnectionConfig reads: the URL, the transport options and TLS settings of a broker or backend. */
 export interface RedisConnectionInput {
   readonly url: string;
   /** broker_transport_options / result_backend_transport_options. */
@@ -120,6 +121,7 @@ function tlsOptions(parsed: ParsedUrl, ssl: RedisConnectionInput['ssl'], display
   return tls as RedisOptions['tls'];
 }
 
+/** What a connection is for: commands (pipelined), blocking takes (fail fast), or pub/sub (re-subscribes). */
 export type ConnectionRole = 'command' | 'blocking' | 'subscriber';
 
 /**

@@ -19,6 +19,7 @@ export interface DialectProfile {
   readonly beginWrite: string;
 }
 
+/** The declared profile of each SQL dialect celeriac speaks. */
 export const DIALECTS: Readonly<Record<SqlDialect, DialectProfile>> = {
   sqlite: {
     name: 'sqlite',

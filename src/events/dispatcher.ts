@@ -4,6 +4,10 @@
 import { buildEvent, EVENT_EXCHANGE, eventRoutingKey } from '../protocol/events.js';
 import type { Transport } from '../transports/transport.js';
 
+/**
+ * Publishes task-* and worker-* events on the celeryev topic exchange with a Lamport clock (Celery's
+ * EventDispatcher). Publishing failures are handed to `onError`, never thrown.
+ */
 export class EventDispatcher {
   private clock = 0;
 

@@ -5,6 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { EVENT_EXCHANGE, type EventFields } from '../protocol/events.js';
 import type { Subscription, Transport } from '../transports/transport.js';
 
+/**
+ * Consumes events (Celery's EventReceiver): an auto-delete queue bound to celeryev with `routingKey` ('#' = all);
+ * batched task.multi messages are split into single events.
+ */
 export class EventReceiver {
   private subscription?: Subscription;
 

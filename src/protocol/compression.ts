@@ -25,6 +25,7 @@ export function compress(body: Uint8Array, method: string): { body: Uint8Array; 
   return { body: codec.compress(body), header: codec.contentType };
 }
 
+/** Undo the codec named by a `compression` header (zlib/gzip, brotli); throws DecodeError for any other. */
 export function decompress(body: Uint8Array, header: string): Uint8Array {
   return find(header).decompress(body);
 }

@@ -6,11 +6,15 @@ import type { OutgoingMessage } from './message.js';
 
 /** Where control requests are broadcast (fanout) and where replies go (direct, routing key = client oid). */
 export const CONTROL_EXCHANGE = 'celery.pidbox';
+/** The direct exchange remote-control replies go to (kombu's pidbox reply exchange). */
 export const REPLY_EXCHANGE = 'reply.celery.pidbox';
 
+/** A worker's own pidbox queue: `<hostname>.celery.pidbox` (bound to the celery.pidbox fanout). */
 export const workerMailboxQueue = (hostname: string): string => `${hostname}.celery.pidbox`;
+/** A client's reply queue for remote-control answers: `<oid>.reply.celery.pidbox`. */
 export const replyQueue = (oid: string): string => `${oid}.reply.celery.pidbox`;
 
+/** A remote-control request as kombu's Mailbox sends it (JSON body): method, arguments, destination, ticket. */
 export interface ControlRequest {
   method: string;
   arguments: Record<string, unknown>;
@@ -35,6 +39,10 @@ export function buildControlRequest(request: ControlRequest, clock: number, expi
   };
 }
 
+/**
+ * Read a control request and its `expires` header (epoch s, null = none). Throws DecodeError for non-JSON
+ * or a body without a method.
+ */
 export function parseControlRequest(message: { body: Uint8Array; contentType: string; headers: Record<string, unknown> }): { request: ControlRequest; expires: number | null } {
   if (message.contentType !== 'application/json') throw new DecodeError(`Control request with content type ${message.contentType}: only application/json is accepted on the control channel.`);
   const doc = JSON.parse(Buffer.from(message.body).toString('utf8')) as Partial<ControlRequest>;
@@ -64,6 +72,7 @@ export function buildControlReply(hostname: string, reply: unknown, ticket: stri
   };
 }
 
+/** Read one worker's reply: its body (`{ hostname: answer }`) and the `ticket` header it answers (null if none). */
 export function parseControlReply(message: { body: Uint8Array; headers: Record<string, unknown> }): { ticket: string | null; reply: Record<string, unknown> } {
   const reply = JSON.parse(Buffer.from(message.body).toString('utf8')) as Record<string, unknown>;
   return { ticket: typeof message.headers.ticket === 'string' ? message.headers.ticket : null, reply };

@@ -3,11 +3,16 @@
 
 import { cpus, loadavg } from 'node:os';
 
+/** The topic exchange events are published to (Celery's event_exchange default). */
 export const EVENT_EXCHANGE = 'celeryev';
 
 /** Routing key of an event: its type with '-' replaced by '.' (worker-heartbeat → worker.heartbeat). */
 export const eventRoutingKey = (type: string): string => type.replace(/-/g, '.');
 
+/**
+ * One event's body as Flower reads it: type (task-succeeded …), hostname, timestamp (epoch s), utcoffset (h),
+ * pid, clock (Lamport) and the type's own fields.
+ */
 export interface EventFields {
   type: string;
   hostname: string;
@@ -23,6 +28,7 @@ export function utcOffsetHours(date = new Date()): number {
   return Math.round(-date.getTimezoneOffset() / 60);
 }
 
+/** An event body of `type` with Celery's common fields filled in (timestamp now, utcoffset, pid). */
 export function buildEvent(type: string, hostname: string, clock: number, fields: Record<string, unknown> = {}): EventFields {
   return { hostname, utcoffset: utcOffsetHours(), pid: process.pid, clock, ...fields, timestamp: Date.now() / 1000, type };
 }

@@ -2,6 +2,7 @@
 
 import { RemoteTaskError, type ErrorContext } from '../errors.js';
 
+/** Celery's stored exception: class name, message (usually args) and module (`builtins` for Python builtins). */
 export interface ExceptionDoc {
   exc_type: string;
   exc_message: unknown;
@@ -45,6 +46,7 @@ export function tracebackOf(error: unknown): string | null {
   return null;
 }
 
+/** Whether a stored result looks like an exception document (has a string exc_type). */
 export function isExceptionDoc(v: unknown): v is ExceptionDoc {
   return typeof v === 'object' && v !== null && typeof (v as ExceptionDoc).exc_type === 'string';
 }

@@ -15,6 +15,10 @@ export interface OutgoingMessage {
   readonly properties: MessageProperties;
 }
 
+/**
+ * AMQP basic properties kombu sets (correlation_id, reply_to, delivery_mode, priority, expiration), plus
+ * extra ones carried through.
+ */
 export interface MessageProperties {
   correlation_id?: string;
   reply_to?: string;
@@ -27,11 +31,13 @@ export interface MessageProperties {
   [key: string]: unknown;
 }
 
+/** A message as a transport delivers it: what was published plus where it was routed. */
 export interface IncomingMessage extends OutgoingMessage {
   /** Where the message was published: `{ exchange, routing_key }` (+ `redelivered`, `priority` when known). */
   readonly deliveryInfo: DeliveryInfo;
 }
 
+/** kombu's delivery_info: the exchange and routing key the message was published with. */
 export interface DeliveryInfo {
   exchange: string;
   routing_key: string;

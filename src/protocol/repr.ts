@@ -2,6 +2,7 @@
 
 const MAX = 1024; // Celery truncates argsrepr/kwargsrepr for display at about this size.
 
+/** Python's repr() of plain data (`[1, 'a']`, `{'k': None}`), cut to `maxLength` characters with '...'. */
 export function pyRepr(value: unknown, maxLength = MAX): string {
   const text = repr(value, 0);
   return text.length > maxLength ? `${text.slice(0, maxLength - 3)}...` : text;

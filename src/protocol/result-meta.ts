@@ -6,6 +6,10 @@ import { DecodeError } from '../errors.js';
 /** `[[child_id, null], null]`: a result tuple as Celery stores it in `children`. */
 export type ResultTuple = [[string, null], null] | unknown[];
 
+/**
+ * The result document Celery stores per task (REDIS-WIRE.md §6.1): status, result (value or exception
+ * document), traceback, children, date_done; the name/args/kwargs/worker/retries/queue with result_extended.
+ */
 export interface ResultMeta {
   status: string;
   result: unknown;
@@ -25,6 +29,7 @@ export interface ResultMeta {
   queue?: string | null;
 }
 
+/** What buildResultMeta needs, camelCase; dates as Date (written as Celery's UTC ISO text). */
 export interface MetaInput {
   taskId: string;
   status: string;
@@ -58,6 +63,7 @@ export function buildResultMeta(input: MetaInput): ResultMeta {
   return meta;
 }
 
+/** A result document as bytes of `serializer` (result_serializer); throws DecodeError for an unknown serializer. */
 export function encodeResultMeta(meta: ResultMeta, serializer: string): Uint8Array {
   return encode(meta, serializer).body;
 }

@@ -5,6 +5,10 @@ import yaml from 'js-yaml';
 import { Packr } from 'msgpackr';
 import { ContentDisallowed, DecodeError } from '../errors.js';
 
+/**
+ * A value ↔ bytes codec named by its content type (kombu's serialization registry entry). Register custom
+ * ones with registerSerializer; pickle is refused.
+ */
 export interface Serializer {
   /** 'json' | 'msgpack' | 'yaml' | a custom name. */
   readonly name: string;
@@ -15,6 +19,7 @@ export interface Serializer {
   decode(body: Uint8Array): unknown;
 }
 
+/** A serialized body with the content type and encoding that go into the message properties. */
 export interface Encoded {
   readonly body: Uint8Array;
   readonly contentType: string;
@@ -58,6 +63,7 @@ const yamlSerializer: Serializer = {
   decode: (body) => yaml.load(bytesToString(body)),
 };
 
+/** UTF-8 text of a body, without copying a Buffer. */
 export function bytesToString(body: Uint8Array): string {
   return Buffer.isBuffer(body) ? body.toString('utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
 }
@@ -80,10 +86,12 @@ export function getSerializer(nameOrType: string): Serializer | undefined {
   return byName.get(nameOrType) ?? byContentType.get(nameOrType);
 }
 
+/** Names of the registered serializers (json, msgpack, yaml and custom ones). */
 export function serializerNames(): string[] {
   return [...byName.keys()];
 }
 
+/** Serialize `value` with a serializer named by name or content type; throws DecodeError when none is registered. */
 export function encode(value: unknown, serializerName: string): Encoded {
   const s = byName.get(serializerName) ?? byContentType.get(serializerName);
   if (!s) {

@@ -19,6 +19,7 @@ export interface SignatureDict {
   [key: string]: unknown;
 }
 
+/** The third element of a protocol-2 body: callbacks (link), errbacks (link_error), chain and chord. */
 export interface Embed {
   callbacks: SignatureDict[] | null;
   errbacks: SignatureDict[] | null;
@@ -56,6 +57,7 @@ export interface TaskMessage {
   protocol: 1 | 2;
 }
 
+/** How buildTaskMessage encodes: serializer (task_serializer), compression, priority (0–255), delivery mode. */
 export interface BuildOptions {
   serializer: string;
   compression?: string | null;
@@ -70,6 +72,7 @@ const PROTOCOL_HEADERS = new Set([
   'parent_id', 'argsrepr', 'kwargsrepr', 'origin', 'ignore_result', 'compression', 'redelivered', 'stamped_headers', 'stamps',
 ]);
 
+/** An embed with no callbacks, errbacks, chain or chord (frozen). */
 export const EMPTY_EMBED: Readonly<Embed> = Object.freeze({ callbacks: null, errbacks: null, chain: null, chord: null });
 
 /** Build a protocol-2 message. Every header Python sends is present (nulls included), custom headers at top level. */

@@ -20,6 +20,7 @@ import type { IncomingMessage, OutgoingMessage, Route } from '../protocol/messag
 import type { Coordination } from '../drivers/coordination.js';
 export type { Coordination } from '../drivers/coordination.js';
 
+/** AMQP exchange types celeriac routes (headers exchanges are not supported). */
 export type ExchangeType = 'direct' | 'topic' | 'fanout';
 
 /** A queue, its exchange and the binding between them (kombu's Queue). Declaring is idempotent. */
@@ -60,6 +61,7 @@ export interface Delivery {
   defer?(dueAt: number): Promise<void>;
 }
 
+/** A running consumer of one or more queues (kombu's Consumer): prefetch can change, and it can be cancelled. */
 export interface Subscription {
   /** Change how many unacked deliveries the consumer may hold (0 = unlimited). */
   setPrefetch(count: number): Promise<void>;
@@ -67,6 +69,7 @@ export interface Subscription {
   cancel(): Promise<void>;
 }
 
+/** Consumer settings: prefetch count (basic.qos) and no-ack mode. */
 export interface SubscribeOptions {
   /** Maximum unacked deliveries at once (prefetch_count); 0 = unlimited. */
   prefetch: number;
@@ -74,6 +77,7 @@ export interface SubscribeOptions {
   noAck?: boolean;
 }
 
+/** Events a Transport emits: 'connected' after a reconnect, 'disconnected' with the cause, 'error' worth logging. */
 export type TransportEvent = 'connected' | 'disconnected' | 'error';
 
 /** A connection to one broker. */
@@ -111,4 +115,8 @@ export interface TransportOptions {
   readonly ssl?: Readonly<Record<string, unknown>> | boolean;
 }
 
+/**
+ * Opens one transport for a URL; registered per scheme with registerTransport (kombu's transport aliases).
+ * Throws ImproperlyConfigured for an unusable URL; connecting is connect()'s job.
+ */
 export type TransportFactory = (options: TransportOptions) => Transport | Promise<Transport>;

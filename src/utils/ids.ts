@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 
+/** A random RFC 4122 v4 id, as Celery uses for task ids, group ids and client oids. */
 export const uuid = (): string => randomUUID();
 
 /** Celery's `origin` header for a sender: gen<pid>@<host>. */

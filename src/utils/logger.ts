@@ -5,10 +5,13 @@
 import pino, { type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
 
+/** The logging surface celeriac and tasks use: pino's level methods, child(bindings), level and isLevelEnabled. */
 export type Logger = Pick<PinoLogger, 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'trace' | 'child' | 'level' | 'isLevelEnabled'>;
 
+/** pino's level names; Celery's (WARNING, CRITICAL) map onto them through toLogLevel. */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
+/** How createLogger writes: level, process name, file or stderr, Celery's text format or JSON. */
 export interface LoggerOptions {
   /** Celery-style or pino level names, any case: DEBUG, INFO, WARNING, ERROR, CRITICAL. Default WARNING, as Celery. */
   level?: string;
@@ -41,6 +44,10 @@ function celeryTime(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`;
 }
 
+/**
+ * A pino logger printing Celery's line format (`[time: LEVEL/Process] message`), or JSON lines with `json`.
+ * Throws a plain Error naming the accepted levels for an unknown `level`.
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = toLogLevel(options.level ?? 'WARNING');
   const destination = options.file ? pino.destination({ dest: options.file, sync: true, mkdir: true }) : pino.destination({ fd: 2, sync: true });

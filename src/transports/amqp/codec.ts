@@ -8,6 +8,7 @@ import type { IncomingMessage, MessageProperties, OutgoingMessage } from '../tra
 /** A value amqplib encodes with an explicit field-table type (`{'!': 'int', value: 10}`). */
 export interface TypedValue { readonly '!': string; readonly value: unknown }
 
+/** A signed 32-bit field-table value (`I`), as py-amqp sends x-max-priority and x-expires. */
 export const int32 = (value: number): TypedValue => ({ '!': 'int', value });
 
 const INT32_MIN = -0x80000000;

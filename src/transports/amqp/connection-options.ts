@@ -21,6 +21,7 @@ export interface AmqpEndpoint {
   redacted: string;
 }
 
+/** What amqplib's connect() takes for each failover URL, tried in order, plus the socket (TLS) options. */
 export interface ConnectPlan {
   endpoints: AmqpEndpoint[];
   socketOptions: Record<string, unknown>;

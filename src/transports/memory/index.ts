@@ -253,6 +253,7 @@ export function createMemoryStore(name = ''): QueueStore {
   };
 }
 
+/** Open the memory:// broker: queues in this process, shared by every app using the same URL. */
 export const createTransport: TransportFactory = (options) => {
   const name = options.url.replace(/^memory:\/\//i, '').replace(/\/+$/, '');
   return createVirtualTransport(createMemoryStore(name), {

@@ -108,6 +108,10 @@ export function priorityStep(steps: readonly number[], priority: number): number
 
 interface ListPlan { readonly lists: string[]; readonly names: string[] }
 
+/**
+ * A QueueStore with kombu's Redis key layout (see the file header); one command connection, blocking
+ * connections for takes, one shared subscriber for fanout.
+ */
 export class RedisQueueStore implements QueueStore {
   readonly bindings: BindingTable;
   readonly coordination: RedisCoordination;

@@ -17,6 +17,7 @@ import type { AddedColumn, DialectProfile } from '../../drivers/sql-dialect.js';
 // queue routing), celeriac_broadcast (fanout for remote control and events, polled by listeners).
 // ---------------------------------------------------------------------------------------------------------------
 
+/** CREATE statements for kombu's SQL transport tables and celeriac's binding/broadcast tables, idempotent. */
 export function brokerSchema(d: DialectProfile): string[] {
   const pg = d.name === 'postgresql';
   return [
@@ -31,6 +32,7 @@ export function brokerSchema(d: DialectProfile): string[] {
   ];
 }
 
+/** Columns celeriac adds to kombu_message when Python created it first (priority, taken_at, due_at). */
 export const BROKER_ADDED_COLUMNS = (d: DialectProfile): AddedColumn[] => [
   { table: 'kombu_message', name: 'priority', definition: 'INTEGER NOT NULL DEFAULT 0' },
   { table: 'kombu_message', name: 'taken_at', definition: d.bigint },

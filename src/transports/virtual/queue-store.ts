@@ -28,6 +28,7 @@ export interface BindingTable {
   list(exchange: string): Promise<readonly Binding[]>;
 }
 
+/** How QueueStore.take waits and how much it takes. */
 export interface TakeOptions {
   /** How long to block when every queue is empty; 0 = do not wait. */
   readonly timeoutMs: number;
@@ -37,6 +38,11 @@ export interface TakeOptions {
   readonly max: number;
 }
 
+/**
+ * All a non-AMQP broker must supply (kombu's virtual Channel _get/_put, plus atomic unacked bookkeeping):
+ * createVirtualTransport builds exchanges, bindings, prefetch, acks and redelivery on top. Methods reject
+ * with OperationalError (redacted URL) when the store is unreachable.
+ */
 export interface QueueStore {
   /** Shared registers and leases kept in the broker (beat's leader election and run claims); absent where it has none. */
   readonly coordination?: Coordination;

@@ -15,6 +15,7 @@ import type { Coordination } from '../../drivers/coordination.js';
 import type { QueueStore, TakenMessage } from './queue-store.js';
 import { routeToQueues } from './routing.js';
 
+/** What a store's transport adds to the QueueStore: the display URL, transport options and capabilities. */
 export interface VirtualTransportOptions {
   /** The broker URL with any password hidden. */
   readonly displayUrl: string;
@@ -33,6 +34,10 @@ const BROADCAST_TOPICS = new Set(['celeryev']);
 const MAX_BATCH = 100;
 const TAKE_TIMEOUT_MS = 1_000;
 
+/**
+ * A Transport over a QueueStore (kombu's virtual transport): exchanges and bindings, prefetch windows, acks,
+ * visibility-timeout redelivery, deferred (ETA) delivery and broadcasts where the store has them.
+ */
 export function createVirtualTransport(store: QueueStore, options: VirtualTransportOptions): Transport {
   return new VirtualTransport(store, options);
 }
