@@ -16,10 +16,16 @@ export class CeleryError extends Error {
   /** Stable machine-readable code; lives on the prototype so `is()` can compare classes. */
   declare readonly code: string;
   readonly context: ErrorContext;
-  constructor(message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+  /**
+   * The exception's arguments as Celery stores them (`exc_message`), when they are not just the message: e.g.
+   * TimeLimitExceeded carries the limit in seconds. Undefined = `[message]`.
+   */
+  readonly excArgs?: readonly unknown[];
+  constructor(message: string, options: { cause?: unknown; context?: ErrorContext; excArgs?: readonly unknown[] } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.context = options.context ?? {};
+    if (options.excArgs) this.excArgs = options.excArgs;
   }
   /** `instanceof` that survives two copies of the package (matches by code). */
   static is<T extends CeleryError>(this: abstract new (...a: never[]) => T, e: unknown): e is T {
@@ -46,6 +52,8 @@ export class ImproperlyConfigured extends coded('IMPROPERLY_CONFIGURED') {}
 export class NotRegistered extends coded('NOT_REGISTERED') {}
 /** A message could not be decoded: bad bytes, bad shape, unknown protocol. */
 export class DecodeError extends coded('DECODE_ERROR') {}
+/** A value could not be serialized (kombu's EncodeError): e.g. a task result the result serializer cannot hold. */
+export class EncodeError extends coded('ENCODE_ERROR') {}
 /** A message's content type is not in accept_content (kombu's ContentDisallowed). */
 export class ContentDisallowed extends coded('CONTENT_DISALLOWED', DecodeError) {}
 /** Waiting for a result took longer than the timeout. */

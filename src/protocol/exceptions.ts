@@ -17,11 +17,15 @@ const PYTHON_BUILTINS = new Set([
   'ConnectionError', 'TimeoutError',
 ]);
 
-// celeriac's error classes that have a Celery namesake keep Celery's module, so Python rebuilds them properly.
-const CELERY_EXCEPTIONS = new Set([
-  'TaskRevokedError', 'TimeLimitExceeded', 'SoftTimeLimitExceeded', 'WorkerLostError', 'ChordError',
-  'NotRegistered', 'MaxRetriesExceededError', 'Retry', 'Reject', 'Ignore', 'InvalidTaskError',
-]);
+// celeriac's error classes that have a Celery namesake keep the module Celery writes for them (billiard's for the
+// pool's errors, kombu's for EncodeError), so Python rebuilds them as the same class.
+const CELERY_MODULES: Record<string, string> = {
+  TaskRevokedError: 'celery.exceptions', ChordError: 'celery.exceptions', NotRegistered: 'celery.exceptions',
+  MaxRetriesExceededError: 'celery.exceptions', Retry: 'celery.exceptions', Reject: 'celery.exceptions', Ignore: 'celery.exceptions',
+  InvalidTaskError: 'celery.exceptions',
+  TimeLimitExceeded: 'billiard.exceptions', SoftTimeLimitExceeded: 'billiard.exceptions', WorkerLostError: 'billiard.exceptions',
+  EncodeError: 'kombu.exceptions',
+};
 
 /** Module written for JS errors with no Python namesake: not importable in Python, so it builds a synthetic class. */
 export const JS_EXCEPTION_MODULE = 'celeriac.errors';
@@ -33,8 +37,9 @@ export function exceptionToDoc(error: unknown): ExceptionDoc {
   }
   if (error instanceof Error) {
     const name = error.name || 'Error';
-    const module = PYTHON_BUILTINS.has(name) ? 'builtins' : CELERY_EXCEPTIONS.has(name) ? 'celery.exceptions' : JS_EXCEPTION_MODULE;
-    return { exc_type: name, exc_message: [error.message], exc_module: module };
+    const module = PYTHON_BUILTINS.has(name) ? 'builtins' : (CELERY_MODULES[name] ?? JS_EXCEPTION_MODULE);
+    const args = (error as { excArgs?: readonly unknown[] }).excArgs;
+    return { exc_type: name, exc_message: args ? [...args] : [error.message], exc_module: module };
   }
   return { exc_type: 'Exception', exc_message: [typeof error === 'string' ? error : safeString(error)], exc_module: 'builtins' };
 }

@@ -3,7 +3,7 @@
 
 import yaml from 'js-yaml';
 import { Packr } from 'msgpackr';
-import { ContentDisallowed, DecodeError } from '../errors.js';
+import { ContentDisallowed, DecodeError, EncodeError } from '../errors.js';
 
 /**
  * A value ↔ bytes codec named by its content type (kombu's serialization registry entry). Register custom
@@ -97,7 +97,13 @@ export function encode(value: unknown, serializerName: string): Encoded {
   if (!s) {
     throw new DecodeError(`No serializer named '${serializerName}'. Use one of ${serializerNames().join(', ')}, or registerSerializer() a custom one.`);
   }
-  return { body: s.encode(value), contentType: s.contentType, contentEncoding: s.contentEncoding };
+  let body: Uint8Array;
+  try {
+    body = s.encode(value);
+  } catch (cause) {
+    throw new EncodeError(`Could not encode a value as ${s.name}: ${(cause as Error)?.message ?? String(cause)}. Return plain data (numbers, strings, lists, objects) or choose a serializer that holds this value.`, { cause });
+  }
+  return { body, contentType: s.contentType, contentEncoding: s.contentEncoding };
 }
 
 const contentTypeAliases: Record<string, string> = {

@@ -2,15 +2,19 @@
 // request.is_eager set, nothing published for the task itself, and retries run again in place.
 
 import type { ApplyOptions } from '../app/producer.js';
+import type { ResultBackend } from '../backends/backend.js';
+import type { Retry } from '../errors.js';
 import { exceptionToDoc } from '../protocol/exceptions.js';
-import { buildResultMeta } from '../protocol/result-meta.js';
+import { buildResultMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { EMPTY_EMBED } from '../protocol/task-message.js';
 import { EagerResult } from '../result/async-result.js';
-import { FAILURE, RETRY, SUCCESS } from '../states.js';
+import { FAILURE, RETRY, STARTED, SUCCESS } from '../states.js';
 import { uuid } from '../utils/ids.js';
+import type { Logger } from '../utils/logger.js';
 import { wireTimeToSend } from '../utils/wire-time.js';
 import { directRequest } from './context.js';
-import { executeTask } from './execute.js';
+import { callErrbacks, type ErrbackHost } from './errbacks.js';
+import { executeTask, type ExecutedCall, type ExecutionHost, type OutcomeRecorder } from './execute.js';
 import type { Task } from './task.js';
 
 export async function executeEagerly(task: Task, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions): Promise<EagerResult> {
@@ -18,12 +22,9 @@ export async function executeEagerly(task: Task, args: unknown[], kwargs: Record
   const id = options.taskId ?? uuid();
   const storeResult = Boolean(app.conf.get('task_store_eager_result'));
   const backend = storeResult ? await app.getBackend() : null;
-  const host = {
-    hostname: 'eager',
-    setting: (name: string) => app.conf.get(name),
-    backend,
-    send: (name: string, a: unknown[], k: Record<string, unknown>, o: ApplyOptions) => app.sendTask(name, a, k, o).then((r) => r.id),
-  };
+  const send: ExecutionHost['send'] = (name, a, k, o) => app.sendTask(name, a, k, o).then((r) => r.id);
+  const logger = app.log.taskLogger(task.name, id);
+  const host: ExecutionHost = { hostname: 'eager', send, results: new EagerRecorder(backend, { send, tasks: app.tasks, logger }) };
   for (let retries = options.retries ?? 0; ; retries++) {
     const request = {
       ...directRequest(task.name, args, kwargs, id),
@@ -42,7 +43,7 @@ export async function executeEagerly(task: Task, args: unknown[], kwargs: Record
       timelimit: [null, null] as [null, null], shadow: null, origin: null, ignoreResult: Boolean(options.ignoreResult),
       argsrepr: null, kwargsrepr: null, replyTo: null, correlationId: id, customHeaders: options.headers ?? {}, protocol: 2 as const,
     };
-    const outcome = await executeTask({ task, message, request, host, logger: app.log.taskLogger(task.name, id) });
+    const outcome = await executeTask({ task, message, request, host, logger });
     if (outcome.state === RETRY) continue;
     if (outcome.state === SUCCESS) return new EagerResult(id, buildResultMeta({ taskId: id, status: SUCCESS, result: outcome.result }), task.name);
     if (outcome.state === FAILURE) {
@@ -51,4 +52,50 @@ export async function executeEagerly(task: Task, args: unknown[], kwargs: Record
     }
     return new EagerResult(id, buildResultMeta({ taskId: id, status: outcome.state, result: null }), task.name);
   }
+}
+
+/**
+ * What an eager run records (Celery's eager trace): results only with task_store_eager_result (failures of tasks
+ * that ignore results only with store_errors_even_if_ignored), and a failure's errbacks. No chord or chain
+ * bookkeeping: eager canvas runs its steps in place.
+ */
+class EagerRecorder implements OutcomeRecorder {
+  constructor(private readonly backend: ResultBackend | null, private readonly errbacks: ErrbackHost) {}
+
+  async started(call: ExecutedCall): Promise<void> {
+    const { task } = call;
+    if (task.options.trackStarted ?? task.app.conf.get('task_track_started')) await this.store(call, STARTED, { pid: process.pid, hostname: 'eager' }, null);
+  }
+
+  async succeeded(call: ExecutedCall, result: unknown): Promise<void> {
+    if (!ignoresResult(call)) await this.store(call, SUCCESS, result, null, new Date());
+  }
+
+  async failed(call: ExecutedCall, error: unknown, traceback: string | null): Promise<void> {
+    if (storesErrors(call)) await this.store(call, FAILURE, exceptionToDoc(error), traceback, new Date());
+    await callErrbacks(this.errbacks, call.request.errbacks, { request: call.request, error, traceback });
+  }
+
+  async retried(call: ExecutedCall, retry: Retry, traceback: string | null): Promise<void> {
+    if (storesErrors(call)) await this.store(call, RETRY, retry.info.exc === undefined ? null : exceptionToDoc(retry.info.exc), traceback);
+  }
+
+  private async store(call: ExecutedCall, status: string, result: unknown, traceback: string | null, dateDone: Date | null = null): Promise<void> {
+    if (!this.backend) return;
+    const meta: ResultMeta = buildResultMeta({ taskId: call.request.id, status, result, traceback, dateDone });
+    await this.backend.store(meta.task_id, meta).catch((e) => logFailure(this.errbacks.logger, meta, e));
+  }
+}
+
+function ignoresResult(call: ExecutedCall): boolean {
+  return Boolean(call.message.ignoreResult || (call.task.options.ignoreResult ?? call.task.app.conf.get('task_ignore_result')));
+}
+
+function storesErrors(call: ExecutedCall): boolean {
+  const { task } = call;
+  return !(task.options.ignoreResult ?? task.app.conf.get('task_ignore_result')) || Boolean(task.options.storeErrorsEvenIfIgnored ?? task.app.conf.get('task_store_errors_even_if_ignored'));
+}
+
+function logFailure(logger: Logger, meta: ResultMeta, error: unknown): void {
+  logger.error(`Could not store the ${meta.status} result of eager task ${meta.task_id}: ${(error as Error).message}`);
 }

@@ -1,15 +1,13 @@
-// Run one task request: states, result storing, retry/autoretry/backoff, chain and callbacks on success,
-// errbacks on failure, chord parts. Shared by the worker and eager execution (Celery's trace module).
+// Run one task request (Celery's trace): signals, hooks, the function in its request context, the chain step and
+// link callbacks on success, retry/autoretry/backoff. What each outcome writes (the result, a chord part, the rest
+// of a chain, errbacks) is the recorder's job: the worker's results.ts, or eager execution's own.
 
 import type { ApplyOptions } from '../app/producer.js';
-import type { ChordPart, ResultBackend } from '../backends/backend.js';
-import { backoffMs, sleep } from '../utils/backoff.js';
-import { Ignore, Reject, Retry, TaskRevokedError, TimeLimitExceeded, type RetryInfo } from '../errors.js';
-import { exceptionToDoc, tracebackOf } from '../protocol/exceptions.js';
-import { buildResultMeta, type ResultMeta } from '../protocol/result-meta.js';
+import { EncodeError, Ignore, Reject, Retry, TaskRevokedError, TimeLimitExceeded, type RetryInfo } from '../errors.js';
+import { tracebackOf } from '../protocol/exceptions.js';
 import type { SignatureDict, TaskMessage } from '../protocol/task-message.js';
 import { applyOptionsFromDict } from '../canvas/signature.js';
-import { FAILURE, RETRY, STARTED, SUCCESS } from '../states.js';
+import { FAILURE, RETRY, SUCCESS } from '../states.js';
 import type { Logger } from '../utils/logger.js';
 import { runInContext, type Request } from './context.js';
 import type { Task, RetryOptions } from './task.js';
@@ -18,11 +16,33 @@ import { overridesHook, type HookName } from './hooks.js';
 /** What execution needs from its surroundings (the app and, in a worker, the worker). */
 export interface ExecutionHost {
   readonly hostname: string;
-  setting(name: string): unknown;
-  /** null when no result backend is configured: nothing is stored. */
-  backend: ResultBackend | null;
-  /** Publish a task (callbacks, chain steps, retries, chord bodies); returns its id. */
+  /** Publish a task (callbacks, chain steps, retries); returns its id. */
   send(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions): Promise<string>;
+  /** Where every outcome is recorded. */
+  readonly results: OutcomeRecorder;
+}
+
+/** The call being executed, as a recorder sees it. */
+export interface ExecutedCall {
+  readonly task: Task;
+  readonly message: TaskMessage;
+  readonly request: Request;
+}
+
+/**
+ * Records what a run produced, at the moments Celery's trace does. Each method does its own logging of backend
+ * trouble and never throws, except `succeeded` with an EncodeError (the result cannot be stored as configured):
+ * the run then fails with it.
+ */
+export interface OutcomeRecorder {
+  /** The function is about to run: STARTED when the task tracks it. */
+  started(call: ExecutedCall): Promise<void>;
+  /** It returned (the chain step and callbacks are sent, their ids in `children`): store, count a chord part. */
+  succeeded(call: ExecutedCall, result: unknown, children: readonly string[]): Promise<void>;
+  /** It raised: store the failure, count a chord part, mark the rest of its chain, call its errbacks. */
+  failed(call: ExecutedCall, error: unknown, traceback: string | null, children: readonly string[]): Promise<void>;
+  /** It asked for a retry, already sent: store RETRY. */
+  retried(call: ExecutedCall, retry: Retry, traceback: string | null): Promise<void>;
 }
 
 export type TaskOutcome =
@@ -51,19 +71,26 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
   const kwargs = request.kwargs;
   try {
     if (task.app.signals.has('task_prerun')) await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs });
+    await host.results.started(input);
     if (overridesHook(task, 'beforeStart')) await task.beforeStart(request.id, args, kwargs);
-    if ((task.options.trackStarted ?? host.setting('task_track_started')) && host.backend) {
-      await host.backend.store(request.id, meta(input, STARTED, { pid: process.pid, hostname: host.hostname }, null, [], null));
-    }
     const result = await runInContext({ request, taskName: task.name, children }, () =>
       task.invoke(request, args, kwargs, input.signal, logger),
     );
     const runtimeMs = elapsed();
-    if (timedOut(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs };
-    await onSuccess(input, result, children);
+    if (abandoned(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs };
+    try {
+      await sendSuccessors(input, result, children);
+      await host.results.succeeded(input, result, children);
+    } catch (error) {
+      // Celery: a result (or a successor carrying it) that cannot be encoded fails the task, not the worker.
+      if (EncodeError.is(error)) return postrun(input, await fail(input, error, children, elapsed()));
+      throw error;
+    }
+    await hook(logger, task, 'onSuccess', () => task.onSuccess(result, request.id, args, kwargs));
+    await hook(logger, task, 'afterReturn', () => task.afterReturn(SUCCESS, result, request.id, args, kwargs, null));
     return await postrun(input, { state: SUCCESS, result, runtimeMs });
   } catch (thrown) {
-    if (timedOut(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs: elapsed() };
+    if (abandoned(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs: elapsed() };
     return postrun(input, await handleError(input, autoretry(task, request, thrown), children, elapsed));
   }
 }
@@ -83,8 +110,8 @@ async function postrun(input: ExecuteInput, outcome: TaskOutcome): Promise<TaskO
   return outcome;
 }
 
-/** The worker already reported a hard time limit or a terminate: whatever the abandoned task does later stores nothing. */
-function timedOut(input: ExecuteInput): boolean {
+/** The worker already ended this run (hard time limit, terminate): whatever the abandoned task does later records nothing. */
+function abandoned(input: ExecuteInput): boolean {
   const reason = input.signal?.aborted ? (input.signal.reason as unknown) : undefined;
   return reason instanceof TimeLimitExceeded || reason instanceof TaskRevokedError;
 }
@@ -115,7 +142,7 @@ async function handleError(input: ExecuteInput, error: unknown, children: string
     try {
       await sendRetry(input, error.info);
       const traceback = tracebackOf(error.info.exc ?? error);
-      await storeSafely(input, meta(input, RETRY, null, traceback, [request.id], null));
+      await input.host.results.retried(input, error, traceback);
       await hook(logger, task, 'onRetry', () => task.onRetry(error.info.exc ?? error, request.id, request.args, request.kwargs, traceback));
       return { state: RETRY, retry: error, runtimeMs: elapsed() };
     } catch (sendError) {
@@ -128,38 +155,27 @@ async function handleError(input: ExecuteInput, error: unknown, children: string
 }
 
 async function fail(input: ExecuteInput, error: unknown, children: string[], runtimeMs: number): Promise<TaskOutcome> {
-  const { task, request, host, logger } = input;
+  const { task, request, logger } = input;
   const traceback = tracebackOf(error);
-  const doc = exceptionToDoc(error);
-  const ignored = input.message.ignoreResult || task.options.ignoreResult;
-  if (!ignored || task.options.storeErrorsEvenIfIgnored || host.setting('task_store_errors_even_if_ignored')) {
-    await storeSafely(input, meta(input, FAILURE, doc, traceback, children, new Date()));
-  }
-  await sendAll(input, request.errbacks, (sig) => [request.id, ...(sig.args ?? [])]);
-  await chordPart(input, FAILURE, doc);
+  await input.host.results.failed(input, error, traceback, children);
   await hook(logger, task, 'onFailure', () => task.onFailure(error, request.id, request.args, request.kwargs, traceback));
   await hook(logger, task, 'afterReturn', () => task.afterReturn(FAILURE, error, request.id, request.args, request.kwargs, traceback));
   return { state: FAILURE, error, traceback, runtimeMs };
 }
 
-async function onSuccess(input: ExecuteInput, result: unknown, children: string[]): Promise<void> {
-  const { task, request, message, logger } = input;
+/** The chain's next step, then the link callbacks, each sent with the result; their ids become the result's children. */
+async function sendSuccessors(input: ExecuteInput, result: unknown, children: string[]): Promise<void> {
+  const { request, message } = input;
   // Chain: the next step is the LAST element; it is sent before this result is stored (REDIS-WIRE.md §7.1).
   const chain = message.embed.chain;
   if (chain && chain.length > 0) {
     const next = chain[chain.length - 1]!;
-    const id = await sendSignature(input, next, next.immutable ? next.args : [result, ...(next.args ?? [])], { chain: chain.slice(0, -1) });
+    const id = await sendSignature(input.host, request, next, next.immutable ? next.args : [result, ...(next.args ?? [])], { chain: chain.slice(0, -1) });
     children.push(id);
   }
   for (const cb of request.callbacks ?? []) {
-    children.push(await sendSignature(input, cb, cb.immutable ? cb.args : [result, ...(cb.args ?? [])]));
+    children.push(await sendSignature(input.host, request, cb, cb.immutable ? cb.args : [result, ...(cb.args ?? [])]));
   }
-  if (!(message.ignoreResult || task.options.ignoreResult)) {
-    await storeSafely(input, meta(input, SUCCESS, result, null, children, new Date()));
-  }
-  await chordPart(input, SUCCESS, result);
-  await hook(logger, task, 'onSuccess', () => task.onSuccess(result, request.id, request.args, request.kwargs));
-  await hook(logger, task, 'afterReturn', () => task.afterReturn(SUCCESS, result, request.id, request.args, request.kwargs, null));
 }
 
 /** Resend the task for a retry: same id, retries + 1, parent = itself, same queue (REDIS-WIRE.md §9). */
@@ -189,103 +205,14 @@ async function sendRetry(input: ExecuteInput, info: RetryInfo): Promise<void> {
   });
 }
 
-/** As a chord header member: record this part; the part that completes the chord sends the body. */
-async function chordPart(input: ExecuteInput, state: string, result: unknown): Promise<void> {
-  const { request, host, logger } = input;
-  const body = request.chord;
-  if (!body || !request.group || !host.backend) return;
-  const part: ChordPart = { index: request.group_index ?? 0, taskId: request.id, state, result };
-  let parts: readonly ChordPart[] | null;
-  try {
-    parts = await host.backend.addChordPart(request.group, part);
-  } catch (error) {
-    logger.error({ err: error }, `Chord ${request.group}: could not record part ${request.id}: ${(error as Error).message}`);
-    return;
-  }
-  if (!parts) return;
-  const bodyId = typeof body.options?.task_id === 'string' ? body.options.task_id : null;
-  const failed = parts.find((p) => p.state !== SUCCESS);
-  if (failed) {
-    const exc = failed.result as { exc_type?: string; exc_message?: unknown };
-    const reason = `Dependency ${failed.taskId} raised ${exc?.exc_type ?? 'Exception'}(${JSON.stringify(firstMessage(exc?.exc_message))})`;
-    if (bodyId) {
-      await storeSafely(input, buildResultMeta({
-        taskId: bodyId, status: FAILURE, result: { exc_type: 'ChordError', exc_message: [reason], exc_module: 'celery.exceptions' }, traceback: null,
-      }));
-    }
-    const errbacks = (body.options?.link_error as SignatureDict[] | undefined) ?? [];
-    if (bodyId) await sendAll(input, errbacks, (sig) => [bodyId, ...(sig.args ?? [])]);
-    return;
-  }
-  const results = parts.map((p) => p.result);
-  await sendSignature(input, body, body.immutable ? body.args : [results, ...(body.args ?? [])], { groupId: null });
-}
-
-function firstMessage(m: unknown): unknown {
-  return Array.isArray(m) && m.length === 1 ? m[0] : m;
-}
-
-async function sendAll(input: ExecuteInput, sigs: SignatureDict[] | null | undefined, argsOf: (s: SignatureDict) => unknown[]): Promise<void> {
-  for (const sig of sigs ?? []) {
-    try {
-      await sendSignature(input, sig, sig.immutable ? sig.args : argsOf(sig));
-    } catch (error) {
-      input.logger.error({ err: error }, `Could not send ${sig.task} linked from ${input.request.id}: ${(error as Error).message}`);
-    }
-  }
-}
-
-function sendSignature(input: ExecuteInput, sig: SignatureDict, args: unknown[], extra: ApplyOptions = {}): Promise<string> {
-  const { request } = input;
-  return input.host.send(sig.task, args ?? [], sig.kwargs ?? {}, {
+/** Send a signature dict (a chain step, callback, errback or chord body) as a child of `parent`; returns its id. */
+export function sendSignature(host: Pick<ExecutionHost, 'send'>, parent: Pick<Request, 'id' | 'root_id'>, sig: SignatureDict, args: unknown[], extra: ApplyOptions = {}): Promise<string> {
+  return host.send(sig.task, args ?? [], sig.kwargs ?? {}, {
     ...applyOptionsFromDict(sig.options ?? {}),
-    parentId: request.id,
-    rootId: request.root_id ?? request.id,
+    parentId: parent.id,
+    rootId: parent.root_id ?? parent.id,
     ...extra,
   });
-}
-
-function meta(input: ExecuteInput, status: string, result: unknown, traceback: string | null, children: string[], dateDone: Date | null): ResultMeta {
-  const { request, host, task } = input;
-  return buildResultMeta({
-    taskId: request.id,
-    status,
-    result,
-    traceback,
-    children: children.map((id) => [[id, null], null] as [[string, null], null]),
-    dateDone,
-    parentId: request.parent_id,
-    groupId: request.group,
-    extended: host.setting('result_extended')
-      ? { name: task.name, args: request.args, kwargs: request.kwargs, worker: host.hostname, retries: request.retries, queue: request.delivery_info?.routing_key ?? null }
-      : undefined,
-  });
-}
-
-/** How long a finished task keeps trying to store its result through a backend outage. */
-const STORE_RETRY_MS = 30_000;
-
-/**
- * Store a result, retrying with backoff through a short backend outage (the task already ran: running it again
- * would be worse than waiting). Logged, never thrown, if the backend stays away.
- */
-async function storeSafely(input: ExecuteInput, m: ResultMeta): Promise<void> {
-  if (!input.host.backend) return;
-  const deadline = Date.now() + STORE_RETRY_MS;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await input.host.backend.store(m.task_id, m);
-      if (attempt > 0) input.logger.info(`Stored ${m.status} result of task ${m.task_id} after ${attempt} retries`);
-      return;
-    } catch (error) {
-      if (Date.now() >= deadline) {
-        input.logger.error({ err: error }, `Could not store ${m.status} result of task ${m.task_id}: ${(error as Error).message}`);
-        return;
-      }
-      if (attempt === 0) input.logger.warn(`Storing ${m.status} result of task ${m.task_id} failed (${(error as Error).message}); retrying for up to ${STORE_RETRY_MS / 1000} s`);
-      await sleep(backoffMs(attempt));
-    }
-  }
 }
 
 async function hook(logger: Logger, task: Task, name: HookName, fn: () => void | Promise<void>): Promise<void> {

@@ -6,7 +6,7 @@ import type { Celery } from '../app/celery.js';
 import { buildControlReply, CONTROL_EXCHANGE, isForWorker, parseControlRequest, workerMailboxQueue, type ControlRequest } from '../protocol/control.js';
 import type { Subscription, Transport } from '../transports/transport.js';
 import type { Logger } from '../utils/logger.js';
-import type { TrackedRequest } from './state.js';
+import type { Request } from './request.js';
 import type { Worker } from './worker.js';
 
 type Handler = (args: Record<string, unknown>) => unknown | Promise<unknown>;
@@ -62,7 +62,7 @@ export class ControlServer {
     });
   }
 
-  private describe(r: TrackedRequest): Record<string, unknown> {
+  private describe(r: Request): Record<string, unknown> {
     const m = r.message;
     return {
       id: m.id, name: m.task, args: m.args, kwargs: m.kwargs, type: m.task, hostname: this.worker.hostname,
@@ -119,7 +119,7 @@ export class ControlServer {
       },
       revoke: (args) => {
         const ids = Array.isArray(args.task_id) ? args.task_id.map(String) : [String(args.task_id)];
-        for (const id of ids) w.revoke(id, { terminate: Boolean(args.terminate) });
+        for (const id of ids) w.revoke(id, { terminate: Boolean(args.terminate), signal: args.signal as string | number | undefined });
         return { ok: `tasks ${ids.join(', ')} flagged as revoked` };
       },
       shutdown: () => {

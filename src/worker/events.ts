@@ -20,7 +20,8 @@ export interface TaskMonitor {
   failed(m: TaskMessage, error: unknown, traceback: string | null): void;
   retried(m: TaskMessage, reason: unknown): void;
   rejected(m: TaskMessage, requeue: boolean): void;
-  revoked(m: TaskMessage, expired: boolean): void;
+  /** Celery's task-revoked: terminated (revoke terminate, with its signal number) or expired. */
+  revoked(m: TaskMessage, how: { terminated: boolean; signum: number | null; expired: boolean }): void;
 }
 
 export class WorkerEvents implements TaskMonitor {
@@ -64,7 +65,8 @@ export class WorkerEvents implements TaskMonitor {
   }
   failed(m: TaskMessage, error: unknown, traceback: string | null): void {
     const doc = exceptionToDoc(error);
-    this.task('task-failed', m, { exception: `${doc.exc_type}(${pyRepr(Array.isArray(doc.exc_message) ? doc.exc_message[0] : doc.exc_message)})`, traceback });
+    const args = Array.isArray(doc.exc_message) ? doc.exc_message : [doc.exc_message];
+    this.task('task-failed', m, { exception: `${doc.exc_type}(${args.map((a) => pyRepr(a)).join(', ')})`, traceback });
   }
   retried(m: TaskMessage, reason: unknown): void {
     this.task('task-retried', m, { exception: String(reason) });
@@ -72,7 +74,7 @@ export class WorkerEvents implements TaskMonitor {
   rejected(m: TaskMessage, requeue: boolean): void {
     this.task('task-rejected', m, { requeue });
   }
-  revoked(m: TaskMessage, expired: boolean): void {
-    this.task('task-revoked', m, { terminated: false, signum: null, expired });
+  revoked(m: TaskMessage, how: { terminated: boolean; signum: number | null; expired: boolean }): void {
+    this.task('task-revoked', m, { terminated: how.terminated, signum: how.signum, expired: how.expired });
   }
 }

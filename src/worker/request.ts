@@ -1,13 +1,180 @@
-// From a delivery to a runnable request: the request context, time limits, expiry and the ack policy.
+// One delivery the worker accepted (Celery's worker Request): its task's policy, expiry and ETA, the request
+// context the task sees, its run under the time limits, and its settle (ack or reject, exactly once). What each
+// outcome means for the backend is results.ts's job; flow (prefetch, ETA holding, slots) is the consumer's.
 
+import { InvalidTaskError, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded } from '../errors.js';
 import type { TaskMessage } from '../protocol/task-message.js';
-import { InvalidTaskError } from '../errors.js';
 import { parseWireTime } from '../utils/wire-time.js';
-import type { Request } from '../task/context.js';
+import type { Request as TaskRequest } from '../task/context.js';
 import type { Task } from '../task/task.js';
 import type { Delivery } from '../transports/transport.js';
+import type { Pool, PoolOutcome } from './pool/pool.js';
+import type { TaskPolicy } from './settings.js';
 
-export function buildRequest(message: TaskMessage, delivery: Delivery, hostname: string, loglevel: string | null, logfile: string | null): Request {
+/** How a run ended when the worker, not the task, ended it. */
+export type StopOutcome =
+  /** The hard time limit (seconds) was hit: the run was abandoned (its child killed). */
+  | { readonly state: 'TIME_LIMIT'; readonly error: TimeLimitExceeded; readonly seconds: number; readonly runtimeMs: number }
+  /** revoke(terminate=True): the run was abandoned (its child killed). */
+  | { readonly state: 'TERMINATED'; readonly signum: number; readonly runtimeMs: number };
+
+/** Every way a run can end: the task's own outcome, a lost pool child, or a stop by the worker. */
+export type RunOutcome = PoolOutcome | StopOutcome;
+
+/** One accepted delivery, from receipt to its settle. */
+export class Request {
+  readonly id: string;
+  readonly receivedAt = Date.now();
+  startedAt?: number;
+  /** Acked or rejected: nothing settles it again. */
+  acknowledged = false;
+  /** Set when it was rejected (task-rejected is reported with it). */
+  rejected: { readonly requeue: boolean } | null = null;
+  /** Aborting asks the running task to stop (soft time limit, revoke terminate). */
+  readonly abort = new AbortController();
+  /** Epoch ms of `expires`; null = never. */
+  readonly expiresAt: number | null;
+  /** Epoch ms of `eta`; null = run now. */
+  readonly etaAt: number | null;
+  private stopped: StopOutcome | null = null;
+  private onStop: ((outcome: StopOutcome) => void) | null = null;
+  private contextCache?: TaskRequest;
+
+  constructor(
+    readonly message: TaskMessage,
+    readonly delivery: Delivery,
+    readonly task: Task,
+    readonly policy: TaskPolicy,
+  ) {
+    this.id = message.id;
+    this.expiresAt = wireTimeMs(message, 'expires');
+    this.etaAt = wireTimeMs(message, 'eta');
+  }
+
+  /** Past its expires (Celery compares strictly: a task is still valid at the exact instant). */
+  expired(now = Date.now()): boolean {
+    return this.expiresAt !== null && now > this.expiresAt;
+  }
+
+  /** [hard, soft] seconds: the message's own limits win, then the task's policy (Celery's order). */
+  get timeLimits(): [number | null, number | null] {
+    return [this.message.timelimit[0] ?? this.policy.timeLimit, this.message.timelimit[1] ?? this.policy.softTimeLimit];
+  }
+
+  /** The request context the task sees (Celery's task.request), built once. */
+  context(hostname: string, loglevel: string | null, logfile: string | null): TaskRequest {
+    this.contextCache ??= requestContext(this.message, this.delivery, hostname, loglevel, logfile);
+    return this.contextCache;
+  }
+
+  /** Run on the pool under the time limits. The soft limit aborts the task's signal; the hard limit abandons it. */
+  async run(pool: Pool, context: TaskRequest): Promise<RunOutcome> {
+    this.startedAt = Date.now();
+    const [hard, soft] = this.timeLimits;
+    const stopped = new Promise<StopOutcome>((resolve) => (this.onStop = resolve));
+    const timers: NodeJS.Timeout[] = [];
+    if (soft) {
+      timers.push(setTimeout(() => this.abort.abort(new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded for ${this.task.name}[${this.id}]`, { context: { taskId: this.id } })), soft * 1000));
+    }
+    if (hard) timers.push(setTimeout(() => this.stopForTimeLimit(pool, hard), hard * 1000));
+    try {
+      const outcome = await Promise.race([pool.run({ task: this.task, message: this.message, request: context }, this.abort.signal), stopped]);
+      return this.stopped ?? outcome;
+    } finally {
+      timers.forEach(clearTimeout);
+      this.onStop = null;
+    }
+  }
+
+  /** revoke(terminate=True) of a running request: abandon it now (its pool child is killed). */
+  terminate(pool: Pool, signum: number): void {
+    const error = new TaskRevokedError(`Task ${this.id} was revoked (terminate).`, { context: { taskId: this.id } });
+    this.stop(pool, error, { state: 'TERMINATED', signum, runtimeMs: this.runtimeMs() });
+  }
+
+  private stopForTimeLimit(pool: Pool, seconds: number): void {
+    // Celery's TimeLimitExceeded carries the limit itself as its only argument.
+    const error = new TimeLimitExceeded(`Hard time limit (${seconds}s) exceeded for ${this.task.name}[${this.id}]`, { context: { taskId: this.id, taskName: this.task.name }, excArgs: [seconds] });
+    this.stop(pool, error, { state: 'TIME_LIMIT', error, seconds, runtimeMs: this.runtimeMs() });
+  }
+
+  /** A signal aborts once: after the soft limit fired, the hard limit still has to end the run (and kill a child). */
+  private stop(pool: Pool, reason: Error, outcome: StopOutcome): void {
+    if (this.stopped || !this.onStop) return;
+    this.stopped = outcome;
+    if (!this.abort.signal.aborted) this.abort.abort(reason);
+    pool.terminate?.(this.id, reason);
+    this.onStop(outcome);
+  }
+
+  runtimeMs(): number {
+    return this.startedAt === undefined ? 0 : Date.now() - this.startedAt;
+  }
+
+  /** Acknowledge, once. */
+  async ack(): Promise<void> {
+    if (this.acknowledged) return;
+    this.acknowledged = true;
+    await this.delivery.ack();
+  }
+
+  /** Reject, once; requeue puts it back for another worker. Returns false when it was already settled. */
+  async reject(requeue: boolean): Promise<boolean> {
+    if (this.acknowledged) return false;
+    this.acknowledged = true;
+    this.rejected = { requeue };
+    await this.delivery.reject({ requeue });
+    return true;
+  }
+
+  /**
+   * Settle by Celery's ack policy for how the run ended. Early-acked requests are already settled. acks_late:
+   * acked after success, retry and Ignore; after a failure or time limit only with acks_on_failure_or_timeout
+   * (else rejected, not requeued); a lost child requeues with reject_on_worker_lost; Reject rejects as it asks.
+   */
+  async settle(outcome: RunOutcome): Promise<void> {
+    switch (outcome.state) {
+      case 'REJECTED':
+        await this.reject(outcome.requeue);
+        return;
+      case 'LOST':
+        if (this.requeuesOnWorkerLost()) await this.reject(true);
+        else await this.settleFailure();
+        return;
+      case 'FAILURE':
+      case 'TIME_LIMIT':
+        await this.settleFailure();
+        return;
+      default:
+        await this.ack();
+    }
+  }
+
+  /** A lost pool child requeues the message (nothing stored) only with acks_late and reject_on_worker_lost. */
+  requeuesOnWorkerLost(): boolean {
+    return this.policy.acksLate && this.policy.rejectOnWorkerLost;
+  }
+
+  private async settleFailure(): Promise<void> {
+    if (this.policy.acksLate && !this.policy.acksOnFailureOrTimeout) await this.reject(false);
+    else await this.ack();
+  }
+}
+
+/**
+ * Epoch ms of a message's eta or expires, or null when it has none. parseTaskMessage has already refused garbage
+ * (InvalidTaskError); one met here is thrown again, naming the field and the value.
+ */
+export function wireTimeMs(message: TaskMessage, field: 'eta' | 'expires'): number | null {
+  const text = message[field];
+  if (text === null) return null;
+  const parsed = parseWireTime(text, field, { taskId: message.id, taskName: message.task });
+  if (parsed instanceof InvalidTaskError) throw parsed;
+  return parsed.epochMs;
+}
+
+/** The request context (Celery's task.request) of a delivered message. */
+export function requestContext(message: TaskMessage, delivery: Delivery, hostname: string, loglevel: string | null, logfile: string | null): TaskRequest {
   const info = delivery.message.deliveryInfo;
   return {
     ...message.customHeaders,
@@ -45,49 +212,5 @@ export function buildRequest(message: TaskMessage, delivery: Delivery, hostname:
     origin: message.origin,
     ignore_result: message.ignoreResult,
     shadow: message.shadow,
-  };
-}
-
-/**
- * Epoch ms of a message's eta or expires, or null when it has none. parseTaskMessage has already refused garbage
- * (InvalidTaskError); one met here is thrown again, naming the field and the value.
- */
-export function wireTimeMs(message: TaskMessage, field: 'eta' | 'expires'): number | null {
-  const text = message[field];
-  if (text === null) return null;
-  const parsed = parseWireTime(text, field, { taskId: message.id, taskName: message.task });
-  if (parsed instanceof InvalidTaskError) throw parsed;
-  return parsed.epochMs;
-}
-
-/** Epoch ms of the eta, or null. */
-export function etaOf(message: TaskMessage): number | null {
-  return wireTimeMs(message, 'eta');
-}
-
-/** Whether the message's expires time has passed (Celery's Request.revoked() expiry part). */
-export function isExpired(message: TaskMessage, now = Date.now()): boolean {
-  const expires = wireTimeMs(message, 'expires');
-  return expires !== null && expires <= now;
-}
-
-/** [hard, soft] seconds: the message's header, else the task's options, else the worker settings. */
-export function timeLimitsOf(message: TaskMessage, task: Task, setting: (n: string) => unknown): [number | null, number | null] {
-  const hard = message.timelimit[0] ?? task.options.timeLimit ?? (setting('task_time_limit') as number | null) ?? null;
-  const soft = message.timelimit[1] ?? task.options.softTimeLimit ?? (setting('task_soft_time_limit') as number | null) ?? null;
-  return [hard, soft];
-}
-
-export interface AckPolicy {
-  acksLate: boolean;
-  acksOnFailureOrTimeout: boolean;
-  rejectOnWorkerLost: boolean;
-}
-
-export function ackPolicyOf(task: Task, setting: (n: string) => unknown): AckPolicy {
-  return {
-    acksLate: task.options.acksLate ?? Boolean(setting('task_acks_late')),
-    acksOnFailureOrTimeout: task.options.acksOnFailureOrTimeout ?? (setting('task_acks_on_failure_or_timeout') as boolean | null) ?? true,
-    rejectOnWorkerLost: task.options.rejectOnWorkerLost ?? Boolean(setting('task_reject_on_worker_lost')),
   };
 }

@@ -1,26 +1,14 @@
 // What the worker holds: active and reserved requests, revoked ids, counters. Feeds logs, shutdown and inspect.
 
-import type { Delivery } from '../transports/transport.js';
-import type { TaskMessage } from '../protocol/task-message.js';
-
-/** One task message the worker has accepted and not yet finished. */
-export interface TrackedRequest {
-  readonly message: TaskMessage;
-  readonly delivery: Delivery;
-  readonly receivedAt: number;
-  startedAt?: number;
-  acknowledged: boolean;
-  /** Aborting asks the running task to stop (revoke terminate, soft time limit). */
-  readonly abort: AbortController;
-}
+import type { Request } from './request.js';
 
 const MAX_REVOKED = 50_000; // Celery keeps a bounded LimitedSet of revoked ids; so do we.
 
 export class WorkerState {
   /** Started, not finished. */
-  readonly active = new Map<string, TrackedRequest>();
+  readonly active = new Map<string, Request>();
   /** Received, waiting for an ETA, a rate-limit token or a free slot. */
-  readonly reserved = new Map<string, TrackedRequest>();
+  readonly reserved = new Map<string, Request>();
   /** Revoked task ids, oldest first. */
   readonly revoked = new Set<string>();
   /** Finished tasks per name (inspect stats: total). */

@@ -1,11 +1,9 @@
 // The worker: composes transport, backend, pool and consumer; starts them in order and stops them in reverse.
 // A static list of components instead of Celery's bootstep graph.
 
-import { cpus, hostname as osHostname } from 'node:os';
+import { constants, hostname as osHostname } from 'node:os';
 import type { Celery } from '../app/celery.js';
-import type { ResultBackend } from '../backends/backend.js';
 import { ImproperlyConfigured } from '../errors.js';
-import { acceptSet } from '../protocol/serializers.js';
 import type { ExecutionHost } from '../task/execute.js';
 import type { QueueDeclaration, Transport } from '../transports/transport.js';
 import { expandNodeName } from '../utils/ids.js';
@@ -18,14 +16,15 @@ import type { Pool, PoolStats } from './pool/pool.js';
 import { PreforkPool } from './pool/prefork.js';
 import { ThreadPool } from './pool/threads.js';
 import { RateLimiter } from './rate-limit.js';
+import { ResultWriter, WorkerResults } from './results.js';
+import { compileWorkerSettings, poolKindOf, TaskPolicies, type PoolKind, type QueueInfo, type WorkerSettings } from './settings.js';
 import { loadRevoked, saveRevoked } from './statedb.js';
 import { WorkerState } from './state.js';
 import { ControlServer } from './control.js';
 import { WorkerEvents } from './events.js';
 import { VERSION } from '../utils/version.js';
 
-/** `processes` is an alias of `prefork`. */
-export type PoolKind = 'async' | 'solo' | 'threads' | 'prefork' | 'processes';
+export type { PoolKind };
 
 export interface WorkerOptions {
   /** Node name; `%h`, `%n`, `%d` expand as in Celery. Default `celery@%h`. */
@@ -63,19 +62,21 @@ export interface WorkerOptions {
   statedb?: string | null;
 }
 
-interface QueueInfo { name: string; exchange: string; exchangeType: string; routingKey: string }
-
 export class Worker {
   readonly hostname: string;
   readonly state = new WorkerState();
   readonly limiter = new RateLimiter();
   readonly logger: Logger;
   private transport?: Transport;
-  private backend: ResultBackend | null = null;
+  private backendDisplay = 'disabled://';
   private pool?: Pool;
   private consumer?: Consumer;
   private control?: ControlServer;
   private events?: WorkerEvents;
+  private compiled?: WorkerSettings;
+  private policies?: TaskPolicies;
+  /** Run-time time limits (control command time_limit) set before start, applied to the policies at start. */
+  private readonly pendingTimeLimits = new Map<string, [number | null, number | null]>();
   private queueList: string[] = [];
   private stopped?: Promise<void>;
   private resolveDone!: () => void;
@@ -92,66 +93,57 @@ export class Worker {
     return this.pool?.stats();
   }
 
+  /** The worker's settings, compiled once at start (before start: compiled from the current configuration). */
+  get settings(): WorkerSettings {
+    return this.compiled ?? this.compileSettings();
+  }
+
   /** The pool this worker runs (the option, else worker_pool); `processes` reads as `prefork`. */
   get poolKind(): 'async' | 'solo' | 'threads' | 'prefork' {
-    const kind = (this.options.pool ?? (this.app.conf.get('worker_pool') as PoolKind | null) ?? 'async') as PoolKind;
-    return kind === 'processes' ? 'prefork' : kind;
+    return this.settings.pool;
   }
 
   get concurrency(): number {
-    const scale = this.autoscaleLimits;
-    if (scale) return scale.max;
-    const value = this.poolKind === 'solo' ? 1 : (this.options.concurrency ?? (this.app.conf.get('worker_concurrency') as number | null) ?? cpus().length);
-    if (!Number.isInteger(value) || value < 1) throw new ImproperlyConfigured(`Concurrency must be a whole number ≥ 1 (got ${value}). Set -c / worker_concurrency.`);
-    return value;
+    return this.settings.concurrency;
   }
 
   async start(): Promise<void> {
     const app = this.app.finalize();
-    const conf = (n: string) => app.conf.get(n);
+    const settings = (this.compiled = this.compileSettings());
+    const policies = (this.policies = new TaskPolicies(settings.task));
+    for (const [name, [soft, hard]] of this.pendingTimeLimits) policies.setTimeLimits(name, soft, hard);
     const queues = this.queues();
     await app.signals.send('worker_init', { hostname: this.hostname });
-    const statedb = this.statedbPath;
-    if (statedb) for (const id of loadRevoked(statedb)) this.state.revoke(id);
+    if (settings.stateDb) for (const id of loadRevoked(settings.stateDb)) this.state.revoke(id);
     this.transport = await app.getTransport();
     this.transport.on('disconnected', (e) => this.logger.warn(`consumer: Connection to broker lost (${(e as Error | undefined)?.message ?? 'unknown error'}). Trying to re-establish the connection…`));
     this.transport.on('connected', () => this.logger.info('consumer: Connected to the broker again; consuming.'));
     this.transport.on('error', (e) => this.logger.error(`consumer: ${(e as Error | undefined)?.message ?? String(e)}`));
     for (const q of queues) await this.transport.declare(q.declaration);
-    this.backend = app.backendUrl() ? await app.getBackend() : null;
-    const host: ExecutionHost = {
-      hostname: this.hostname,
-      setting: conf,
-      backend: this.backend,
-      send: (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options),
-    };
-    this.pool = this.createPool(host);
+    const backend = app.backendUrl() ? await app.getBackend() : null;
+    this.backendDisplay = backend?.displayUrl ?? 'disabled://';
+    const send: ExecutionHost['send'] = (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options);
+    const writer = new ResultWriter({ hostname: this.hostname, backend, send, tasks: app.tasks, logger: this.logger }, policies, settings.resultExtended);
+    this.pool = this.createPool({ hostname: this.hostname, send, results: writer });
     await this.pool.start();
-    if (!conf('worker_disable_rate_limits')) {
-      for (const name of app.tasks.names()) {
-        const task = app.tasks.get(name);
-        this.limiter.set(name, task.options.rateLimit ?? (conf('task_default_rate_limit') as string | null));
-      }
+    if (!settings.disableRateLimits) {
+      for (const name of app.tasks.names()) this.limiter.set(name, app.tasks.get(name).options.rateLimit ?? settings.task.rateLimit);
     }
     const fanout = this.transport.capabilities.fanout;
     if (fanout) {
-      this.events = new WorkerEvents(this.transport, this.hostname, this.state, Boolean(this.options.events ?? conf('worker_send_task_events')), (e) => this.logger.debug(`events: ${(e as Error).message}`));
+      this.events = new WorkerEvents(this.transport, this.hostname, this.state, settings.sendTaskEvents, (e) => this.logger.debug(`events: ${(e as Error).message}`));
     }
     this.queueList = queues.map((q) => q.info.name);
-    this.consumer = new Consumer(app, this.transport, this.pool, host, this.state, this.limiter, this.logger, {
-      queues: queues.map((q) => q.info.name),
-      concurrency: this.concurrency,
-      prefetchMultiplier: this.options.prefetchMultiplier ?? (conf('worker_prefetch_multiplier') as number) ?? 4,
+    const results = new WorkerResults(writer, { signals: app.signals, logger: this.logger, monitor: this.events });
+    this.consumer = new Consumer(app, this.transport, this.pool, results, policies, this.state, this.limiter, this.logger, {
+      queues: this.queueList,
       hostname: this.hostname,
-      accept: acceptSet((conf('accept_content') as string[]) ?? ['json']),
-      loglevel: this.options.loglevel ?? null,
-      logfile: this.options.logfile ?? null,
+      settings,
       monitor: this.events,
-      timeLimits: this.timeLimits,
     });
     if (this.options.banner !== false) process.stdout.write(this.banner(queues.map((q) => q.info)));
     await this.consumer.start();
-    if (fanout && conf('worker_enable_remote_control') !== false) {
+    if (fanout && settings.remoteControl) {
       this.control = new ControlServer(this, app, this.transport, this.logger);
       await this.control.start();
     }
@@ -166,9 +158,6 @@ export class Worker {
     this.limiter.set(taskName, limit);
   }
 
-  /** Per-task [soft, hard] time limits set at run time (control command time_limit); they win over task options. */
-  readonly timeLimits = new Map<string, [number | null, number | null]>();
-
   /** The queues this worker consumes. */
   get queueNames(): readonly string[] {
     return this.queueList;
@@ -179,26 +168,26 @@ export class Worker {
     return this.consumer?.prefetchCount ?? 0;
   }
 
-  /** Change a task's time limits on this worker (seconds; null = none). */
+  /** Change a task's time limits on this worker (seconds; null = none); a message's own limits still win (Celery). */
   setTimeLimits(taskName: string, soft: number | null, hard: number | null): void {
     this.app.tasks.get(taskName);
-    this.timeLimits.set(taskName, [soft, hard]);
+    if (this.policies) this.policies.setTimeLimits(taskName, soft, hard);
+    else this.pendingTimeLimits.set(taskName, [soft, hard]);
   }
 
-  /** Revoke a task id on this worker (remembered for later deliveries); terminate aborts it if running. */
-  revoke(taskId: string, options: { terminate?: boolean } = {}): void {
-    if (this.consumer) this.consumer.revoke(taskId, options.terminate);
+  /**
+   * Revoke a task id on this worker (remembered for later deliveries). With terminate, a running one is abandoned
+   * now and its pool child killed; `signal` (name or number, default SIGTERM) is what task-revoked reports.
+   */
+  revoke(taskId: string, options: { terminate?: boolean; signal?: string | number } = {}): void {
+    if (this.consumer) this.consumer.revoke(taskId, options.terminate, signalNumber(options.signal));
     else this.state.revoke(taskId);
     this.saveState();
   }
 
-  private get statedbPath(): string | null {
-    return this.options.statedb ?? (this.app.conf.get('worker_state_db') as string | null) ?? null;
-  }
-
   /** Persist revoked ids when --statedb is set; a failure is logged, never thrown (the revoke itself holds). */
   private saveState(): void {
-    const path = this.statedbPath;
+    const path = this.settings.stateDb;
     if (!path) return;
     try {
       saveRevoked(path, this.state.revoked);
@@ -213,7 +202,7 @@ export class Worker {
     this.stopped ??= (async () => {
       this.logger.warn(`${mode === 'warm' ? 'Warm' : 'Cold'} shutdown (${this.hostname})`);
       await this.control?.stop().catch(() => undefined);
-      await this.consumer?.stop(mode, (this.options.shutdownTimeout ?? 60) * 1000).catch((e) => this.logger.error(`shutdown: ${(e as Error).message}`));
+      await this.consumer?.stop(mode, this.settings.shutdownTimeoutMs).catch((e) => this.logger.error(`shutdown: ${(e as Error).message}`));
       await this.events?.stop().catch(() => undefined);
       await this.pool?.stop(mode);
       this.saveState();
@@ -224,8 +213,17 @@ export class Worker {
     return this.stopped;
   }
 
-  private get autoscaleLimits(): AutoscaleLimits | null {
-    const kind = this.poolKind;
+  private compileSettings(): WorkerSettings {
+    const o = this.options;
+    return compileWorkerSettings(this.app.conf, {
+      pool: o.pool, concurrency: o.concurrency, autoscaleMax: this.autoscaleLimits()?.max ?? null, prefetchMultiplier: o.prefetchMultiplier,
+      loglevel: o.loglevel, logfile: o.logfile, events: o.events, statedb: o.statedb, maxTasksPerChild: o.maxTasksPerChild,
+      maxMemoryPerChild: o.maxMemoryPerChild, shutdownTimeout: o.shutdownTimeout,
+    });
+  }
+
+  private autoscaleLimits(): AutoscaleLimits | null {
+    const kind = poolKindOf(this.app.conf, this.options.pool);
     if (!this.options.autoscale || (kind !== 'threads' && kind !== 'prefork')) return null;
     try {
       return parseAutoscale(this.options.autoscale);
@@ -236,51 +234,40 @@ export class Worker {
 
   /** async/solo run here; threads/prefork need the app module so their children can import it. */
   private createPool(host: ExecutionHost): Pool {
-    const kind = this.poolKind;
-    const conf = (n: string) => this.app.conf.get(n);
-    if (kind === 'async' || kind === 'solo') return new AsyncPool(kind, this.concurrency, this.app, host);
+    const settings = this.settings;
+    const kind = settings.pool;
+    if (kind === 'async' || kind === 'solo') return new AsyncPool(kind, settings.concurrency, this.app, host);
     if (!this.options.appModule) {
       this.logger.warn(`The ${kind} pool needs the app's module for its children (-A module:app, or appModule when starting a Worker from code); using the async pool.`);
-      return new AsyncPool('async', this.concurrency, this.app, host);
+      return new AsyncPool('async', settings.concurrency, this.app, host);
     }
     const Kind = kind === 'threads' ? ThreadPool : PreforkPool;
-    const settings: Record<string, unknown> = {};
-    for (const name of ['broker_url', 'result_backend']) if (conf(name)) settings[name] = conf(name);
-    return new Kind(this.app, host, this.logger, {
+    // The CLI's -b / --result-backend reach the children as overrides of their app module's own URLs.
+    const overrides: Record<string, unknown> = {};
+    for (const name of ['broker_url', 'result_backend'] as const) if (this.app.conf.get(name)) overrides[name] = this.app.conf.get(name);
+    return new Kind(this.app, this.logger, {
       appModule: this.options.appModule,
-      size: this.concurrency,
-      autoscale: this.autoscaleLimits,
-      maxTasksPerChild: this.options.maxTasksPerChild ?? (conf('worker_max_tasks_per_child') as number | null),
-      maxMemoryPerChild: this.options.maxMemoryPerChild ?? (conf('worker_max_memory_per_child') as number | null),
+      size: settings.concurrency,
+      autoscale: this.autoscaleLimits(),
+      maxTasksPerChild: settings.maxTasksPerChild,
+      maxMemoryPerChild: settings.maxMemoryPerChild,
       hostname: this.hostname,
-      loglevel: this.options.loglevel ?? null,
-      logfile: this.options.logfile ?? null,
-      procAliveTimeoutMs: ((conf('worker_proc_alive_timeout') as number | null) ?? 4) * 1000,
-      shutdownTimeoutMs: (this.options.shutdownTimeout ?? 60) * 1000,
-      settings,
+      loglevel: settings.loglevel,
+      logfile: settings.logfile,
+      procAliveTimeoutMs: settings.procAliveTimeoutMs,
+      shutdownTimeoutMs: settings.shutdownTimeoutMs,
+      settings: overrides,
     });
   }
 
   private queues(): Array<{ declaration: QueueDeclaration; info: QueueInfo }> {
-    const conf = (n: string) => this.app.conf.get(n);
-    const defaultQueue = (conf('task_default_queue') as string) ?? 'celery';
-    const configured = (conf('task_queues') as Array<Record<string, unknown>> | null) ?? null;
-    const known = new Map<string, QueueInfo>();
-    for (const q of configured ?? [{ name: defaultQueue }]) {
-      const name = String(q.name);
-      known.set(name, {
-        name,
-        exchange: String(q.exchange ?? conf('task_default_exchange') ?? name),
-        exchangeType: String(q.exchange_type ?? conf('task_default_exchange_type') ?? 'direct'),
-        routingKey: String(q.routing_key ?? name),
-      });
-    }
-    let selected = [...known.values()];
+    const { knownQueues, createMissingQueues } = this.settings;
+    let selected = [...knownQueues.values()];
     if (this.options.queues?.length) {
       selected = this.options.queues.map((name) => {
-        const found = known.get(name);
+        const found = knownQueues.get(name);
         if (found) return found;
-        if (conf('task_create_missing_queues') === false) {
+        if (!createMissingQueues) {
           throw new ImproperlyConfigured(`Queue '${name}' is not defined in task_queues and task_create_missing_queues is off. Define it or turn that on.`);
         }
         return { name, exchange: name, exchangeType: 'direct', routingKey: name };
@@ -302,13 +289,21 @@ export class Worker {
       version: VERSION,
       app: `${this.app.main}`,
       transport: this.transport?.displayUrl ?? this.app.brokerUrl(),
-      results: this.backend?.displayUrl ?? 'disabled://',
+      results: this.backendDisplay,
       concurrency: this.concurrency,
       pool: this.pool?.kind ?? this.poolKind,
-      events: Boolean(this.options.events),
+      events: this.settings.sendTaskEvents,
       queues,
       tasks: this.app.tasks.names(),
       notes,
     });
   }
+}
+
+/** A signal name ('SIGKILL') or number as its number; SIGTERM (15) when absent or unknown. */
+function signalNumber(signal: string | number | undefined): number {
+  if (typeof signal === 'number') return signal;
+  const name = signal?.toUpperCase();
+  const known = name ? (constants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`] : undefined;
+  return known ?? constants.signals.SIGTERM;
 }

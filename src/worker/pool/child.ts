@@ -8,12 +8,13 @@ import { deserialize, getHeapStatistics, serialize } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import type { Celery } from '../../app/celery.js';
 import { NotRegistered } from '../../errors.js';
-import { exceptionToDoc, tracebackOf } from '../../protocol/exceptions.js';
-import { buildResultMeta } from '../../protocol/result-meta.js';
+import { tracebackOf } from '../../protocol/exceptions.js';
 import { FAILURE } from '../../states.js';
 import type { Request } from '../../task/context.js';
 import { executeTask, type ExecutionHost, type TaskOutcome } from '../../task/execute.js';
 import { importModule, resolveModulePath } from '../../utils/import-module.js';
+import { ResultWriter } from '../results.js';
+import { compileTaskDefaults, TaskPolicies } from '../settings.js';
 import { errorFromWire, outcomeToWire, type ChildMessage, type InitMessage, type ParentMessage, type RunMessage } from './ipc.js';
 
 interface Channel {
@@ -63,6 +64,7 @@ async function loadApp(spec: string): Promise<Celery> {
 class Child {
   private app?: Celery;
   private host?: ExecutionHost;
+  private writer?: ResultWriter;
   private init?: InitMessage;
   private readonly jobs = new Map<number, AbortController>();
 
@@ -91,15 +93,13 @@ class Child {
       const app = await loadApp(init.appModule);
       for (const [name, value] of Object.entries(init.settings)) if (value !== null && value !== undefined) app.conf.set(name, value);
       app.finalize();
-      app.log.setup({ level: init.loglevel ?? 'WARNING', file: init.logfile, processName: init.processName });
       const backend = app.backendUrl() ? await app.getBackend() : null;
       this.app = app;
-      this.host = {
-        hostname: init.hostname,
-        setting: (n) => app.conf.get(n),
-        backend,
-        send: (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options),
-      };
+      const send: ExecutionHost['send'] = (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options);
+      // The child writes its tasks' own results, by its own app's settings, through the same writer as the worker.
+      const logger = app.log.setup({ level: init.loglevel ?? 'WARNING', file: init.logfile, processName: init.processName });
+      this.writer = new ResultWriter({ hostname: init.hostname, backend, send, tasks: app.tasks, logger }, new TaskPolicies(compileTaskDefaults(app.conf)), app.conf.get('result_extended'));
+      this.host = { hostname: init.hostname, send, results: this.writer };
       this.channel.send({ type: 'ready', pid: process.pid, threadId: isMainThread ? null : threadId });
     } catch (error) {
       this.channel.send({ type: 'fatal', message: (error as Error)?.message ?? String(error) });
@@ -123,8 +123,9 @@ class Child {
     const host = this.host!;
     if (!app.tasks.has(m.taskName)) {
       // The parent knows the task but this child's app does not (registered outside the app module?).
-      const error = new NotRegistered(`Task '${m.taskName}' is not registered in the pool child's app (${this.init!.appModule}). Register it in that module.`, { context: { taskId: m.request.id } });
-      await host.backend?.store(m.request.id, buildResultMeta({ taskId: m.request.id, status: FAILURE, result: exceptionToDoc(error), traceback: tracebackOf(error) })).catch(() => undefined);
+      const why = `Task '${m.taskName}' is not registered in the pool child's app (${this.init!.appModule}). Register it in that module.`;
+      await this.writer!.unknownTask(m.request, why);
+      const error = new NotRegistered(why, { context: { taskId: m.request.id }, excArgs: [m.taskName] });
       return { state: FAILURE, error, traceback: tracebackOf(error), runtimeMs: 0 };
     }
     const task = app.tasks.get(m.taskName);

@@ -1,8 +1,8 @@
 // The parent side of the child pools (threads, prefork): hands task calls to idle children, kills a child for a
 // hard time limit or revoke(terminate), turns a child that dies mid-task into WorkerLostError, recycles children
 // (max tasks / max memory per child), autoscales, and replaces whatever exits. How a child is started (worker
-// thread or forked process) is the subclass's only job. The broker, acks and hard-limit results stay with the
-// consumer; the child stores the task's own results.
+// thread or forked process) is the subclass's only job. The broker, acks and the results of lost or stopped runs
+// stay with the worker (results.ts); the child stores the task's own results.
 
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -10,15 +10,11 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Celery } from '../../app/celery.js';
 import { ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../../errors.js';
-import { exceptionToDoc } from '../../protocol/exceptions.js';
-import { buildResultMeta } from '../../protocol/result-meta.js';
 import { FAILURE } from '../../states.js';
-import type { ExecutionHost, TaskOutcome } from '../../task/execute.js';
 import type { Logger } from '../../utils/logger.js';
-import { ackPolicyOf } from '../request.js';
 import { autoscaleStep, type AutoscaleLimits } from './autoscale.js';
 import { errorToWire, outcomeFromWire, type ChildMessage, type ParentMessage } from './ipc.js';
-import type { Pool, PoolStats, TaskCall } from './pool.js';
+import type { Pool, PoolOutcome, PoolStats, TaskCall } from './pool.js';
 
 /** A started child, as the pool sees it. */
 export interface ChildHandle {
@@ -74,7 +70,7 @@ interface Job {
   readonly call: TaskCall;
   readonly signal: AbortSignal;
   readonly queuedAt: number;
-  readonly resolve: (outcome: TaskOutcome) => void;
+  readonly resolve: (outcome: PoolOutcome) => void;
   readonly onAbort: () => void;
   startedAt: number | null;
   slot: Slot | null;
@@ -118,7 +114,6 @@ export abstract class ChildPool implements Pool {
 
   constructor(
     protected readonly app: Celery,
-    protected readonly host: ExecutionHost,
     protected readonly logger: Logger,
     protected readonly options: ChildPoolOptions,
   ) {
@@ -159,8 +154,8 @@ export abstract class ChildPool implements Pool {
     }
   }
 
-  run(call: TaskCall, signal: AbortSignal): Promise<TaskOutcome> {
-    return new Promise<TaskOutcome>((resolve) => {
+  run(call: TaskCall, signal: AbortSignal): Promise<PoolOutcome> {
+    return new Promise<PoolOutcome>((resolve) => {
       const job: Job = {
         id: ++this.nextJob, call, signal, queuedAt: Date.now(), resolve, startedAt: null, slot: null, done: false,
         onAbort: () => this.onAbort(job),
@@ -293,33 +288,23 @@ export abstract class ChildPool implements Pool {
       }
     }
     const job = slot.job;
-    if (job && !job.done) {
-      if (this.stopping && slot.killedFor === 'stop') {
-        this.finish(job, { state: FAILURE, error: new WorkerLostError(`The worker shut down (cold) while ${job.call.task.name}[${job.call.request.id}] was running.`), traceback: null, runtimeMs: this.runtime(job) });
-      } else {
-        void this.workerLost(slot, job, how).then((outcome) => this.finish(job, outcome));
-      }
-    }
+    if (job && !job.done) this.finish(job, this.workerLost(slot, job, how));
     this.replenish();
     this.notify();
   }
 
-  /** Celery's WorkerLostError: requeued with acks_late + task_reject_on_worker_lost, else stored as FAILURE. */
-  private async workerLost(slot: Slot, job: Job, how: string): Promise<TaskOutcome> {
+  /** Celery's WorkerLostError: the worker requeues it (acks_late + task_reject_on_worker_lost) or stores FAILURE. */
+  private workerLost(slot: Slot, job: Job, how: string): PoolOutcome {
     const { task, request } = job.call;
-    const error = new WorkerLostError(`Worker exited prematurely: ${how} Job: ${request.id}.`, { context: { taskId: request.id, taskName: task.name } });
-    const policy = ackPolicyOf(task, (n) => this.app.conf.get(n));
-    const requeue = policy.acksLate && policy.rejectOnWorkerLost;
-    this.logger.error(
-      `Pool child ${slot.name} (pid ${slot.pid}${slot.threadId !== null ? `, thread ${slot.threadId}` : ''}) exited with ${how} while running ${task.name}[${request.id}]: ` +
-        `${requeue ? 'the message is requeued (task_reject_on_worker_lost)' : 'the task is marked failed (WorkerLostError)'}; a new child replaces it.`,
-    );
-    if (requeue) return { state: 'REJECTED', requeue: true, reason: error, runtimeMs: this.runtime(job) };
-    if (this.host.backend) {
-      const meta = buildResultMeta({ taskId: request.id, status: FAILURE, result: exceptionToDoc(error), traceback: null, parentId: request.parent_id, groupId: request.group });
-      await this.host.backend.store(request.id, meta).catch((e) => this.logger.error(`Could not store the result of task ${request.id}: ${(e as Error).message}`));
+    if (this.stopping && slot.killedFor === 'stop') {
+      const error = new WorkerLostError(`The worker shut down (cold) while ${task.name}[${request.id}] was running.`, { context: { taskId: request.id, taskName: task.name } });
+      return { state: 'LOST', error, runtimeMs: this.runtime(job) };
     }
-    return { state: FAILURE, error, traceback: null, runtimeMs: this.runtime(job) };
+    const error = new WorkerLostError(`Worker exited prematurely: ${how} Job: ${request.id}.`, { context: { taskId: request.id, taskName: task.name } });
+    this.logger.error(
+      `Pool child ${slot.name} (pid ${slot.pid}${slot.threadId !== null ? `, thread ${slot.threadId}` : ''}) exited with ${how} while running ${task.name}[${request.id}]; a new child replaces it.`,
+    );
+    return { state: 'LOST', error, runtimeMs: this.runtime(job) };
   }
 
   /** Hard time limit or revoke(terminate) by task id: kill the child running it (or drop it if still waiting). */
@@ -346,7 +331,7 @@ export abstract class ChildPool implements Pool {
       const at = this.queue.indexOf(job);
       if (at >= 0) this.queue.splice(at, 1);
     }
-    // The consumer stores the FAILURE (TimeLimitExceeded) or REVOKED result, as for the async pool.
+    // The worker already decided this run's outcome (time limit or terminate): what this resolves with is unused.
     this.finish(job, { state: FAILURE, error: reason, traceback: null, runtimeMs: this.runtime(job) });
     this.replenish();
   }
@@ -443,7 +428,7 @@ export abstract class ChildPool implements Pool {
     }
   }
 
-  private finish(job: Job, outcome: TaskOutcome): void {
+  private finish(job: Job, outcome: PoolOutcome): void {
     if (job.done) return;
     job.done = true;
     job.signal.removeEventListener('abort', job.onAbort);

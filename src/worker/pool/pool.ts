@@ -3,6 +3,7 @@
 
 import type { TaskMessage } from '../../protocol/task-message.js';
 import type { Request } from '../../task/context.js';
+import type { WorkerLostError } from '../../errors.js';
 import type { TaskOutcome } from '../../task/execute.js';
 import type { Task } from '../../task/task.js';
 
@@ -11,6 +12,12 @@ export interface TaskCall {
   readonly message: TaskMessage;
   readonly request: Request;
 }
+
+/**
+ * What a pool reports for one call: the task's own outcome, or LOST when the child running it died (Celery's
+ * WorkerLostError). Nothing is stored for a lost call: the worker decides (requeue or FAILURE).
+ */
+export type PoolOutcome = TaskOutcome | { readonly state: 'LOST'; readonly error: WorkerLostError; readonly runtimeMs: number };
 
 export interface PoolStats {
   readonly kind: string;
@@ -25,10 +32,11 @@ export interface Pool {
   readonly size: number;
   start(): Promise<void>;
   /** Run one call; never rejects (every error is an outcome). */
-  run(call: TaskCall, signal: AbortSignal): Promise<TaskOutcome>;
+  run(call: TaskCall, signal: AbortSignal): Promise<PoolOutcome>;
   /**
    * Stop a running task for its hard time limit or revoke(terminate), even when its signal was already aborted
-   * by the soft limit. Child pools kill the child running it; the async pool has nothing to kill.
+   * by the soft limit. Child pools kill the child running it; the async pool has nothing to kill. The caller has
+   * already decided the outcome: what run() then resolves with is not used.
    */
   terminate?(taskId: string, reason: Error): void;
   stop(mode: 'warm' | 'cold'): Promise<void>;

@@ -77,7 +77,7 @@ describe('result documents', () => {
 describe('exceptions', () => {
   it('maps JS errors to Python-readable documents', () => {
     expect(exceptionToDoc(new TypeError('bad'))).toEqual({ exc_type: 'TypeError', exc_message: ['bad'], exc_module: 'builtins' });
-    expect(exceptionToDoc(new TimeLimitExceeded('slow'))).toMatchObject({ exc_type: 'TimeLimitExceeded', exc_module: 'celery.exceptions' });
+    expect(exceptionToDoc(new TimeLimitExceeded('slow'))).toMatchObject({ exc_type: 'TimeLimitExceeded', exc_module: 'billiard.exceptions' });
     expect(exceptionToDoc(new Error('x'))).toEqual({ exc_type: 'Error', exc_message: ['x'], exc_module: 'celeriac.errors' });
   });
   it('rebuilds a Python failure as a typed RemoteTaskError', () => {

@@ -13,11 +13,10 @@ import { RemoteTaskError, SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostEr
 import { exceptionToDoc } from '../../../src/protocol/exceptions.js';
 import type { TaskMessage } from '../../../src/protocol/task-message.js';
 import { directRequest } from '../../../src/task/context.js';
-import type { ExecutionHost, TaskOutcome } from '../../../src/task/execute.js';
 import type { Logger } from '../../../src/utils/logger.js';
 import { autoscaleStep, parseAutoscale } from '../../../src/worker/pool/autoscale.js';
 import type { ChildPool, ChildPoolOptions } from '../../../src/worker/pool/children.js';
-import type { TaskCall } from '../../../src/worker/pool/pool.js';
+import type { PoolOutcome, TaskCall } from '../../../src/worker/pool/pool.js';
 import { PreforkPool } from '../../../src/worker/pool/prefork.js';
 import { ThreadPool } from '../../../src/worker/pool/threads.js';
 import { Worker } from '../../../src/worker/worker.js';
@@ -45,16 +44,10 @@ function recordingLogger(): Lines {
   return { logger, lines };
 }
 
-async function makePool(kind: 'threads' | 'prefork', options: Partial<ChildPoolOptions> = {}, backend: ExecutionHost['backend'] = null) {
+async function makePool(kind: 'threads' | 'prefork', options: Partial<ChildPoolOptions> = {}) {
   const { logger, lines } = recordingLogger();
-  const host: ExecutionHost = {
-    hostname: 'test@pool',
-    setting: (n) => app.conf.get(n),
-    backend,
-    send: () => Promise.reject(new Error('no broker in these tests')),
-  };
   const Kind = kind === 'threads' ? ThreadPool : PreforkPool;
-  const pool: ChildPool = new Kind(app, host, logger, { appModule: APP_MODULE, size: 2, hostname: 'test@pool', procAliveTimeoutMs: ALIVE_MS, ...options });
+  const pool: ChildPool = new Kind(app, logger, { appModule: APP_MODULE, size: 2, hostname: 'test@pool', procAliveTimeoutMs: ALIVE_MS, ...options });
   cleanup.push(() => pool.stop('cold'));
   await pool.start();
   return { pool, lines };
@@ -69,11 +62,11 @@ function call(name: string, args: unknown[] = [], id = randomUUID()): TaskCall {
   return { task: app.tasks.get(name), message, request: { ...directRequest(name, args, {}, id), called_directly: false, hostname: 'test@pool' } };
 }
 
-function run(pool: ChildPool, name: string, args: unknown[] = [], controller = new AbortController()): Promise<TaskOutcome> {
+function run(pool: ChildPool, name: string, args: unknown[] = [], controller = new AbortController()): Promise<PoolOutcome> {
   return pool.run(call(name, args), controller.signal);
 }
 
-function resultOf<T>(outcome: TaskOutcome): T {
+function resultOf<T>(outcome: PoolOutcome): T {
   if (outcome.state !== 'SUCCESS') throw new Error(`expected SUCCESS, got ${outcome.state}: ${outcome.state === 'FAILURE' ? String(outcome.error) : ''}`);
   return outcome.result as T;
 }
@@ -143,33 +136,17 @@ describe.each(['threads', 'prefork'] as const)('%s pool', (kind) => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it('a child that dies mid-task → WorkerLostError stored as FAILURE, one log line, a replacement child', async () => {
-    const backend = await new Celery('pool-results', { backend: `memory://${randomUUID()}` }).getBackend();
-    const { pool, lines } = await makePool(kind, { size: 1 }, backend);
+  it('a child that dies mid-task → LOST with WorkerLostError (the worker decides what to store), one log line, a replacement child', async () => {
+    const { pool, lines } = await makePool(kind, { size: 1 });
     const first = whoKey(resultOf<Who>(await run(pool, 'pool.whoami')));
     const c = call('pool.exit', [3]);
     const outcome = await pool.run(c, new AbortController().signal);
-    expect(outcome.state).toBe('FAILURE');
-    const error = outcome.state === 'FAILURE' ? outcome.error : null;
+    expect(outcome.state).toBe('LOST');
+    const error = outcome.state === 'LOST' ? outcome.error : null;
     expect(error).toBeInstanceOf(WorkerLostError);
     expect((error as Error).message).toMatch(/Worker exited prematurely: exitcode 3/);
-    const stored = await backend.get(c.request.id);
-    expect(stored?.status).toBe('FAILURE');
-    expect((stored?.result as { exc_type: string }).exc_type).toBe('WorkerLostError');
     expect(lines.filter((l) => l.includes(c.request.id) && /exited with exitcode 3/.test(l))).toHaveLength(1);
     expect(whoKey(resultOf<Who>(await run(pool, 'pool.whoami')))).not.toBe(first);
-  });
-
-  it('with acks_late and task_reject_on_worker_lost the lost task is requeued, not failed', async () => {
-    const backend = await new Celery('pool-results', { backend: `memory://${randomUUID()}` }).getBackend();
-    const { pool } = await makePool(kind, { size: 1 }, backend);
-    app.conf.set('task_acks_late', true).set('task_reject_on_worker_lost', true);
-    cleanup.push(async () => app.conf.set('task_acks_late', false).set('task_reject_on_worker_lost', false));
-    const c = call('pool.exit', [1]);
-    const outcome = await pool.run(c, new AbortController().signal);
-    expect(outcome.state).toBe('REJECTED');
-    expect(outcome.state === 'REJECTED' && outcome.requeue).toBe(true);
-    expect(await backend.get(c.request.id)).toBeNull();
   });
 
   it('max_tasks_per_child recycles a child after N tasks', async () => {
@@ -218,7 +195,7 @@ describe.each(['threads', 'prefork'] as const)('%s pool', (kind) => {
     await cold.pool.stop('cold');
     const outcome = await killed;
     expect(Date.now() - started).toBeLessThan(3000);
-    expect(outcome.state === 'FAILURE' && outcome.error).toBeInstanceOf(WorkerLostError);
+    expect(outcome.state === 'LOST' && outcome.error).toBeInstanceOf(WorkerLostError);
     expect(cold.pool.stats().children).toHaveLength(0);
   });
 });
@@ -236,8 +213,7 @@ describe('threads pool: autoscale and start-up', () => {
 
   it('an app module that cannot load fails start() with a clear error', async () => {
     const { logger } = recordingLogger();
-    const host: ExecutionHost = { hostname: 'x', setting: () => null, backend: null, send: () => Promise.reject(new Error('no')) };
-    const pool = new ThreadPool(app, host, logger, { appModule: '/nonexistent/tasks.ts:app', size: 1, hostname: 'x', procAliveTimeoutMs: ALIVE_MS });
+    const pool = new ThreadPool(app, logger, { appModule: '/nonexistent/tasks.ts:app', size: 1, hostname: 'x', procAliveTimeoutMs: ALIVE_MS });
     cleanup.push(() => pool.stop('cold'));
     await expect(pool.start()).rejects.toThrow(/could not start a child for \/nonexistent\/tasks\.ts:app/);
   });
