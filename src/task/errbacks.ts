@@ -8,12 +8,20 @@ import { uuid } from '../utils/ids.js';
 import type { Logger } from '../utils/logger.js';
 import { directRequest, runInContext, type Request } from './context.js';
 import { sendSignature, type ExecutionHost } from './execute.js';
-import type { Task } from './task.js';
+
+/** A registered task, as far as calling it here as an errback needs (the app's Task is one). */
+export interface ErrbackTask {
+  readonly name: string;
+  /** Its function: the declared parameter count decides how it is called. */
+  readonly fn: { readonly length: number };
+  readonly options: { readonly bind?: boolean };
+  invoke(request: Request, args: unknown[], kwargs: Record<string, unknown>): unknown;
+}
 
 /** What calling errbacks needs: sending, the registered tasks (for in-process errbacks) and a logger. */
 export interface ErrbackHost {
   send: ExecutionHost['send'];
-  readonly tasks: { has(name: string): boolean; get(name: string): Task };
+  readonly tasks: { has(name: string): boolean; get(name: string): ErrbackTask };
   readonly logger: Logger;
 }
 
@@ -49,11 +57,11 @@ export async function callErrbacks(host: ErrbackHost, errbacks: readonly Signatu
 }
 
 /** Celery calls an errback in place when its function's arity is greater than one (the new-style errback). */
-function takesRequest(task: Task): boolean {
+function takesRequest(task: ErrbackTask): boolean {
   return task.fn.length - (task.options.bind ? 1 : 0) > 1;
 }
 
-async function callHere(host: ErrbackHost, task: Task, sig: SignatureDict, failed: FailedCall): Promise<void> {
+async function callHere(host: ErrbackHost, task: ErrbackTask, sig: SignatureDict, failed: FailedCall): Promise<void> {
   const args = sig.immutable ? (sig.args ?? []) : [failed.request, failed.error, failed.traceback, ...(sig.args ?? [])];
   const kwargs = sig.kwargs ?? {};
   // As Celery's signature __call__: a direct call with its own request (called_directly), nothing stored.
