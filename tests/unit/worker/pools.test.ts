@@ -243,14 +243,14 @@ describe('worker with a child pool', () => {
     cleanup.push(() => worker.stop('cold'));
     await worker.start();
     const limited = await client.sendTask('pool.forever', [], {}, { timeLimit: 0.5, softTimeLimit: 0.2 });
-    const timeout = (await limited.get({ timeout: 10_000, propagate: false })) as RemoteTaskError;
+    const timeout = (await limited.get({ timeout: ALIVE_MS, propagate: false })) as RemoteTaskError;
     expect(timeout.excType).toBe('TimeLimitExceeded');
     const lost = await client.sendTask('pool.exit', [7]);
-    const lostError = (await lost.get({ timeout: 10_000, propagate: false })) as RemoteTaskError;
+    const lostError = (await lost.get({ timeout: ALIVE_MS, propagate: false })) as RemoteTaskError;
     expect(lostError.excType).toBe('WorkerLostError');
     await client.sendTask('pool.whoami');
     await until(() => (worker.state.total.get('pool.whoami') ?? 0) === 1, ALIVE_MS);
-  });
+  }, 4 * ALIVE_MS);
 
   it('without appModule, threads falls back to the async pool with a warning', async () => {
     const ns = randomUUID();
