@@ -91,9 +91,9 @@ export class Beat {
     this.stopping.abort();
     await this.loop;
     if (this.store) {
+      await this.store.close();
       if (this.leading) await this.store.resign(this.holder).catch(() => undefined);
       this.leading = false;
-      await this.store.close();
     }
     this.logger.info('beat: Stopped.');
   }
@@ -142,7 +142,7 @@ export class Beat {
     }
     if (leading && !this.leading) {
       await this.loadStates();
-      if (this.store!.shared) this.logger.info(`beat: ${this.holder} is now the leader; it sends the schedule.`);
+      this.logger.info(`beat: ${this.holder} is now the leader; it sends the schedule.`);
     } else if (!leading && this.leading) {
       this.logger.warn(`beat: ${this.holder} lost leadership to another beat; standing by.`);
     }

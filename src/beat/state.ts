@@ -3,6 +3,7 @@
 // Each claim is recorded before the task is sent, so a restart neither sends a run again nor skips one.
 
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { lock } from 'proper-lockfile';
 import type { Coordination } from '../transports/transport.js';
 
 /** An entry's run record (Celery's ScheduleEntry.last_run_at and total_run_count). */
@@ -103,23 +104,32 @@ const FORMAT = 'celeriac-beat-schedule';
 
 /**
  * Entry states in a JSON file (Celery's schedule file, `-s` / beat_schedule_filename), written atomically (temp
- * file + rename) on every claim, or every `syncEvery` claims. One beat per file: leadership is always granted.
- * A file that cannot be read is moved aside to `<file>.corrupt` and a new one started; `onProblem` reports it.
+ * file + rename) on every claim, or every `syncEvery` claims. Beats sharing the file elect their leader through
+ * the lock file `<file>.lock` (proper-lockfile: a lock left by a killed beat goes stale after the lease), and the
+ * new leader re-reads the file. A file that cannot be read is moved aside to `<file>.corrupt` and a new one
+ * started; `onProblem` reports it.
  */
 export class FileStateStore implements BeatStateStore {
-  readonly shared = false;
+  readonly shared = true;
   readonly description: string;
   private readonly entries = new Map<string, string>();
   private unsynced = 0;
+  private unlock?: () => Promise<void>;
 
-  constructor(private readonly path: string, private readonly syncEvery: number, onProblem: (message: string) => void) {
-    this.description = `${path} (schedule file; run one beat per file)`;
+  constructor(private readonly path: string, private readonly syncEvery: number, private readonly onProblem: (message: string) => void) {
+    this.description = `${path} (schedule file; beats sharing it elect a leader through ${path}.lock)`;
+    this.open();
+  }
+
+  /** Read the file, moving a bad one aside. */
+  private open(): void {
+    this.entries.clear();
     const problem = this.load();
     if (problem) {
       this.entries.clear();
-      const aside = `${path}.corrupt`;
-      renameSync(path, aside);
-      onProblem(`The schedule file ${path} could not be read (${problem}); it was moved to ${aside} and a new one started: entries run as if new.`);
+      const aside = `${this.path}.corrupt`;
+      renameSync(this.path, aside);
+      this.onProblem(`The schedule file ${this.path} could not be read (${problem}); it was moved to ${aside} and a new one started: entries run as if new.`);
     }
   }
 
@@ -136,14 +146,32 @@ export class FileStateStore implements BeatStateStore {
     return { state: next, token };
   }
 
-  async lead(): Promise<boolean> {
+  async lead(_holder: string, ttlMs: number): Promise<boolean> {
+    if (this.unlock) return true;
+    try {
+      this.unlock = await lock(this.path, {
+        realpath: false,
+        stale: Math.max(2_000, Math.round(ttlMs)),
+        onCompromised: () => (this.unlock = undefined),
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ELOCKED') return false;
+      throw error;
+    }
+    // The previous leader may have written runs since this beat read the file.
+    this.open();
     return true;
   }
 
-  async resign(): Promise<void> {}
+  async resign(): Promise<void> {
+    const unlock = this.unlock;
+    this.unlock = undefined;
+    await unlock?.().catch(() => undefined);
+  }
 
   async close(): Promise<void> {
     if (this.unsynced) this.sync();
+    await this.resign();
   }
 
   /** Write the file now (atomically). */

@@ -106,11 +106,13 @@ describe.each(['redis', 'sqlite'])('beat on %s', (kind) => {
   });
 });
 
-// RabbitMQ keeps no beat state: there the beats elect their leader through the result backend (Redis here).
-describe.each(['redis', 'sqlite', 'postgresql', 'rabbitmq'])('two beats on %s', (kind) => {
+// RabbitMQ keeps no beat state: there the beats elect their leader through the result backend (Redis here), or,
+// without a result backend, through the lock of the schedule file they share.
+describe.each(['redis', 'sqlite', 'postgresql', 'rabbitmq', 'rabbitmq + schedule file'])('two beats on %s', (kind) => {
   it('elect one leader; after kill -9 of it the other takes over within 10 s, no run sent twice', async () => {
-    const broker = kind === 'rabbitmq' ? inject('amqpUrl') : brokers[kind]!();
-    const extra = kind === 'rabbitmq' ? ['--result-backend', brokers.redis!()] : [];
+    const broker = kind.startsWith('rabbitmq') ? inject('amqpUrl') : brokers[kind]!();
+    const extra = kind === 'rabbitmq' ? ['--result-backend', brokers.redis!()]
+      : kind === 'rabbitmq + schedule file' ? ['-s', join(mkdtempSync(join(tmpdir(), 'celeriac-beat-file-')), 'schedule')] : [];
     const queue = `beat-ha-${randomUUID()}`;
     const env = { CELERIAC_BEAT_NS: `beat-ha-${randomUUID()}`, CELERIAC_BEAT_QUEUE: queue };
     const times = await arrivals(broker, queue);

@@ -139,6 +139,19 @@ describe('the schedule file', () => {
     expect((await reopened.read('e'))!.state).toEqual({ lastRunAt: 2000, totalRunCount: 1 });
   });
 
+  it('beats sharing a file elect one leader through its lock; the next leader reads what the last one wrote', async () => {
+    const file = join(dir, 'shared');
+    const a = new FileStateStore(file, 0, () => undefined);
+    const b = new FileStateStore(file, 0, () => undefined);
+    expect(await a.lead('a', 5_000)).toBe(true);
+    expect(await b.lead('b', 5_000)).toBe(false);
+    await a.claim('e', null, { lastRunAt: 42, totalRunCount: 3 });
+    await a.close();
+    expect(await b.lead('b', 5_000)).toBe(true);
+    expect((await b.read('e'))!.state).toEqual({ lastRunAt: 42, totalRunCount: 3 });
+    await b.close();
+  });
+
   it('a corrupt file is reported, kept aside and rebuilt', async () => {
     const file = join(dir, 'corrupt');
     writeFileSync(file, 'SQLite format 3\0garbage');
