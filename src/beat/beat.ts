@@ -62,10 +62,12 @@ export class Beat {
     return value;
   }
 
+  /** Longest sleep between schedule checks, in seconds (option, else beat_max_loop_interval, else Celery's 300). */
   get maxInterval(): number {
     return this.options.maxInterval || (this.app.conf.get('beat_max_loop_interval') as number | null) || DEFAULT_MAX_INTERVAL_S;
   }
 
+  /** Whether this beat leads, where its state lives, its entries and how many runs it sent. */
   info(): BeatInfo {
     return { holder: this.holder, leader: this.leading, store: this.store?.description ?? '(not started)', entries: this.entries.map((e) => e.name), sent: this.sent };
   }

@@ -20,6 +20,7 @@ export interface FieldSpec {
   readonly min: number;
 }
 
+/** The five crontab fields with Celery's ranges: minute 0-59, hour 0-23, day_of_week 0-6, day_of_month 1-31, month 1-12. */
 export const FIELDS = {
   minute: { name: 'minute', max: 60, min: 0 },
   hour: { name: 'hour', max: 24, min: 0 },

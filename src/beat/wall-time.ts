@@ -39,6 +39,7 @@ export function instantOf(t: WallTime): number {
   return t.wall - t.offset * MINUTE_MS;
 }
 
+/** The calendar fields of a WallTime as its wall clock reads them. */
 export function fieldsOf(t: WallTime): WallFields {
   const d = new Date(t.wall);
   return {

@@ -21,6 +21,7 @@ export function secondsFlag(value: string | undefined, flag: string): number | u
   return n;
 }
 
+/** The `beat` subcommand: -A, -b, -s, --max-interval, -l, -f. */
 export function beatCommand(): Command {
   return withAppOptions(new Command('beat'))
     .description('Start the periodic task scheduler (several may run: one leader sends)')
