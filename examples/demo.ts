@@ -33,7 +33,7 @@ await ready;
 const { add, mul, xsum, fail, flaky, slow, app } = await import(join(root, 'examples/tasks.ts'));
 
 async function show(label: string, result: AsyncResult) {
-  const value = await result.get({ timeout: 15_000, propagate: false });
+  const value = await result.get({ timeout: 15, propagate: false });
   const state = await result.state();
   const shown = value instanceof Error ? `${value.name}: ${value.message.replace(/^[^:]*: /, '')}` : JSON.stringify(value);
   console.log(`\n${label.padEnd(28)} ${result.id}  ${state.padEnd(8)} ${shown}`);

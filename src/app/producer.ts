@@ -6,6 +6,7 @@ import { buildTaskMessage, EMPTY_EMBED, type SignatureDict, type TaskMessage } f
 import { currentExecution } from '../task/context.js';
 import type { Transport } from '../transports/transport.js';
 import { originString, uuid } from '../utils/ids.js';
+import { sleepLong } from '../utils/long-timer.js';
 import { appTimeZone } from '../utils/time-zone.js';
 import { wireTimeToSend } from '../utils/wire-time.js';
 import { resolveRoute, type RoutesSetting } from './routes.js';
@@ -201,7 +202,7 @@ async function withRetry(publish: () => Promise<void>, transport: Transport, pol
         );
       }
       const delay = Math.min(policy.interval_start + attempt * policy.interval_step, policy.interval_max);
-      await new Promise((r) => setTimeout(r, delay * 1000));
+      await sleepLong(delay * 1000);
     }
   }
 }

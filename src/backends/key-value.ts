@@ -6,7 +6,7 @@ import { TimeoutError } from '../errors.js';
 import { decodeResultMeta, encodeResultMeta, type ResultMeta } from '../protocol/result-meta.js';
 import { acceptSet, decode, encode, getSerializer } from '../protocol/serializers.js';
 import { READY_STATES, SUCCESS } from '../states.js';
-import { sleep } from '../utils/backoff.js';
+import { setLongTimeout, sleepLong } from '../utils/long-timer.js';
 import type { BackendOptions, ChordPart, KeyValueStore, ResultBackend, WaitOptions } from './backend.js';
 
 /** Key of a task's result document: `celery-task-meta-<task id>` (Celery's get_key_for_task). */
@@ -94,7 +94,7 @@ class KeyValueBackend implements ResultBackend {
       if (options.signal?.aborted) throw options.signal.reason ?? timeout();
       const left = deadline - Date.now();
       if (left <= 0) throw timeout();
-      await sleep(Math.min(options.intervalMs, left), options.signal);
+      await sleepLong(Math.min(options.intervalMs, left), { signal: options.signal });
     }
   }
 
@@ -149,11 +149,13 @@ function toInt(bytes: Uint8Array | null): number {
 function raceDeadline<T>(promise: Promise<T>, deadline: number, signal: AbortSignal | undefined, timeout: () => Error): Promise<T> {
   if (deadline === Infinity && !signal) return promise;
   return new Promise<T>((resolve, reject) => {
-    const timer = deadline === Infinity ? undefined : setTimeout(() => reject(timeout()), Math.max(0, deadline - Date.now()));
+    // A long timer: get({ timeout: 30 days }) must wait 30 days, not reject at once.
+    const timer = deadline === Infinity ? undefined : setLongTimeout(() => reject(timeout()), deadline - Date.now());
     const onAbort = () => reject(signal?.reason ?? timeout());
+    if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
+      timer?.cancel();
       signal?.removeEventListener('abort', onAbort);
     });
   });

@@ -19,6 +19,7 @@ import { pickleDumps } from '../protocol/pickle.js';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import { getSerializer } from '../protocol/serializers.js';
 import { READY_STATES } from '../states.js';
+import { setLongTimeout } from '../utils/long-timer.js';
 import { SCHEMA_LOCKS, ensurePgSchema, pgConfig, wrapPgError } from '../drivers/postgres.js';
 import { DIALECTS, numbered, sqlDateTime } from '../drivers/sql-dialect.js';
 import { PgCoordination } from '../drivers/sql-coordination.js';
@@ -138,12 +139,12 @@ export class PgResultBackend implements ResultBackend {
         if (woken) continue;
         await new Promise<void>((resolve) => {
           const done = () => {
-            clearTimeout(timer);
+            timer.cancel();
             wake = undefined;
             options.signal?.removeEventListener('abort', done);
             resolve();
           };
-          const timer = setTimeout(done, Math.min(interval, left));
+          const timer = setLongTimeout(done, Math.min(interval, left));
           wake = done;
           options.signal?.addEventListener('abort', done, { once: true });
         });

@@ -19,7 +19,7 @@ import { pickleDumps } from '../protocol/pickle.js';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import { getSerializer } from '../protocol/serializers.js';
 import { READY_STATES } from '../states.js';
-import { sleep } from '../utils/backoff.js';
+import { sleepLong } from '../utils/long-timer.js';
 import { DIALECTS, sqlDateTime } from '../drivers/sql-dialect.js';
 import { openSqliteDatabase, sqliteFileOf } from '../drivers/sqlite.js';
 import { SqliteCoordination } from '../drivers/sql-coordination.js';
@@ -126,7 +126,7 @@ export class SqlResultBackend implements ResultBackend {
       if (options.signal?.aborted) throw options.signal.reason ?? resultTimeout(taskId, options.timeoutMs, stored, this.displayUrl);
       const left = deadline - Date.now();
       if (left <= 0) throw resultTimeout(taskId, options.timeoutMs, stored, this.displayUrl);
-      await sleep(Math.min(interval, left), options.signal);
+      await sleepLong(Math.min(interval, left), { signal: options.signal });
     }
   }
 

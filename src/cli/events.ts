@@ -3,6 +3,8 @@
 
 import { Command } from 'commander';
 import { EventReceiver } from '../events/receiver.js';
+import { setLongTimeout } from '../utils/long-timer.js';
+import { usage } from './call.js';
 import { loadAppFrom, runAction, withAppOptions } from './common.js';
 import { EX_OK, EX_UNAVAILABLE } from './exit-codes.js';
 
@@ -13,6 +15,8 @@ export function eventsCommand(): Command {
     .option('--duration <seconds>', 'stop after this many seconds')
     .action(async (flags: { json?: boolean; duration?: string }, command: Command) => {
       await runAction(async () => {
+        const duration = flags.duration === undefined ? undefined : Number(flags.duration);
+        if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) throw usage(`--duration takes seconds > 0, got '${flags.duration}'.`);
         const app = await loadAppFrom(command);
         const transport = await app.getTransport();
         const receiver = new EventReceiver(transport, (e) => {
@@ -27,7 +31,7 @@ export function eventsCommand(): Command {
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
-          if (flags.duration) setTimeout(resolve, Number(flags.duration) * 1000);
+          if (duration !== undefined) setLongTimeout(resolve, duration * 1000);
         });
         await receiver.stop();
         await app.close();

@@ -17,7 +17,7 @@ export function resultCommand(): Command {
         const app = await loadAppFrom(command);
         try {
           const result = app.AsyncResult(id);
-          const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout) * 1000;
+          const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
           const value = await result.get({ timeout, propagate: false });
           if (value instanceof RemoteTaskError) {
             process.stdout.write(`${flags.traceback ? (value.remoteTraceback ?? value.message) : `${value.excType}: ${value.message.replace(/^[^:]*: /, '')}`}\n`);

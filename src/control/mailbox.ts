@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildControlRequest, CONTROL_EXCHANGE, parseControlReply, REPLY_EXCHANGE, replyQueue } from '../protocol/control.js';
 import type { Subscription, Transport } from '../transports/transport.js';
+import { setLongTimeout } from '../utils/long-timer.js';
 
 /** Whom a remote-control command goes to and how long replies are collected (Celery's destination, timeout, limit). */
 export interface BroadcastOptions {
@@ -43,13 +44,13 @@ export class Mailbox {
     const finished = new Promise<void>((r) => (finish = r));
     const entry: Pending = { replies: [], limit, done: finish };
     this.pending.set(ticket, entry);
-    const timer = setTimeout(finish, timeoutMs);
+    const timer = setLongTimeout(finish, timeoutMs);
     try {
       await this.publish(transport, method, args, options, ticket, true, timeoutMs);
       await finished;
       return entry.replies;
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
       this.pending.delete(ticket);
     }
   }

@@ -5,6 +5,7 @@ import type { ResultBackend } from '../backends/backend.js';
 import { docToError } from '../protocol/exceptions.js';
 import { parseDateDone, type ResultMeta } from '../protocol/result-meta.js';
 import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, SUCCESS } from '../states.js';
+import { secondsOption } from './get-options.js';
 
 /** Where a result handle reads from: the app hands this over, so results never import the app. */
 export interface ResultSource {
@@ -13,12 +14,13 @@ export interface ResultSource {
   readonly control?: { revoke(taskId: string, options?: { terminate?: boolean; signal?: string }): Promise<void> };
 }
 
+/** Options of `get()` (Celery's AsyncResult.get keyword arguments). Times are in seconds, as in Celery. */
 export interface GetOptions {
-  /** Milliseconds to wait before TimeoutError; undefined waits forever. */
+  /** Seconds to wait before TimeoutError (e.g. 0.5, 10, 30 days = 2_592_000); undefined or Infinity waits forever. */
   timeout?: number;
   /** Rethrow the task's error (default true); false returns the error instead. */
   propagate?: boolean;
-  /** Poll interval in ms where the backend cannot push (default 500, Celery's 0.5 s). */
+  /** Seconds between polls where the backend cannot push (default 0.5, Celery's). */
   interval?: number;
   signal?: AbortSignal;
 }
@@ -95,12 +97,13 @@ export class AsyncResult<R = unknown> {
 
   /**
    * Wait for the result. Rethrows the task's error (a RemoteTaskError carrying exc_type/exc_message/exc_module and
-   * the remote traceback) unless `propagate: false`; rejects with TimeoutError after `timeout` ms.
+   * the remote traceback) unless `propagate: false`; rejects with TimeoutError after `timeout` seconds.
+   * Throws ImproperlyConfigured for a timeout or interval that is not a number of seconds ≥ 0.
    */
   async get(options: GetOptions = {}): Promise<R> {
     const meta = this.cached ?? (await (await this.source.getBackend()).waitFor(this.id, {
-      timeoutMs: options.timeout,
-      intervalMs: options.interval ?? 500,
+      timeoutMs: secondsOption(options.timeout, 'timeout'),
+      intervalMs: secondsOption(options.interval, 'interval') ?? 500,
       signal: options.signal,
     }));
     this.cached = meta;

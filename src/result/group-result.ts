@@ -2,6 +2,7 @@
 
 import { PROPAGATE_STATES, READY_STATES, SUCCESS } from '../states.js';
 import { AsyncResult, type GetOptions, type ResultSource } from './async-result.js';
+import { secondsOption } from './get-options.js';
 
 export class GroupResult<R = unknown> {
   constructor(
@@ -10,12 +11,13 @@ export class GroupResult<R = unknown> {
     private readonly source: ResultSource,
   ) {}
 
-  /** Every member's value, in order; rethrows the first failure unless propagate is false. */
+  /** Every member's value, in order; rethrows the first failure unless propagate is false. `timeout` in seconds covers all. */
   async get(options: GetOptions = {}): Promise<R[]> {
-    const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout;
+    const timeoutMs = secondsOption(options.timeout, 'timeout');
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     const values: R[] = [];
     for (const r of this.results) {
-      const timeout = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+      const timeout = deadline === undefined ? undefined : Math.max(0, deadline - Date.now()) / 1000;
       values.push(await r.get({ ...options, timeout }));
     }
     return values;

@@ -7,6 +7,7 @@ import { notRegistered } from '../app/registry.js';
 import { parseTaskMessage, type TaskMessage } from '../protocol/task-message.js';
 import type { Delivery, Subscription, Transport } from '../transports/transport.js';
 import type { Logger } from '../utils/logger.js';
+import { setLongTimeout, sleepLong, type LongTimer } from '../utils/long-timer.js';
 import type { Pool } from './pool/pool.js';
 import type { RateLimiter } from './rate-limit.js';
 import { Request, requestContext } from './request.js';
@@ -32,7 +33,7 @@ export interface ConsumerOptions {
 export class Consumer {
   private subscription?: Subscription;
   private readonly ready: Request[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<LongTimer>();
   private heldForEta = 0;
   private idleWaiters: Array<() => void> = [];
   private stopping = false;
@@ -65,7 +66,7 @@ export class Consumer {
   async stop(mode: 'warm' | 'cold', waitMs = 60_000): Promise<void> {
     this.stopping = true;
     await this.subscription?.cancel().catch(() => undefined);
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) t.cancel();
     this.timers.clear();
     const unstarted = [...this.state.reserved.values()].filter((r) => !r.acknowledged);
     if (unstarted.length) this.logger.warn(`Restoring ${unstarted.length} unacknowledged message(s)`);
@@ -74,7 +75,7 @@ export class Consumer {
     this.ready.length = 0;
     if (mode === 'warm' && this.state.active.size > 0) {
       this.logger.warn(`Waiting for ${this.state.active.size} running task(s) to finish…`);
-      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, waitMs).unref())]);
+      await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), sleepLong(waitMs, { unref: true })]);
       this.idleWaiters.length = 0;
     }
     const left = [...this.state.active.values()].filter((r) => !r.acknowledged);
@@ -163,7 +164,8 @@ export class Consumer {
     // While held, a message counts as unacked; widen the window so it does not starve other work (as Celery does).
     this.heldForEta++;
     void this.subscription?.setPrefetch(this.prefetchCount);
-    const timer = setTimeout(() => {
+    // A long timer: an ETA 25 days ahead on a broker that cannot defer (AMQP) must not fire at once.
+    const timer = setLongTimeout(() => {
       this.timers.delete(timer);
       this.heldForEta--;
       void this.subscription?.setPrefetch(this.prefetchCount);
@@ -185,7 +187,7 @@ export class Consumer {
       const waitMs = this.limiter.acquire(next.task.name);
       if (waitMs > 0) {
         // Rate-limited: park this one, keep serving other tasks.
-        const timer = setTimeout(() => {
+        const timer = setLongTimeout(() => {
           this.timers.delete(timer);
           this.ready.unshift(next);
           this.pump();

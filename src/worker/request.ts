@@ -5,6 +5,7 @@
 import { InvalidTaskError, SoftTimeLimitExceeded, TaskRevokedError, TimeLimitExceeded } from '../errors.js';
 import type { TaskMessage } from '../protocol/task-message.js';
 import { parseWireTime } from '../utils/wire-time.js';
+import { setLongTimeout, type LongTimer } from '../utils/long-timer.js';
 import type { Request as TaskRequest } from '../task/context.js';
 import type { Task } from '../task/task.js';
 import type { Delivery } from '../transports/transport.js';
@@ -72,16 +73,16 @@ export class Request {
     this.startedAt = Date.now();
     const [hard, soft] = this.timeLimits;
     const stopped = new Promise<StopOutcome>((resolve) => (this.onStop = resolve));
-    const timers: NodeJS.Timeout[] = [];
+    const timers: LongTimer[] = [];
     if (soft) {
-      timers.push(setTimeout(() => this.abort.abort(new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded for ${this.task.name}[${this.id}]`, { context: { taskId: this.id } })), soft * 1000));
+      timers.push(setLongTimeout(() => this.abort.abort(new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded for ${this.task.name}[${this.id}]`, { context: { taskId: this.id } })), soft * 1000));
     }
-    if (hard) timers.push(setTimeout(() => this.stopForTimeLimit(pool, hard), hard * 1000));
+    if (hard) timers.push(setLongTimeout(() => this.stopForTimeLimit(pool, hard), hard * 1000));
     try {
       const outcome = await Promise.race([pool.run({ task: this.task, message: this.message, request: context }, this.abort.signal), stopped]);
       return this.stopped ?? outcome;
     } finally {
-      timers.forEach(clearTimeout);
+      for (const t of timers) t.cancel();
       this.onStop = null;
     }
   }

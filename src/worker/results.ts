@@ -18,7 +18,8 @@ import { callErrbacks, type ErrbackHost } from '../task/errbacks.js';
 import { sendSignature, type ExecutedCall, type OutcomeRecorder } from '../task/execute.js';
 import type { Retry } from '../errors.js';
 import type { Delivery } from '../transports/transport.js';
-import { backoffMs, sleep } from '../utils/backoff.js';
+import { backoffMs } from '../utils/backoff.js';
+import { sleepLong } from '../utils/long-timer.js';
 import type { Logger } from '../utils/logger.js';
 import type { TaskMonitor } from './events.js';
 import type { Request, RunOutcome } from './request.js';
@@ -199,7 +200,7 @@ export class ResultWriter implements OutcomeRecorder {
           return;
         }
         if (attempt === 0) logger.warn(`Storing ${meta.status} result of task ${meta.task_id} failed (${(error as Error).message}); retrying for up to ${STORE_RETRY_MS / 1000} s`);
-        await sleep(backoffMs(attempt));
+        await sleepLong(backoffMs(attempt));
       }
     }
   }

@@ -61,7 +61,7 @@ async function killThreeTimes(broker: string, backend: string, label: string) {
     await worker.stop('SIGKILL');
     worker = await start(`victim${kill}@${label}`, ['-c', '8']);
   }
-  const values = await Promise.all(results.map((r) => r.get({ timeout: 150_000, interval: 200 })));
+  const values = await Promise.all(results.map((r) => r.get({ timeout: 150, interval: 0.2 })));
   expect(values).toEqual(Array(total).fill(5));
   const runs = executions();
   const ids = new Set(results.map((r) => r.id));
@@ -83,7 +83,7 @@ async function countdownBeyondVisibility(broker: string, backend: string, label:
   await start(`eta-b@${label}`, ['-c', '4']);
   const results = await Promise.all(Array.from({ length: 20 }, () => client.sendTask('counting.late', [1], {}, { countdown: 4 })));
   const sentAt = Date.now();
-  await Promise.all(results.map((r) => r.get({ timeout: 30_000, interval: 100 })));
+  await Promise.all(results.map((r) => r.get({ timeout: 30, interval: 0.1 })));
   expect(Date.now() - sentAt).toBeGreaterThanOrEqual(3_500);
   await pause(2_500);
   const runs = executions().map(([id]) => id);
@@ -143,9 +143,9 @@ describe('crash safety on Redis', () => {
     await server.start();
     const restartedAt = Date.now();
     const second = await Promise.all(Array.from({ length: 50 }, () => client.sendTask('counting.add', [1, 2])));
-    expect(await second[0]!.get({ timeout: 20_000, interval: 100 })).toBe(3);
+    expect(await second[0]!.get({ timeout: 20, interval: 0.1 })).toBe(3);
     const resumedMs = Date.now() - restartedAt;
-    const values = await Promise.all([...first, ...second].map((r) => r.get({ timeout: 90_000, interval: 200 })));
+    const values = await Promise.all([...first, ...second].map((r) => r.get({ timeout: 90, interval: 0.2 })));
     console.log(`[restart redis] resumed ${resumedMs} ms after restart; ${values.length} tasks, all succeeded`);
     expect(values.filter((v) => v === 10)).toHaveLength(300);
     expect(values.filter((v) => v === 3)).toHaveLength(50);

@@ -32,7 +32,7 @@ describe('Redis through Sentinel', () => {
     await worker.start();
     try {
       const r = await client.sendTask<number>('sentinel.mul', [6, 7]);
-      expect(await r.get({ timeout: 10_000 })).toBe(42);
+      expect(await r.get({ timeout: 10 })).toBe(42);
       expect(await r.state()).toBe('SUCCESS');
       expect((await client.getTransport()).displayUrl).toMatch(/^sentinel:\/\/127\.0\.0\.1:\d+/);
     } finally {

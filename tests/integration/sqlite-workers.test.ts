@@ -40,7 +40,7 @@ describe('celeriac workers on SQLite', () => {
     const { client, start } = setup();
     await start('w1@sqlite');
     const r = await client.sendTask<number>('counting.add', [20, 22]);
-    expect(await r.get({ timeout: 15_000 })).toBe(42);
+    expect(await r.get({ timeout: 15 })).toBe(42);
     expect(await r.state()).toBe('SUCCESS');
   });
 
@@ -48,7 +48,7 @@ describe('celeriac workers on SQLite', () => {
     const { client, start, executions } = setup();
     await Promise.all([start('a@sqlite', ['-c', '4']), start('b@sqlite', ['-c', '4'])]);
     const results = await Promise.all(Array.from({ length: 300 }, () => client.sendTask('counting.work', [1])));
-    await Promise.all(results.map((r) => r.get({ timeout: 60_000 })));
+    await Promise.all(results.map((r) => r.get({ timeout: 60 })));
     const ran = executions();
     expect(ran.length).toBe(300);
     expect(new Set(ran).size).toBe(300);
@@ -63,7 +63,7 @@ describe('celeriac workers on SQLite', () => {
     expect(executions().length).toBeGreaterThanOrEqual(1);
     await doomed.stop('SIGKILL');
     await start('rescuer@sqlite', ['-c', '4'], env);
-    const values = await Promise.all(results.map((r) => r.get({ timeout: 60_000 })));
+    const values = await Promise.all(results.map((r) => r.get({ timeout: 60 })));
     expect(values).toEqual(Array(10).fill(400));
     const ids = new Set(results.map((r) => r.id));
     expect(new Set(executions().filter((id) => ids.has(id)))).toEqual(ids);
@@ -79,7 +79,7 @@ describe('celeriac workers on SQLite', () => {
     const doneBeforeStop = executions().length;
     expect(doneBeforeStop).toBeLessThan(5);
     await start('next@sqlite', ['-c', '4']);
-    expect(await Promise.all(results.map((r) => r.get({ timeout: 30_000 })))).toEqual(Array(5).fill(600));
+    expect(await Promise.all(results.map((r) => r.get({ timeout: 30 })))).toEqual(Array(5).fill(600));
     expect(new Set(executions()).size).toBe(5);
   });
 
@@ -100,10 +100,10 @@ describe('celeriac workers on SQLite', () => {
     db.prepare('INSERT INTO kombu_message (visible, timestamp, payload, version, queue_id) VALUES (1, NULL, ?, 1, ?)').run('garbage that is not JSON', queueId);
     db.close();
     const good = await client.sendTask<number>('counting.add', [1, 1]);
-    expect(await good.get({ timeout: 15_000 })).toBe(2);
-    expect(((await client.AsyncResult('two-element-body').get({ timeout: 5000, propagate: false })) as Error).message).toMatch(/3-element array/);
-    expect(((await client.AsyncResult('broken-json').get({ timeout: 5000, propagate: false })) as Error).message).toMatch(/Malformed json/);
-    expect(((await unknown.get({ timeout: 5000, propagate: false })) as Error).name).toBe('NotRegistered');
+    expect(await good.get({ timeout: 15 })).toBe(2);
+    expect(((await client.AsyncResult('two-element-body').get({ timeout: 5, propagate: false })) as Error).message).toMatch(/3-element array/);
+    expect(((await client.AsyncResult('broken-json').get({ timeout: 5, propagate: false })) as Error).message).toMatch(/Malformed json/);
+    expect(((await unknown.get({ timeout: 5, propagate: false })) as Error).name).toBe('NotRegistered');
     expect(await client.AsyncResult('pickle-id').state()).toBe('PENDING');
     const out = w.output();
     expect(out).toMatch(/untrusted content of type application\/x-python-serialize \(task pickle-id, queue celery\)/);

@@ -24,16 +24,16 @@ describe('celeriac client → Python worker over RabbitMQ', () => {
 
   it('runs interop.add and a failure arrives typed', async () => {
     const ok = await app.sendTask<number>('interop.add', [2, 3], {}, { queue });
-    expect(await ok.get({ timeout: 20_000 })).toBe(5);
+    expect(await ok.get({ timeout: 20 })).toBe(5);
     const bad = await app.sendTask('interop.fail', ['over amqp'], {}, { queue });
-    const err = (await bad.get({ timeout: 20_000, propagate: false })) as RemoteTaskError;
+    const err = (await bad.get({ timeout: 20, propagate: false })) as RemoteTaskError;
     expect(err.excType).toBe('ValueError');
     expect(err.excMessage).toEqual(['over amqp']);
   });
 
   it('Python sees the request celeriac sent: headers, priority, routing', async () => {
     const r = await app.sendTask<Record<string, any>>('interop.echo_context', [1], { k: 2 }, { queue, headers: { x_custom: 'amqp' }, priority: 3 });
-    const v = await r.get({ timeout: 20_000 });
+    const v = await r.get({ timeout: 20 });
     expect(v).toMatchObject({ id: r.id, args: [1], kwargs: { k: 2 }, hostname: 'py@amqp', custom_headers: { x_custom: 'amqp' } });
     expect(v.delivery_info).toMatchObject({ routing_key: queue, priority: 3 });
   });

@@ -40,8 +40,8 @@ describe('Python and celeriac workers on one queue', () => {
       results.push(await app.sendTask('interop.sleep', [0.3]));
       probes.push(await app.sendTask<Record<string, string>>('interop.echo_context'));
     }
-    await Promise.all(results.map((r) => r.get({ timeout: 60_000 })));
-    const hosts = new Set((await Promise.all(probes.map((r) => r.get({ timeout: 60_000 })))).map((v) => v.hostname));
+    await Promise.all(results.map((r) => r.get({ timeout: 60 })));
+    const hosts = new Set((await Promise.all(probes.map((r) => r.get({ timeout: 60 })))).map((v) => v.hostname));
     expect(hosts).toEqual(new Set(['py@mixed', 'ts@mixed']));
   });
 });
@@ -83,12 +83,12 @@ describe('hostile input on the queue of a celeriac worker', () => {
       envelope(JSON.stringify([[big, 'y'], {}, {}]), 'application/json', { task: 'interop.add', id: 'ten-megabytes' }),
       JSON.stringify(v1Doc),
     );
-    expect(await app.AsyncResult('no-delivery-info').get({ timeout: 20_000 })).toBe(5);
-    const badBody = (await app.AsyncResult('bad-body').get({ timeout: 20_000, propagate: false })) as RemoteTaskError;
+    expect(await app.AsyncResult('no-delivery-info').get({ timeout: 20 })).toBe(5);
+    const badBody = (await app.AsyncResult('bad-body').get({ timeout: 20, propagate: false })) as RemoteTaskError;
     expect(badBody.excType).toBe('DecodeError');
-    expect(((await app.AsyncResult('ten-megabytes').get({ timeout: 30_000 })) as string).length).toBe(big.length + 1);
-    expect(await app.AsyncResult(v1Id).get({ timeout: 20_000 })).toBe(v1Body.args[0] + v1Body.args[1]);
-    expect(await (await app.sendTask('interop.add', [20, 22])).get({ timeout: 20_000 })).toBe(42);
+    expect(((await app.AsyncResult('ten-megabytes').get({ timeout: 30 })) as string).length).toBe(big.length + 1);
+    expect(await app.AsyncResult(v1Id).get({ timeout: 20 })).toBe(v1Body.args[0] + v1Body.args[1]);
+    expect(await (await app.sendTask('interop.add', [20, 22])).get({ timeout: 20 })).toBe(42);
     expect(await app.AsyncResult('pickled').state()).toBe('PENDING');
     expect(ts.alive()).toBe(true);
     expect(ts.output()).toMatch(/not JSON/);

@@ -6,7 +6,8 @@
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import { ImproperlyConfigured, OperationalError } from '../../errors.js';
-import { backoffMs, sleep } from '../../utils/backoff.js';
+import { backoffMs } from '../../utils/backoff.js';
+import { sleepLong } from '../../utils/long-timer.js';
 import type { TransportEvent, TransportOptions } from '../transport.js';
 import { connectPlan, type AmqpEndpoint, type ConnectPlan } from './connection-options.js';
 import {
@@ -138,7 +139,7 @@ export class AmqpConnection {
         if (delay >= 1_000) {
           this.hooks.emit('error', new OperationalError(`Cannot reconnect to the broker at ${this.displayUrl} (${errorText(error)}); trying again in ${(delay / 1000).toFixed(1)} s.`, { cause: error, context: { url: this.displayUrl } }));
         }
-        await sleep(delay, this.closeController.signal);
+        await sleepLong(delay, { signal: this.closeController.signal });
       }
     }
     throw closedError(this.displayUrl);

@@ -5,7 +5,8 @@
 
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { OperationalError } from '../../errors.js';
-import { backoffMs, sleep } from '../../utils/backoff.js';
+import { backoffMs } from '../../utils/backoff.js';
+import { sleepLong } from '../../utils/long-timer.js';
 import type { Delivery, SubscribeOptions, Subscription } from '../transport.js';
 import { lastChannelError, openChannel } from './channels.js';
 import { toIncoming, type RawMessage } from './codec.js';
@@ -75,7 +76,7 @@ export class Subscriptions {
         } catch (error) {
           if (conn.closed) return;
           if (attempt === 0 || attempt % 10 === 9) this.report(error);
-          await sleep(backoffMs(attempt, 200, 10_000), this.connection.closeSignal);
+          await sleepLong(backoffMs(attempt, 200, 10_000), { signal: this.connection.closeSignal });
         }
       }
     } finally {

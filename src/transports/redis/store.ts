@@ -34,7 +34,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ImproperlyConfigured } from '../../errors.js';
-import { sleep } from '../../utils/backoff.js';
+import { sleepLong } from '../../utils/long-timer.js';
 import type { Binding, BindingTable, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import { RedisSubscriber } from '../../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisFailure, type RedisConnectionConfig } from '../../drivers/redis.js';
@@ -261,7 +261,7 @@ export class RedisQueueStore implements QueueStore {
     const max = Math.max(1, Math.floor(options.max || 1));
     const deadline = Date.now() + options.timeoutMs;
     if (queues.length === 0) {
-      await sleep(options.timeoutMs, signal);
+      await sleepLong(options.timeoutMs, { signal });
       return [];
     }
     for (;;) {
@@ -293,7 +293,7 @@ export class RedisQueueStore implements QueueStore {
 
   /** Block until `list` is non-empty, `ms` pass, or `signal` aborts, without taking anything. */
   private async wait(list: string, ms: number, signal: AbortSignal): Promise<void> {
-    if (this.noBlmove) return sleep(Math.min(ms, 50), signal);
+    if (this.noBlmove) return sleepLong(Math.min(ms, 50), { signal });
     const conn = this.idle.pop() ?? this.newBlocking();
     let aborted = false;
     let onAbort!: () => void;

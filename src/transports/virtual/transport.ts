@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events';
 import { DecodeError, OperationalError } from '../../errors.js';
 import { isNetworkError } from '../../drivers/network-errors.js';
 import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope.js';
-import { backoffMs, sleep } from '../../utils/backoff.js';
+import { backoffMs } from '../../utils/backoff.js';
+import { MAX_TIMER_MS, sleepLong } from '../../utils/long-timer.js';
 import type {
   Delivery, ExchangeType, IncomingMessage, OutgoingMessage, QueueDeclaration, Route, SubscribeOptions, Subscription,
   Transport, TransportCapabilities, TransportEvent,
@@ -63,7 +64,9 @@ class VirtualTransport extends EventEmitter implements Transport {
     const t = options.transportOptions ?? {};
     this.displayUrl = options.displayUrl;
     this.visibilityMs = Number(t.visibility_timeout ?? 3600) * 1000;
-    this.pollMs = Number(t.deferral_check_interval ?? 1) * 1000;
+    // Seconds, as every Celery-named option; setInterval runs a bad or over-long delay every 1 ms, so bound it.
+    const poll = Number(t.deferral_check_interval ?? 1) * 1000;
+    this.pollMs = Number.isFinite(poll) && poll > 0 ? Math.min(poll, MAX_TIMER_MS) : 1000;
     this.capabilities = {
       fanout: Boolean(store.broadcast),
       topic: true,
@@ -236,7 +239,7 @@ class VirtualSubscription implements Subscription {
       } catch (error) {
         if (signal.aborted) break;
         this.transport.emit(this.transport.isRecoverable(error) ? 'disconnected' : 'error', error);
-        await sleep(backoffMs(failures++), signal);
+        await sleepLong(backoffMs(failures++), { signal });
         continue;
       }
       for (const t of taken) {

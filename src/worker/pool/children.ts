@@ -12,6 +12,7 @@ import type { Celery } from '../../app/celery.js';
 import { ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../../errors.js';
 import { FAILURE } from '../../states.js';
 import type { Logger } from '../../utils/logger.js';
+import { setLongTimeout, type LongTimer } from '../../utils/long-timer.js';
 import { autoscaleStep, type AutoscaleLimits } from './autoscale.js';
 import { errorToWire, outcomeFromWire, type ChildMessage, type ParentMessage } from './ipc.js';
 import type { Pool, PoolOutcome, PoolStats, TaskCall } from './pool.js';
@@ -89,7 +90,7 @@ interface Slot {
   /** Why the pool killed it: then its exit is expected. */
   killedFor: unknown;
   fatal: string | null;
-  timer: NodeJS.Timeout | null;
+  timer: LongTimer | null;
   readonly ready: Promise<void>;
   readonly settleReady: (error?: Error) => void;
 }
@@ -215,11 +216,10 @@ export abstract class ChildPool implements Pool {
     handle.onMessage((m) => this.onMessage(slot, m));
     handle.onExit((how) => this.onExit(slot, how));
     const aliveMs = this.options.procAliveTimeoutMs ?? 4000;
-    slot.timer = setTimeout(() => {
+    slot.timer = setLongTimeout(() => {
       slot.fatal = `it did not report ready within ${aliveMs / 1000}s (worker_proc_alive_timeout)`;
       this.kill(slot, 'start timeout');
-    }, aliveMs);
-    slot.timer.unref();
+    }, aliveMs).unref();
     this.send(slot, {
       type: 'init',
       appModule: this.options.appModule,
@@ -236,7 +236,7 @@ export abstract class ChildPool implements Pool {
   private onMessage(slot: Slot, m: ChildMessage): void {
     switch (m.type) {
       case 'ready':
-        if (slot.timer) clearTimeout(slot.timer);
+        slot.timer?.cancel();
         slot.timer = null;
         slot.pid = m.pid;
         slot.threadId = m.threadId;
@@ -275,7 +275,7 @@ export abstract class ChildPool implements Pool {
   }
 
   private onExit(slot: Slot, how: string): void {
-    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer?.cancel();
     const wasReady = slot.pid !== null;
     slot.state = 'dead';
     this.slots.delete(slot);
@@ -403,8 +403,7 @@ export abstract class ChildPool implements Pool {
     slot.state = 'retiring';
     if (why) this.logger.info(why);
     this.send(slot, { type: 'shutdown' });
-    slot.timer = setTimeout(() => this.kill(slot, 'retire timeout'), RETIRE_GRACE_MS);
-    slot.timer.unref();
+    slot.timer = setLongTimeout(() => this.kill(slot, 'retire timeout'), RETIRE_GRACE_MS).unref();
     this.replenish();
   }
 
@@ -459,12 +458,13 @@ export abstract class ChildPool implements Pool {
         cleanup();
         resolve(true);
       };
-      const timer = setTimeout(() => {
+      // ms may come from worker_shutdown_timeout: a long timer.
+      const timer = setLongTimeout(() => {
         cleanup();
         resolve(false);
       }, ms);
       const cleanup = () => {
-        clearTimeout(timer);
+        timer.cancel();
         this.waiters.delete(check);
       };
       this.waiters.add(check);

@@ -29,7 +29,7 @@ describe('the app', () => {
     const add = app.task((x: number, y: number) => x + y, { name: 'tasks.add' });
     await startWorker(app);
     const r = await add.delay(3, 4);
-    expect(await r.get({ timeout: 5000 })).toBe(7);
+    expect(await r.get({ timeout: 5 })).toBe(7);
     expect(await r.state()).toBe('SUCCESS');
     expect(await r.ready()).toBe(true);
     expect(await r.successful()).toBe(true);
@@ -75,7 +75,7 @@ describe('the app', () => {
     }, { name: 'tasks.ctx', bind: true });
     await startWorker(app, { hostname: 'w1@test' });
     const r = await ctx.applyAsync([], {}, { headers: { x_custom: 'hello' }, priority: 3 });
-    const req = (await r.get({ timeout: 5000 })) as Record<string, unknown>;
+    const req = (await r.get({ timeout: 5 })) as Record<string, unknown>;
     for (const field of ['id', 'group', 'chord', 'args', 'kwargs', 'retries', 'is_eager', 'eta', 'expires', 'logfile', 'loglevel', 'hostname', 'delivery_info', 'called_directly', 'callbacks', 'errbacks', 'utc', 'headers', 'reply_to', 'correlation_id', 'root_id', 'parent_id', 'group_index', 'timelimit']) {
       expect(req, field).toHaveProperty(field);
     }
@@ -102,7 +102,7 @@ describe('the app', () => {
     }, { name: 'tasks.boom' });
     await startWorker(app);
     const r = await boom.delay('bad input');
-    const error = await r.get({ timeout: 5000 }).catch((e: unknown) => e);
+    const error = await r.get({ timeout: 5 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteTaskError);
     expect((error as RemoteTaskError).excType).toBe('TypeError');
     expect((error as RemoteTaskError).excModule).toBe('builtins');
@@ -118,7 +118,7 @@ describe('the app', () => {
     const r = app.AsyncResult('no-such-id');
     expect(await r.state()).toBe('PENDING');
     expect(await r.ready()).toBe(false);
-    await expect(r.get({ timeout: 100, interval: 10 })).rejects.toBeInstanceOf(TimeoutError);
+    await expect(r.get({ timeout: 0.1, interval: 0.01 })).rejects.toBeInstanceOf(TimeoutError);
   });
 
   it('sendTask sends by name; signatures send too; forget removes the result', async () => {
@@ -126,9 +126,9 @@ describe('the app', () => {
     app.task((x: number, y: number) => x * y, { name: 'tasks.mul' });
     await startWorker(app);
     const r = await app.sendTask<number>('tasks.mul', [6, 7]);
-    expect(await r.get({ timeout: 5000 })).toBe(42);
+    expect(await r.get({ timeout: 5 })).toBe(42);
     const s = await app.signature('tasks.mul', [2], {}, {}).delay(5);
-    expect(await s.get({ timeout: 5000 })).toBe(10);
+    expect(await s.get({ timeout: 5 })).toBe(10);
     await r.forget();
     expect(await app.AsyncResult(r.id).state()).toBe('PENDING');
   });
@@ -143,7 +143,7 @@ describe('the app', () => {
     }, { name: 'tasks.flaky', bind: true });
     await startWorker(app);
     const r = await flaky.delay();
-    expect(await r.get({ timeout: 5000 })).toBe(2);
+    expect(await r.get({ timeout: 5 })).toBe(2);
     expect(seen).toEqual([0, 1, 2]);
   });
 
@@ -153,7 +153,7 @@ describe('the app', () => {
       self.retry({ countdown: 0.01, exc: new RangeError('still broken'), maxRetries: 1 });
     }, { name: 'tasks.never', bind: true });
     await startWorker(app);
-    const err = (await (await never.delay()).get({ timeout: 5000, propagate: false })) as unknown as RemoteTaskError;
+    const err = (await (await never.delay()).get({ timeout: 5, propagate: false })) as unknown as RemoteTaskError;
     expect(err.excType).toBe('RangeError');
   });
 
@@ -167,7 +167,7 @@ describe('the app', () => {
       return calls;
     }, { name: 'tasks.auto', autoretryFor: [Flaky], retryBackoff: 0.01, retryJitter: false, maxRetries: 5 });
     await startWorker(app);
-    expect(await (await t.delay()).get({ timeout: 5000 })).toBe(3);
+    expect(await (await t.delay()).get({ timeout: 5 })).toBe(3);
   });
 
   it('routes with task_routes and honours explicit queue options', async () => {
@@ -176,7 +176,7 @@ describe('the app', () => {
       return 'ok';
     }, { name: 'tasks.video.encode' });
     await startWorker(app, { queues: ['video'] });
-    expect(await (await enc.delay()).get({ timeout: 5000 })).toBe('ok');
+    expect(await (await enc.delay()).get({ timeout: 5 })).toBe('ok');
     const transport = await app.getTransport();
     await (await app.sendTask('tasks.video.encode', [], {}, { queue: 'elsewhere' })).id;
     expect(await transport.size('elsewhere')).toBe(1);
@@ -242,7 +242,7 @@ describe('signals', () => {
     });
     const ok = app.task(() => 1, { name: 'tasks.ok' });
     const worker = await startWorker(app);
-    expect(await (await ok.delay()).get({ timeout: 5000 })).toBe(1);
+    expect(await (await ok.delay()).get({ timeout: 5 })).toBe(1);
     expect(events).toEqual(['worker_ready', 'before_task_publish', 'after_task_publish', 'task_received', 'task_prerun', 'task_success', 'task_postrun']);
     await worker.stop('warm');
     expect(events.at(-1)).toBe('worker_shutdown');

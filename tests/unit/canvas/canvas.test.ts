@@ -29,13 +29,13 @@ describe('canvas', () => {
   it('chain passes each result on and returns the last step', async () => {
     const { add, mul } = await setup();
     const r = await chain(add.s(1, 2), add.s(3), mul.s(10)).applyAsync();
-    expect(await r.get({ timeout: 5000 })).toBe(60);
+    expect(await r.get({ timeout: 5 })).toBe(60);
   });
 
   it('group runs members in parallel; results in order; save and restore', async () => {
     const { app, add } = await setup();
     const g = await group(add.s(1, 1), add.s(2, 2), add.s(3, 3)).applyAsync();
-    expect(await g.get({ timeout: 5000 })).toEqual([2, 4, 6]);
+    expect(await g.get({ timeout: 5 })).toEqual([2, 4, 6]);
     expect(await g.successful()).toBe(true);
     expect(await g.completedCount()).toBe(3);
     await g.save();
@@ -46,13 +46,13 @@ describe('canvas', () => {
   it('chord sends the ordered header results to the body exactly once', async () => {
     const { add, xsum } = await setup();
     const r = await chord([add.s(1, 1), add.s(2, 2), add.s(3, 3), add.s(4, 4)], xsum.s()).applyAsync();
-    expect(await r.get({ timeout: 5000 })).toBe(20);
+    expect(await r.get({ timeout: 5 })).toBe(20);
   });
 
   it('a failed chord member fails the body with ChordError', async () => {
     const { add, xsum, fail } = await setup();
     const r = await chord([add.s(1, 1), fail.s('inchord')], xsum.s()).applyAsync();
-    const err = (await r.get({ timeout: 5000, propagate: false })) as unknown as RemoteTaskError;
+    const err = (await r.get({ timeout: 5, propagate: false })) as unknown as RemoteTaskError;
     expect(err.excType).toBe('ChordError');
     expect(String(err.excMessage)).toMatch(/raised RangeError/);
   });

@@ -34,9 +34,9 @@ describe('task hooks in the worker', () => {
     await worker.start();
     try {
       const r = await ok.applyAsync([1], {}, { taskId: 'aaaa-1' });
-      expect(await r.get({ timeout: 5_000 })).toBe(2);
-      await expect((await bad.applyAsync([], {}, { taskId: 'bbbb-2' })).get({ timeout: 5_000 })).rejects.toThrow(/nope/);
-      expect(await (await plain.delay(4)).get({ timeout: 5_000 })).toBe(8);
+      expect(await r.get({ timeout: 5 })).toBe(2);
+      await expect((await bad.applyAsync([], {}, { taskId: 'bbbb-2' })).get({ timeout: 5 })).rejects.toThrow(/nope/);
+      expect(await (await plain.delay(4)).get({ timeout: 5 })).toBe(8);
       expect(calls).toEqual(['before:aaaa', 'success:2', 'after:SUCCESS', 'before:bbbb', 'failure:nope', 'after:FAILURE']);
     } finally {
       await worker.stop('cold');

@@ -243,10 +243,10 @@ describe('worker with a child pool', () => {
     cleanup.push(() => worker.stop('cold'));
     await worker.start();
     const limited = await client.sendTask('pool.forever', [], {}, { timeLimit: 0.5, softTimeLimit: 0.2 });
-    const timeout = (await limited.get({ timeout: ALIVE_MS, propagate: false })) as RemoteTaskError;
+    const timeout = (await limited.get({ timeout: ALIVE_MS / 1000, propagate: false })) as RemoteTaskError;
     expect(timeout.excType).toBe('TimeLimitExceeded');
     const lost = await client.sendTask('pool.exit', [7]);
-    const lostError = (await lost.get({ timeout: ALIVE_MS, propagate: false })) as RemoteTaskError;
+    const lostError = (await lost.get({ timeout: ALIVE_MS / 1000, propagate: false })) as RemoteTaskError;
     expect(lostError.excType).toBe('WorkerLostError');
     await client.sendTask('pool.whoami');
     await until(() => (worker.state.total.get('pool.whoami') ?? 0) === 1, ALIVE_MS);
@@ -266,7 +266,7 @@ describe('worker with a child pool', () => {
     cleanup.push(() => worker.stop('cold'));
     await worker.start();
     expect(warnings.some((w) => /threads pool needs the app's module/.test(w))).toBe(true);
-    expect(await (await local.sendTask('local.double', [21])).get({ timeout: 5000 })).toBe(42);
+    expect(await (await local.sendTask('local.double', [21])).get({ timeout: 5 })).toBe(42);
   });
 });
 
@@ -283,11 +283,11 @@ describe.each(['threads', 'prefork'] as const)('%s worker over a SQLite broker a
     const worker = new Worker(parent, { banner: false, concurrency: 2, pool: kind, appModule: APP_MODULE, loglevel: 'CRITICAL' });
     cleanup.push(() => worker.stop('cold'));
     await worker.start();
-    await Promise.all([0, 1].map(async () => (await client.sendTask('pool.whoami')).get({ timeout: 20_000 })));
-    const results = await Promise.all([0, 1].map(async () => (await client.sendTask('pool.busy', [300])).get({ timeout: 20_000 }) as Promise<Who>));
+    await Promise.all([0, 1].map(async () => (await client.sendTask('pool.whoami')).get({ timeout: 20 })));
+    const results = await Promise.all([0, 1].map(async () => (await client.sendTask('pool.busy', [300])).get({ timeout: 20 }) as Promise<Who>));
     expect(whoKey(results[0]!)).not.toBe(whoKey(results[1]!));
     if (kind === 'prefork') expect(results.map((r) => r.pid)).not.toContain(process.pid);
     // A retry is published by the child's own producer and comes back through the parent's consumer.
-    expect(await (await client.sendTask('pool.retryOnce')).get({ timeout: 20_000 })).toBe(1);
+    expect(await (await client.sendTask('pool.retryOnce')).get({ timeout: 20 })).toBe(1);
   });
 });

@@ -52,8 +52,8 @@ describe('worker --statedb', () => {
     try {
       const doomed = await client.tasks.get('tasks.double').applyAsync([1], {}, { taskId: 'doomed-id' });
       const fine = await client.tasks.get('tasks.double').applyAsync([2]);
-      expect(await fine.get({ timeout: 5_000 })).toBe(4);
-      await expect(doomed.get({ timeout: 5_000 })).rejects.toThrow(/revoked/i);
+      expect(await fine.get({ timeout: 5 })).toBe(4);
+      await expect(doomed.get({ timeout: 5 })).rejects.toThrow(/revoked/i);
       expect(await doomed.state()).toBe('REVOKED');
     } finally {
       await second.stop('cold');

@@ -44,13 +44,13 @@ describe('worker: eta and expires that are not dates', () => {
     const { client, ranAt } = await setup();
     const id = randomUUID();
     await pushRaw(client, id, { [field]: value });
-    const error = (await client.AsyncResult(id).get({ timeout: 5000, propagate: false })) as RemoteTaskError;
+    const error = (await client.AsyncResult(id).get({ timeout: 5, propagate: false })) as RemoteTaskError;
     expect(error.excType).toBe('InvalidTaskError');
     expect(error.excModule).toBe('celery.exceptions');
     expect(error.message).toContain(`Invalid ${field} value ${typeof value === 'string' ? `'${value}'` : value}`);
     expect(ranAt.has(id)).toBe(false);
     // The worker carries on.
-    expect(await (await client.sendTask('tasks.mark')).get({ timeout: 5000 })).toBe('ran');
+    expect(await (await client.sendTask('tasks.mark')).get({ timeout: 5 })).toBe('ran');
   });
 });
 
@@ -61,7 +61,7 @@ describe('worker: a naive eta is UTC (Celery\'s rule), whatever TZ the worker ma
     const due = Date.now() + 1_500;
     // Python's datetime.utcnow().isoformat(): no offset.
     await pushRaw(client, id, { eta: new Date(due).toISOString().replace('Z', '') });
-    expect(await client.AsyncResult(id).get({ timeout: 10_000 })).toBe('ran');
+    expect(await client.AsyncResult(id).get({ timeout: 10 })).toBe('ran');
     expect(ranAt.get(id)!).toBeGreaterThanOrEqual(due - 5);
   });
 });

@@ -38,10 +38,10 @@ describe('worker: bad input never stops it', () => {
     app.task((x: number) => x + 1, { name: 'tasks.inc' });
     await start();
     const r = await client.sendTask('tasks.nope', [1]);
-    const err = (await r.get({ timeout: 5000, propagate: false })) as RemoteTaskError;
+    const err = (await r.get({ timeout: 5, propagate: false })) as RemoteTaskError;
     expect(err.excType).toBe('NotRegistered');
     expect(err.excModule).toBe('celery.exceptions');
-    expect(await (await client.sendTask('tasks.inc', [1])).get({ timeout: 5000 })).toBe(2);
+    expect(await (await client.sendTask('tasks.inc', [1])).get({ timeout: 5 })).toBe(2);
   });
 
   it('a body that is not [args, kwargs, embed] → FAILURE for that id; refused content types store nothing', async () => {
@@ -49,12 +49,12 @@ describe('worker: bad input never stops it', () => {
     app.task((x: number) => x + 1, { name: 'tasks.inc' });
     await start();
     await pushRaw(client, 'celery', { body: '[[5, 5], {}]', contentType: 'application/json', headers: { task: 'tasks.inc', id: 'bad-body' } });
-    const err = (await client.AsyncResult('bad-body').get({ timeout: 5000, propagate: false })) as RemoteTaskError;
+    const err = (await client.AsyncResult('bad-body').get({ timeout: 5, propagate: false })) as RemoteTaskError;
     expect(err.excType).toBe('DecodeError');
     expect(err.message).toMatch(/3-element array/);
     await pushRaw(client, 'celery', { body: 'x', contentType: 'application/x-python-serialize', headers: { task: 'tasks.inc', id: 'pickled' } });
     await pushRaw(client, 'celery', { body: '- 1', contentType: 'application/x-yaml', headers: { task: 'tasks.inc', id: 'yaml-not-accepted' } });
-    expect(await (await client.sendTask('tasks.inc', [41])).get({ timeout: 5000 })).toBe(42);
+    expect(await (await client.sendTask('tasks.inc', [41])).get({ timeout: 5 })).toBe(42);
     expect(await client.AsyncResult('pickled').state()).toBe('PENDING');
     expect(await client.AsyncResult('yaml-not-accepted').state()).toBe('PENDING');
   });
@@ -65,7 +65,7 @@ describe('worker: bad input never stops it', () => {
     app.task(() => (ran = true), { name: 'tasks.late' });
     await start();
     const r = await client.sendTask('tasks.late', [], {}, { expires: new Date(Date.now() - 1000) });
-    const err = (await r.get({ timeout: 5000, propagate: false })) as RemoteTaskError;
+    const err = (await r.get({ timeout: 5, propagate: false })) as RemoteTaskError;
     expect(err.excType).toBe('TaskRevokedError');
     expect(await r.state()).toBe('REVOKED');
     expect(ran).toBe(false);
@@ -77,7 +77,7 @@ describe('worker: bad input never stops it', () => {
     const worker = await start();
     worker.revoke('revoked-id');
     const r = await client.sendTask('tasks.x', [], {}, { taskId: 'revoked-id' });
-    expect(await r.get({ timeout: 5000, propagate: false })).toBeInstanceOf(RemoteTaskError);
+    expect(await r.get({ timeout: 5, propagate: false })).toBeInstanceOf(RemoteTaskError);
     expect(await r.state()).toBe('REVOKED');
   });
 });
@@ -88,7 +88,7 @@ describe('worker: delivery', () => {
     app.task(() => Date.now(), { name: 'tasks.now' });
     await start();
     const sent = Date.now();
-    const ranAt = (await (await client.sendTask('tasks.now', [], {}, { countdown: 0.5 })).get({ timeout: 5000 })) as number;
+    const ranAt = (await (await client.sendTask('tasks.now', [], {}, { countdown: 0.5 })).get({ timeout: 5 })) as number;
     expect(ranAt - sent).toBeGreaterThanOrEqual(450);
   });
 
@@ -104,7 +104,7 @@ describe('worker: delivery', () => {
     }, { name: 'tasks.busy' });
     await start();
     const results = await Promise.all(Array.from({ length: 12 }, () => client.sendTask('tasks.busy')));
-    await Promise.all(results.map((r) => r.get({ timeout: 5000 })));
+    await Promise.all(results.map((r) => r.get({ timeout: 5 })));
     expect(peak).toBe(3);
   });
 
@@ -114,7 +114,7 @@ describe('worker: delivery', () => {
     app.task(() => times.push(Date.now()), { name: 'tasks.limited', rateLimit: '10/s' });
     const worker = await start();
     const rs = await Promise.all(Array.from({ length: 13 }, () => client.sendTask('tasks.limited')));
-    await Promise.all(rs.map((r) => r.get({ timeout: 10_000 })));
+    await Promise.all(rs.map((r) => r.get({ timeout: 10 })));
     // 10 tokens at once, then one per 100 ms: the 13th runs ≥ 300 ms after the first.
     expect(times[12]! - times[0]!).toBeGreaterThanOrEqual(250);
     worker.setRateLimit('tasks.limited', null);
@@ -143,7 +143,7 @@ describe('worker: delivery', () => {
     const w2 = new Worker(b, { banner: false, concurrency: 1 });
     await w2.start();
     cleanup.push(() => w2.stop('cold'));
-    expect(await r.get({ timeout: 5000 })).toBe('second worker');
+    expect(await r.get({ timeout: 5 })).toBe('second worker');
   });
 
   it('hard time limit fails the task with TimeLimitExceeded; soft limit aborts the signal', async () => {
@@ -153,9 +153,9 @@ describe('worker: delivery', () => {
       return new Promise((resolve) => self.signal.addEventListener('abort', () => resolve(`aborted: ${(self.signal.reason as Error).name}`)));
     }, { name: 'tasks.soft', bind: true, softTimeLimit: 0.1 });
     await start();
-    const err = (await (await client.sendTask('tasks.hang')).get({ timeout: 5000, propagate: false })) as RemoteTaskError;
+    const err = (await (await client.sendTask('tasks.hang')).get({ timeout: 5, propagate: false })) as RemoteTaskError;
     expect(err.excType).toBe('TimeLimitExceeded');
-    expect(await (await client.sendTask('tasks.soft')).get({ timeout: 5000 })).toBe('aborted: SoftTimeLimitExceeded');
+    expect(await (await client.sendTask('tasks.soft')).get({ timeout: 5 })).toBe('aborted: SoftTimeLimitExceeded');
   });
 
   it('task_track_started stores STARTED while running', async () => {
@@ -167,7 +167,7 @@ describe('worker: delivery', () => {
     for (let i = 0; i < 100 && (await r.state()) !== 'STARTED'; i++) await new Promise((res) => setTimeout(res, 20));
     expect(await r.state()).toBe('STARTED');
     release();
-    expect(await r.get({ timeout: 5000 })).toBe('done');
+    expect(await r.get({ timeout: 5 })).toBe('done');
   });
 
   it('runs chain steps from embed.chain and link callbacks', async () => {
@@ -179,10 +179,10 @@ describe('worker: delivery', () => {
     // chain(add.s(1, 2), add.s(3), mul.s(10)) as Python sends it: the next step is the LAST element (REDIS-WIRE.md §7.1).
     const chain = [mul.s(10).set({ task_id: lastId }).toDict(), add.s(3).toDict()];
     await client.sendTask('tasks.add', [1, 2], {}, { chain });
-    expect(await client.AsyncResult(lastId).get({ timeout: 5000 })).toBe(60);
+    expect(await client.AsyncResult(lastId).get({ timeout: 5 })).toBe(60);
     const linked = await add.applyAsync([1, 1], {}, { link: mul.s(100) });
-    await linked.get({ timeout: 5000 });
+    await linked.get({ timeout: 5 });
     const [child] = await linked.children();
-    expect(await client.AsyncResult(child!).get({ timeout: 5000 })).toBe(200);
+    expect(await client.AsyncResult(child!).get({ timeout: 5 })).toBe(200);
   });
 });
