@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ImproperlyConfigured, OperationalError } from '../errors.js';
-import { sleep } from '../utils/backoff.js';
+import { sleepLong } from '../utils/long-timer.js';
 import type { BackendFactory, KeyValueStore } from './backend.js';
 import { createKeyValueBackend, GROUP_KEY_PREFIX, TASK_KEY_PREFIX } from './key-value.js';
 
@@ -208,7 +208,7 @@ export class FileKeyValueStore implements KeyValueStore {
       }
       if (Date.now() > deadline) throw new OperationalError(`The lock ${lock} of the file-system result backend was held for over ${LOCK_TIMEOUT_MS / 1000} s. If no celeriac or Celery process is using ${this.dir}, remove it.`);
       // Another process holds it for one small write: retry soon, backing off up to 50 ms.
-      await sleep(Math.min(50, 1 + attempt * 2));
+      await sleepLong(Math.min(50, 1 + attempt * 2));
     }
   }
 

@@ -111,7 +111,7 @@ describe('memcached result backend', () => {
       const backend = await app.getBackend();
       const id = randomUUID();
       await backend.store(id, buildResultMeta({ taskId: id, status: 'SUCCESS', result: 7 }));
-      expect(await app.AsyncResult(id).get({ timeout: 1_000 })).toBe(7);
+      expect(await app.AsyncResult(id).get({ timeout: 1 })).toBe(7);
     } finally {
       await app.close();
     }

@@ -46,9 +46,9 @@ describe('file:// results between Python and celeriac', () => {
     const app = new Celery('client', { broker: toPy.broker, backend: toPy.backend });
     try {
       const sum = await app.sendTask<number>('interop.add', [20, 22]);
-      expect(await sum.get({ timeout: 20_000, interval: 50 })).toBe(42);
+      expect(await sum.get({ timeout: 20, interval: 0.05 })).toBe(42);
       const failed = await app.sendTask('interop.fail', ['bad']);
-      const error = (await failed.get({ timeout: 20_000, interval: 50, propagate: false })) as RemoteTaskError;
+      const error = (await failed.get({ timeout: 20, interval: 0.05, propagate: false })) as RemoteTaskError;
       expect(error).toBeInstanceOf(RemoteTaskError);
       expect(error.excType).toBe('ValueError');
       expect(await failed.traceback()).toMatch(/ValueError: bad/);

@@ -41,10 +41,10 @@ describe('memcached results between Python and celeriac', () => {
     const app = new Celery('client', { broker: toPy.broker, result_backend: 'cache', cache_backend: memcached });
     try {
       const sum = await app.sendTask<number>('interop.add', [20, 22]);
-      expect(await sum.get({ timeout: 20_000, interval: 50 })).toBe(42);
+      expect(await sum.get({ timeout: 20, interval: 0.05 })).toBe(42);
       expect(await sum.meta()).toMatchObject({ status: 'SUCCESS', task_id: sum.id, children: [] });
       const failed = await app.sendTask('interop.fail', ['bad']);
-      const error = (await failed.get({ timeout: 20_000, interval: 50, propagate: false })) as RemoteTaskError;
+      const error = (await failed.get({ timeout: 20, interval: 0.05, propagate: false })) as RemoteTaskError;
       expect(error).toBeInstanceOf(RemoteTaskError);
       expect(error.excType).toBe('ValueError');
       expect(await failed.traceback()).toMatch(/ValueError: bad/);
