@@ -27,7 +27,7 @@ async function until(check: () => boolean, ms = 15_000): Promise<void> {
 }
 
 async function failureOf(result: { get(o: { timeout: number; propagate: false }): Promise<unknown> }): Promise<RemoteTaskError> {
-  const value = await result.get({ timeout: 20_000, propagate: false });
+  const value = await result.get({ timeout: 20, propagate: false });
   expect(value).toBeInstanceOf(RemoteTaskError);
   return value as RemoteTaskError;
 }
@@ -63,7 +63,7 @@ describe.each([
 
   it('chain(add.s(2,2), fail.s(), add.s(10)).get() raises the ValueError at once', async () => {
     const last = await chain(add.s(2, 2), fail.s(), add.s(10)).applyAsync();
-    await expect(last.get({ timeout: 20_000 })).rejects.toMatchObject({ excType: 'ValueError', excMessage: ['4'], excModule: 'builtins' });
+    await expect(last.get({ timeout: 20 })).rejects.toMatchObject({ excType: 'ValueError', excMessage: ['4'], excModule: 'builtins' });
   });
 
   it('a failed chord member: body FAILURE with ChordError, the body\'s link_error gets its id', async () => {
@@ -102,7 +102,7 @@ describe.each([
     const busy = await Promise.all([sleep.delay(800), sleep.delay(800)]);
     const r = await add.applyAsync([1, 1], {}, { expires: 0.3 });
     expect((await failureOf(r)).excMessage).toEqual(['expired']);
-    for (const b of busy) expect(await b.get({ timeout: 20_000 })).toBe(800);
+    for (const b of busy) expect(await b.get({ timeout: 20 })).toBe(800);
   });
 
   it('link_error on a plain failure gets the failed id', async () => {
@@ -135,8 +135,8 @@ describe('a prefork child lost mid-task, over Redis', () => {
     const last = await chain(si('pool.exit', [3]), si('pool.whoami')).applyAsync();
     const body = client.signature('pool.types', [], {}, { link_error: [client.signature('pool.types', [], {}, { task_id: eb }).toDict()] });
     const r = await chord([si('pool.exit', [3])], body).applyAsync();
-    await expect(last.get({ timeout: 60_000 })).rejects.toMatchObject({ excType: 'WorkerLostError', excModule: 'billiard.exceptions' });
+    await expect(last.get({ timeout: 60 })).rejects.toMatchObject({ excType: 'WorkerLostError', excModule: 'billiard.exceptions' });
     expect((await failureOf(r)).excMessage).toEqual([expect.stringMatching(/raised WorkerLostError\('Worker exited prematurely: exitcode 3 Job: [0-9a-f-]{36}\.'\)$/)]);
-    expect(await client.AsyncResult(eb).get({ timeout: 60_000 })).toMatchObject({ text: r.id });
+    expect(await client.AsyncResult(eb).get({ timeout: 60 })).toMatchObject({ text: r.id });
   }, 120_000);
 });

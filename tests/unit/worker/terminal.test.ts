@@ -66,7 +66,7 @@ async function setup(options: WorkerOptions = {}, settings: Record<string, unkno
 }
 
 async function failureOf(result: { get(o: { timeout: number; propagate: false }): Promise<unknown> }): Promise<RemoteTaskError> {
-  const value = await result.get({ timeout: 5000, propagate: false });
+  const value = await result.get({ timeout: 5, propagate: false });
   expect(value).toBeInstanceOf(RemoteTaskError);
   return value as RemoteTaskError;
 }
@@ -91,7 +91,7 @@ describe('FAILURE', () => {
   it('chain member: chain(add.s(2,2), fail.s(), add.s(10)).get() raises the ValueError at once; every later step is FAILURE', async () => {
     const { tasks, meta } = await setup();
     const last = await chain(tasks.add.s(2, 2), tasks.fail.s(), tasks.add.s(10)).applyAsync();
-    await expect(last.get({ timeout: 5000 })).rejects.toMatchObject({ excType: 'ValueError', excMessage: ['4'] });
+    await expect(last.get({ timeout: 5 })).rejects.toMatchObject({ excType: 'ValueError', excMessage: ['4'] });
     const stored = await meta(last.id);
     // As Celery marks a chain step: the failed task's document and traceback, no children, no parent.
     expect(stored).toMatchObject({ status: 'FAILURE', result: { exc_type: 'ValueError', exc_message: ['4'], exc_module: 'builtins' }, children: [] });
@@ -180,7 +180,7 @@ describe('REVOKED (expired), checked again right before the task runs', () => {
     const busy = await tasks.sleep.delay(600);
     const r = await tasks.add.applyAsync([1, 1], {}, { expires: 0.2 });
     expect((await failureOf(r)).excMessage).toEqual(['expired']);
-    expect(await busy.get({ timeout: 5000 })).toBe(600);
+    expect(await busy.get({ timeout: 5 })).toBe(600);
   });
 
   it('countdown past its expires (countdown 0.4, expires 0.2) → REVOKED expired after the ETA', async () => {
@@ -193,7 +193,7 @@ describe('REVOKED (expired), checked again right before the task runs', () => {
     const { tasks } = await setup();
     const first = await tasks.limited.delay(1);
     const second = await tasks.limited.applyAsync([2], {}, { expires: 0.3 });
-    expect(await first.get({ timeout: 5000 })).toBe(1);
+    expect(await first.get({ timeout: 5 })).toBe(1);
     expect((await failureOf(second)).excMessage).toEqual(['expired']);
   });
 
@@ -231,7 +231,7 @@ describe('time limit (hard)', () => {
   it('chain member: the rest of the chain is FAILURE at once; link_error runs with its id', async () => {
     const { tasks, errbackIds } = await setup();
     const last = await chain(tasks.add.s(1, 1), tasks.hang.s().set({ time_limit: 0.2, link_error: [tasks.errback.s()] }), tasks.add.s(3)).applyAsync();
-    await expect(last.get({ timeout: 5000 })).rejects.toMatchObject({ excType: 'TimeLimitExceeded' });
+    await expect(last.get({ timeout: 5 })).rejects.toMatchObject({ excType: 'TimeLimitExceeded' });
     await until(() => errbackIds.length === 1);
   });
 
@@ -274,7 +274,7 @@ describe('a result that cannot be encoded', () => {
     expect(String(err.excMessage)).toMatch(/Could not encode a value as json: .*circular/);
     expect(Date.now() - started).toBeLessThan(3000);
     const last = await chain(tasks.circular.s(), tasks.add.s(1)).applyAsync();
-    await expect(last.get({ timeout: 5000 })).rejects.toMatchObject({ excType: 'EncodeError' });
+    await expect(last.get({ timeout: 5 })).rejects.toMatchObject({ excType: 'EncodeError' });
   });
 });
 

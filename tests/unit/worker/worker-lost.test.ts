@@ -38,7 +38,7 @@ afterAll(async () => {
 const lostMessage = /^Worker exited prematurely: exitcode 3 Job: [0-9a-f-]{36}\.$/;
 
 async function failure(id: string): Promise<RemoteTaskError> {
-  const value = await client.AsyncResult(id).get({ timeout: 30_000, propagate: false });
+  const value = await client.AsyncResult(id).get({ timeout: 30, propagate: false });
   expect(value).toBeInstanceOf(RemoteTaskError);
   return value as RemoteTaskError;
 }
@@ -57,7 +57,7 @@ describe('prefork: a child lost mid-task', () => {
     const lost = await failure(plain.id);
     expect([lost.excType, lost.excModule]).toEqual(['WorkerLostError', 'billiard.exceptions']);
     expect(lost.excMessage).toEqual([expect.stringMatching(lostMessage)]);
-    expect(await client.AsyncResult(plainEb).get({ timeout: 30_000 })).toMatchObject({ text: plain.id });
+    expect(await client.AsyncResult(plainEb).get({ timeout: 30 })).toMatchObject({ text: plain.id });
 
     // Chain member: the last step fails with the same error at once.
     expect((await failure(last.id)).excType).toBe('WorkerLostError');
@@ -66,13 +66,13 @@ describe('prefork: a child lost mid-task', () => {
     const chordError = await failure(chordResult.id);
     expect(chordError.excType).toBe('ChordError');
     expect(chordError.excMessage).toEqual([expect.stringMatching(/raised WorkerLostError\('Worker exited prematurely: exitcode 3 Job: [0-9a-f-]{36}\.'\)$/)]);
-    expect(await client.AsyncResult(chordEb).get({ timeout: 30_000 })).toMatchObject({ text: chordResult.id });
+    expect(await client.AsyncResult(chordEb).get({ timeout: 30 })).toMatchObject({ text: chordResult.id });
   }, 120_000);
 
   it('acks_late + task_reject_on_worker_lost: requeued, nothing stored for the lost run; the redelivery runs', async () => {
     const marker = join(dir, `marker-${randomUUID()}`);
     const r = await client.sendTask('pool.exitOnce', [marker]);
-    expect(await r.get({ timeout: 60_000 })).toBe('second run');
+    expect(await r.get({ timeout: 60 })).toBe('second run');
     expect(existsSync(marker)).toBe(true);
     expect(worker.state.total.get('pool.exitOnce')).toBe(2);
   }, 120_000);
