@@ -61,9 +61,9 @@ describe('a failed chain step and a failed chord member, both ways', () => {
   it('celeriac chain and chord on a Python worker: get() raises the ValueError at once; the body fails with ChordError', async () => {
     const sig = (name: string, ...args: unknown[]) => client.signature(name, args);
     const last = await chain(sig('interop.add', 2, 2), sig('interop.fail'), sig('interop.add', 10)).applyAsync();
-    await expect(last.get({ timeout: 20_000 })).rejects.toMatchObject({ excType: 'ValueError', excMessage: [4] });
+    await expect(last.get({ timeout: 20 })).rejects.toMatchObject({ excType: 'ValueError', excMessage: [4] });
     const body = await chord([sig('interop.add', 1, 1), sig('interop.fail', 'inchord')], sig('interop.xsum')).applyAsync();
-    const err = (await body.get({ timeout: 20_000, propagate: false })) as RemoteTaskError;
+    const err = (await body.get({ timeout: 20, propagate: false })) as RemoteTaskError;
     expect(err).toBeInstanceOf(RemoteTaskError);
     expect(err.excMessage).toEqual([expect.stringMatching(/raised ValueError\('inchord'\)$/)]);
   });
