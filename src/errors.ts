@@ -64,6 +64,11 @@ export class OperationalError extends coded('OPERATIONAL_ERROR') {}
 export class UnknownScheme extends coded('UNKNOWN_SCHEME', ImproperlyConfigured) {}
 /** An operation needs a result backend but none is configured. */
 export class BackendDisabled extends coded('BACKEND_DISABLED') {}
+/**
+ * The result backend cannot give this result to this caller, by design: with rpc:// only the process that sent a
+ * task receives its result, and each result is delivered once.
+ */
+export class ResultUnavailable extends coded('RESULT_UNAVAILABLE') {}
 /** A result was stored in a form celeriac will not decode (e.g. general pickle). */
 export class UnsupportedEncoding extends coded('UNSUPPORTED_ENCODING', DecodeError) {}
 /** A task message has a field no worker can use, e.g. an eta that is not a date (Celery's InvalidTaskError). */

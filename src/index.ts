@@ -24,8 +24,9 @@ export type { PeriodicTaskSpec } from './beat/entry.js';
 export * as states from './states.js';
 export {
   CeleryError, ImproperlyConfigured, NotRegistered, DecodeError, ContentDisallowed, TimeoutError, OperationalError,
-  UnknownScheme, BackendDisabled, UnsupportedEncoding, MaxRetriesExceededError, TaskRevokedError, TimeLimitExceeded,
-  SoftTimeLimitExceeded, WorkerLostError, ChordError, SchedulingError, RemoteTaskError, TaskPredicate, Retry, Ignore, Reject,
+  UnknownScheme, BackendDisabled, ResultUnavailable, UnsupportedEncoding, MaxRetriesExceededError, TaskRevokedError,
+  TimeLimitExceeded, SoftTimeLimitExceeded, WorkerLostError, ChordError, SchedulingError, RemoteTaskError, TaskPredicate,
+  Retry, Ignore, Reject,
 } from './errors.js';
 export { registerSerializer, type Serializer } from './protocol/serializers.js';
 export type { SignatureDict } from './protocol/task-message.js';

@@ -112,7 +112,7 @@ export class Celery {
     if (broker !== undefined) preconf.broker_url = broker;
     if (backend !== undefined) preconf.result_backend = backend;
     this.conf = new Config(preconf);
-    this.producer = new Producer({ setting: (n) => this.conf.get(n), getTransport: () => this.getTransport(), oid: this.oid, signals: this.signals });
+    this.producer = new Producer({ setting: (n) => this.conf.get(n), getTransport: () => this.getTransport(), getBackend: () => this.getBackend(), oid: this.oid, signals: this.signals });
     registerApp(this);
   }
 
@@ -258,6 +258,9 @@ export class Celery {
         serializer: this.conf.get('result_serializer') as string,
         options: target.options,
         extended: Boolean(this.conf.get('result_extended')),
+        broker: () => this.getTransport(),
+        replyQueue: this.oid,
+        persistentResults: Boolean(this.conf.get('result_persistent')),
       });
     })().catch((error) => {
       this.backend = undefined;

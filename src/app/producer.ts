@@ -4,6 +4,7 @@
 import { OperationalError } from '../errors.js';
 import { buildTaskMessage, EMPTY_EMBED, type SignatureDict, type TaskMessage } from '../protocol/task-message.js';
 import { currentExecution } from '../task/context.js';
+import type { ResultBackend } from '../backends/backend.js';
 import type { Transport } from '../transports/transport.js';
 import { originString, uuid } from '../utils/ids.js';
 import { sleepLong } from '../utils/long-timer.js';
@@ -73,6 +74,11 @@ export interface RetryPolicy {
 export interface ProducerHost {
   setting(name: string): unknown;
   getTransport(): Promise<Transport>;
+  /**
+   * The result backend, opened before the first publish: a backend that cannot open refuses the send before anything
+   * is published, and rpc:// declares its reply queue (ResultBackend.onTaskCall).
+   */
+  getBackend?(): Promise<ResultBackend>;
   /** The client's oid: reply_to of every task message. */
   readonly oid: string;
   readonly signals?: Signals;
@@ -103,6 +109,7 @@ export class Producer {
     if (parent) parent.children.push(id);
 
     const route = this.route(name, args, kwargs, options, defaults);
+    const replyTo = options.replyTo ?? this.host.oid;
     // Celery's client writes eta and expires in the app's time zone (app.now()); the instant is the same in any zone.
     const zone = appTimeZone(conf('timezone') as string | null, conf('enable_utc') !== false);
     const priority = options.priority ?? route.priority ?? defaults.priority ?? (conf('task_default_priority') as number | null) ?? undefined;
@@ -112,7 +119,7 @@ export class Producer {
       args,
       kwargs,
       embed: hasEmbed(options)
-        ? { callbacks: dicts(options.link), errbacks: dicts(options.linkError), chain: options.chain ?? null, chord: options.chord ?? null }
+        ? { callbacks: dicts(options.link), errbacks: dicts(options.linkError), chain: withReplyTo(options.chain, replyTo), chord: options.chord ?? null }
         : EMPTY_EMBED,
       eta: etaOf(options, zone),
       expires: options.expires === undefined || options.expires === null ? null : wireTimeToSend(options.expires, 'expires', zone),
@@ -127,7 +134,7 @@ export class Producer {
       ignoreResult: options.ignoreResult ?? defaults.ignoreResult ?? (conf('task_ignore_result') as boolean) ?? false,
       argsrepr: null,
       kwargsrepr: null,
-      replyTo: options.replyTo ?? this.host.oid,
+      replyTo,
       correlationId: id,
       customHeaders: options.headers ?? {},
       protocol: 2,
@@ -141,6 +148,8 @@ export class Producer {
     });
     const signals = this.host.signals;
     if (signals?.has('before_task_publish')) await signals.send('before_task_publish', { name, taskId: id, args, kwargs, options });
+    const backend = await this.host.getBackend?.();
+    await backend?.onTaskCall?.(id, (message.embed.chain ?? []).map((step) => step.options?.task_id).filter((t): t is string => typeof t === 'string'));
     const transport = await this.host.getTransport();
     const publish = async () => {
       if (!this.declared.has(route.queue)) {
@@ -171,6 +180,15 @@ export class Producer {
 
 function hasEmbed(o: ApplyOptions): boolean {
   return o.link !== undefined || o.linkError !== undefined || o.chain != null || o.chord != null;
+}
+
+/**
+ * Chain steps carry the sender's reply_to, as Celery's frozen signatures do, so each step's result comes back to
+ * the process that sent the chain (rpc://) and not to the worker that sends the step.
+ */
+function withReplyTo(chain: SignatureDict[] | null | undefined, replyTo: string): SignatureDict[] | null {
+  if (!chain) return null;
+  return chain.map((step) => (step.options?.reply_to ? step : { ...step, options: { ...step.options, reply_to: replyTo } }));
 }
 
 function dicts(s: SignatureLike | SignatureLike[] | undefined): SignatureDict[] | null {

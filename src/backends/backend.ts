@@ -1,5 +1,6 @@
 // The result-store contract used by AsyncResult (client) and task execution (worker). Interfaces only.
 
+import type { IncomingMessage, OutgoingMessage, Route } from '../protocol/message.js';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import type { Coordination } from '../drivers/coordination.js';
 
@@ -21,6 +22,17 @@ export interface ChordPart {
 }
 
 /**
+ * Where a task's result goes besides a store: the request's reply_to and correlation_id (Celery's destination_for).
+ * Only rpc:// reads it; a result with no reply_to is not sent anywhere there.
+ */
+export interface ResultDestination {
+  /** The sender's reply queue (the task message's reply_to property). */
+  readonly replyTo?: string | null;
+  /** The task message's correlation_id; the task id when absent. */
+  readonly correlationId?: string | null;
+}
+
+/**
  * Where task results, groups and chord counters live (Celery's result backend). AsyncResult reads through it,
  * the worker writes through it. Errors: OperationalError when the store is unreachable (redacted URL),
  * DecodeError/UnsupportedEncoding for a stored document celeriac will not read.
@@ -32,8 +44,16 @@ export interface ResultBackend {
   readonly displayUrl: string;
   /** Shared registers and leases in the result store: beat uses them when the broker has none (RabbitMQ). */
   readonly coordination?: Coordination;
-  /** Store a state. Does not overwrite a stored SUCCESS (Celery's rule). */
-  store(taskId: string, meta: ResultMeta): Promise<void>;
+  /**
+   * Store a state. Does not overwrite a stored SUCCESS (Celery's rule). The worker passes the request's
+   * `destination`; backends that keep results in a store ignore it.
+   */
+  store(taskId: string, meta: ResultMeta, destination?: ResultDestination): Promise<void>;
+  /**
+   * Called by a client just before it publishes task `taskId` (Celery's on_task_call), with the ids of the chain
+   * steps the message carries (their results come back to this client too). rpc:// declares its reply queue here.
+   */
+  onTaskCall?(taskId: string, chainIds: readonly string[]): Promise<void>;
   /** null means nothing is stored: PENDING ("unknown"). */
   get(taskId: string): Promise<ResultMeta | null>;
   /** Resolve with the first ready (SUCCESS/FAILURE/REVOKED) meta; rejects with TimeoutError. */
@@ -86,6 +106,28 @@ export interface BackendOptions {
   readonly options: Readonly<Record<string, unknown>>;
   /** result_extended: store name/args/kwargs/worker/retries/queue too. */
   readonly extended: boolean;
+  /** The app's broker (rpc:// sends results through it); opened on first use. */
+  readonly broker?: () => Promise<ResultBroker>;
+  /** This process's reply queue name (the app's oid, the reply_to of the tasks it sends). */
+  readonly replyQueue?: string;
+  /** result_persistent: rpc:// result messages survive a broker restart (delivery mode 2). */
+  readonly persistentResults?: boolean;
+}
+
+/**
+ * The broker operations the rpc:// backend needs. The app passes its broker transport, which has them: backends
+ * never import transports, so this names only what rpc uses.
+ */
+export interface ResultBroker {
+  /** The broker URL with any password hidden. */
+  readonly displayUrl: string;
+  declare(queue: { readonly name: string; readonly exchange?: string; readonly durable?: boolean; readonly autoDelete?: boolean; readonly expires?: number }): Promise<void>;
+  publish(message: OutgoingMessage, route: Route): Promise<void>;
+  subscribe(
+    queues: readonly string[],
+    onDelivery: (delivery: { readonly message: IncomingMessage; readonly decodeError?: Error }) => void,
+    options: { prefetch: number; noAck?: boolean },
+  ): Promise<{ cancel(): Promise<void> }>;
 }
 
 /** Opens one backend for a URL; registered per scheme with registerBackend (Celery's backend aliases). */

@@ -20,6 +20,7 @@ const builtIn: Record<string, Loader> = {
   memcached: () => import('./memcached.js'),
   memcache: () => import('./memcached.js'),
   pylibmc: () => import('./memcached.js'),
+  rpc: () => import('./rpc.js'),
 };
 /**
  * Result backends Celery has that celeriac does not: no test machine runs their servers, so they could not be kept
@@ -40,7 +41,7 @@ export function registerBackend(scheme: string, factory: BackendFactory): void {
 
 /** The result_backend schemes celeriac opens itself, for error messages. */
 function supportedSchemes(): string {
-  const own = ['redis://', 'rediss://', 'sentinel://', 'redis+socket://', 'db+postgresql://', 'db+sqlite://', 'cache+memcached://', 'file://', 'memory://'];
+  const own = ['redis://', 'rediss://', 'sentinel://', 'redis+socket://', 'db+postgresql://', 'db+sqlite://', 'cache+memcached://', 'rpc://', 'file://', 'memory://'];
   return [...own, ...[...registered.keys()].map((s) => `${s}://`)].join(', ');
 }
 

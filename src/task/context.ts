@@ -2,6 +2,7 @@
 // `currentTask()` works anywhere in a task's async call tree. Bound tasks get it as their first argument.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ResultDestination } from '../backends/backend.js';
 import type { DeliveryInfo } from '../transports/transport.js';
 import type { SignatureDict } from '../protocol/task-message.js';
 
@@ -67,6 +68,11 @@ export interface Execution {
 const storage = new AsyncLocalStorage<Execution>();
 
 /** Run `fn` with `execution` as the current task (nested calls see the innermost). */
+/** Where a request's results go besides a store: its reply_to and correlation_id (Celery's destination_for; rpc://). */
+export function destinationOf(request: Pick<Request, 'reply_to' | 'correlation_id'>): ResultDestination {
+  return { replyTo: request.reply_to, correlationId: request.correlation_id };
+}
+
 export function runInContext<T>(execution: Execution, fn: () => T): T {
   return storage.run(execution, fn);
 }

@@ -201,6 +201,8 @@ async function sendRetry(input: ExecuteInput, info: RetryInfo): Promise<void> {
     expires: request.expires ?? undefined,
     headers: message.customHeaders,
     ignoreResult: message.ignoreResult,
+    // Celery's retry keeps reply_to (as_execution_options), so an rpc:// sender still gets the result.
+    replyTo: request.reply_to ?? undefined,
     extraProperties: { replaced_task_nesting: 0, origin: message.origin },
   });
 }

@@ -7,7 +7,7 @@ import { MaxRetriesExceededError, Retry } from '../errors.js';
 import type { Logger } from '../utils/logger.js';
 import { Signature } from '../canvas/signature.js';
 import { AsyncResult, EagerResult } from '../result/async-result.js';
-import { currentExecution, directRequest, runInContext, type Request } from './context.js';
+import { currentExecution, destinationOf, directRequest, runInContext, type Request } from './context.js';
 import { uuid } from '../utils/ids.js';
 import { buildResultMeta } from '../protocol/result-meta.js';
 import { executeEagerly } from './eager.js';
@@ -183,7 +183,8 @@ export class Task<A extends unknown[] = any[], R = unknown> {
   async updateState(state: string, meta: unknown = null, taskId?: string): Promise<void> {
     const id = taskId ?? this.request?.id ?? currentExecution()?.request.id;
     if (!id) throw new Error(`updateState on ${this.name} needs a task id: call it inside a running task or pass taskId.`);
-    await (await this.app.getBackend()).store(id, buildResultMeta({ taskId: id, status: state, result: meta, dateDone: null }));
+    const running = this.request ?? currentExecution()?.request;
+    await (await this.app.getBackend()).store(id, buildResultMeta({ taskId: id, status: state, result: meta, dateDone: null }), running?.id === id ? destinationOf(running) : undefined);
   }
 
   /** The result handle for an id of this task. */

@@ -13,7 +13,7 @@ import { pyRepr } from '../protocol/repr.js';
 import { buildResultMeta, type ResultMeta } from '../protocol/result-meta.js';
 import type { SignatureDict, TaskMessage } from '../protocol/task-message.js';
 import { FAILURE, PROPAGATE_STATES, RETRY, REVOKED, STARTED, SUCCESS } from '../states.js';
-import { directRequest, type Request as TaskRequest } from '../task/context.js';
+import { destinationOf, directRequest, type Request as TaskRequest } from '../task/context.js';
 import { callErrbacks, type ErrbackHost } from '../task/errbacks.js';
 import { sendSignature, type ExecutedCall, type OutcomeRecorder } from '../task/execute.js';
 import type { Retry } from '../errors.js';
@@ -37,6 +37,9 @@ export type RevokeReason = 'revoked' | 'expired' | 'terminated';
 /** The fields of a request that chord and chain bookkeeping read (a task's request, or a chain step's options). */
 type PartOf = Pick<TaskRequest, 'id' | 'root_id' | 'group' | 'group_index' | 'chord'>;
 
+/** Where a result is sent besides the store (rpc://): the reply_to and correlation_id of the request it answers. */
+type Destined = Pick<TaskRequest, 'reply_to' | 'correlation_id'>;
+
 /** How long a finished task keeps trying to store its result through a backend outage. */
 const STORE_RETRY_MS = 30_000;
 
@@ -51,13 +54,13 @@ export class ResultWriter implements OutcomeRecorder {
 
   async started(call: ExecutedCall): Promise<void> {
     if (!this.host.backend || !this.policies.of(call.task).trackStarted) return;
-    await this.store(this.meta(call.request, STARTED, { pid: process.pid, hostname: this.host.hostname }, null, [], null));
+    await this.store(this.meta(call.request, STARTED, { pid: process.pid, hostname: this.host.hostname }, null, [], null), { to: call.request });
   }
 
   /** Throws EncodeError when the result cannot be encoded by the result serializer (the task then fails with it). */
   async succeeded(call: ExecutedCall, result: unknown, children: readonly string[]): Promise<void> {
     if (!this.policies.of(call.task).ignoreResult && !call.message.ignoreResult) {
-      await this.store(this.meta(call.request, SUCCESS, result, null, children, new Date()), { rethrowEncodeError: true });
+      await this.store(this.meta(call.request, SUCCESS, result, null, children, new Date()), { rethrowEncodeError: true, to: call.request });
     }
     await this.chordPart(call.request, SUCCESS, result);
   }
@@ -69,13 +72,13 @@ export class ResultWriter implements OutcomeRecorder {
   async retried(call: ExecutedCall, retry: Retry, traceback: string | null): Promise<void> {
     if (!this.policies.of(call.task).storeErrors) return;
     const exc = retry.info.exc;
-    await this.store(this.meta(call.request, RETRY, exc === undefined ? null : exceptionToDoc(exc), traceback, [call.request.id], null));
+    await this.store(this.meta(call.request, RETRY, exc === undefined ? null : exceptionToDoc(exc), traceback, [call.request.id], null), { to: call.request });
   }
 
   /** REVOKED (revoked, expired or terminated): stored when `store`, and counted as a chord part. No errbacks (Celery). */
   async revoked(request: TaskRequest, reason: RevokeReason, store: boolean): Promise<void> {
     const doc: ExceptionDoc = { exc_type: 'TaskRevokedError', exc_message: [reason], exc_module: 'celery.exceptions' };
-    if (store) await this.store(this.meta(request, REVOKED, doc, null, [], new Date()));
+    if (store) await this.store(this.meta(request, REVOKED, doc, null, [], new Date()), { to: request });
     await this.chordPart(request, REVOKED, doc);
   }
 
@@ -93,9 +96,12 @@ export class ResultWriter implements OutcomeRecorder {
     await this.markFailure(request, error, null, { store: true, errbacks: false, children: [] });
   }
 
-  /** A message that could not be decoded, whose task id is known: FAILURE with the decode error, nothing else. */
-  async undecodable(taskId: string, error: unknown): Promise<void> {
-    await this.store(buildResultMeta({ taskId, status: FAILURE, result: exceptionToDoc(error), traceback: null }));
+  /**
+   * A message that could not be decoded, whose task id is known: FAILURE with the decode error, nothing else (sent to
+   * `to`, the message's reply_to and correlation_id, for rpc://).
+   */
+  async undecodable(taskId: string, error: unknown, to?: Destined): Promise<void> {
+    await this.store(buildResultMeta({ taskId, status: FAILURE, result: exceptionToDoc(error), traceback: null }), { to });
   }
 
   /**
@@ -104,14 +110,14 @@ export class ResultWriter implements OutcomeRecorder {
    */
   private async markFailure(request: TaskRequest, error: unknown, traceback: string | null, o: { store: boolean; errbacks: boolean; children: readonly string[] }): Promise<void> {
     const doc = exceptionToDoc(error);
-    if (o.store) await this.store(this.meta(request, FAILURE, doc, traceback, o.children, new Date()));
+    if (o.store) await this.store(this.meta(request, FAILURE, doc, traceback, o.children, new Date()), { to: request });
     await this.chordPart(request, FAILURE, doc);
     for (const step of request.chain ?? []) {
       const options = step.options ?? {};
       const id = typeof options.task_id === 'string' ? options.task_id : null;
       const stepRequest = chainStepRequest(step, id);
       // Steps without an id of their own (a nested group or chord) are skipped, as Celery does.
-      if (o.store && id) await this.store(this.meta(stepRequest, FAILURE, doc, traceback, [], new Date()));
+      if (o.store && id) await this.store(this.meta(stepRequest, FAILURE, doc, traceback, [], new Date()), { to: stepRequest });
       if ('chord' in options) await this.chordPart(stepRequest, FAILURE, doc);
     }
     if (o.errbacks) await callErrbacks(this.host, request.errbacks, { request, error, traceback });
@@ -180,13 +186,13 @@ export class ResultWriter implements OutcomeRecorder {
    * task already ran: running it again would be worse than waiting); then log. A value the serializer cannot encode
    * is never retried: logged, or rethrown when asked.
    */
-  private async store(meta: ResultMeta, o: { rethrowEncodeError?: boolean } = {}): Promise<void> {
+  private async store(meta: ResultMeta, o: { rethrowEncodeError?: boolean; to?: Destined } = {}): Promise<void> {
     const { backend, logger } = this.host;
     if (!backend) return;
     const deadline = Date.now() + STORE_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        await backend.store(meta.task_id, meta);
+        await backend.store(meta.task_id, meta, o.to && destinationOf(o.to));
         if (attempt > 0) logger.info(`Stored ${meta.status} result of task ${meta.task_id} after ${attempt} retries`);
         return;
       } catch (error) {
@@ -216,6 +222,7 @@ function chainStepRequest(step: SignatureDict, id: string | null): TaskRequest {
     group: typeof options.group_id === 'string' ? options.group_id : null,
     group_index: typeof options.group_index === 'number' ? options.group_index : null,
     chord: (options.chord as SignatureDict | undefined) ?? null,
+    reply_to: typeof options.reply_to === 'string' ? options.reply_to : null,
   };
 }
 
@@ -306,7 +313,9 @@ export class WorkerResults {
     const id = typeof headers.id === 'string' ? headers.id : null;
     const name = typeof headers.task === 'string' ? headers.task : 'unknown';
     this.o.logger.error(`Rejected ${id ? `message for task ${name}[${id}]` : 'an unreadable message'} from queue ${delivery.queue}: ${error.message}`);
-    if (id && !ContentDisallowed.is(error) && !delivery.decodeError) await this.writer.undecodable(id, error);
+    const { reply_to: replyTo, correlation_id: correlationId } = delivery.message.properties;
+    const to = { reply_to: typeof replyTo === 'string' ? replyTo : null, correlation_id: typeof correlationId === 'string' ? correlationId : null };
+    if (id && !ContentDisallowed.is(error) && !delivery.decodeError) await this.writer.undecodable(id, error, to);
     await delivery.reject({ requeue: false });
     await this.o.signals.send('task_rejected', { queue: delivery.queue, reason: error.message });
   }

@@ -95,6 +95,8 @@ class VirtualTransport extends EventEmitter implements Transport {
     const routingKey = q.routingKey ?? q.name;
     const key = `${q.name}\0${exchange}\0${routingKey}`;
     if (this.declared.has(key)) return;
+    // The default exchange routes by queue name (publish puts to the queue itself): there is nothing to bind.
+    if (exchange === '') return void this.declared.add(key);
     this.exchangeTypes.set(exchange, type);
     if (this.isBroadcast(exchange, type)) this.broadcastQueues.set(q.name, { exchange, routingKey, type });
     else await this.store.bindings.add({ exchange, routingKey, pattern: '', queue: q.name });
