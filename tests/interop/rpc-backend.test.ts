@@ -70,10 +70,10 @@ describe.each(brokers)('celeriac client → Python worker, rpc:// on %s', (_name
 
   it('celeriac gets SUCCESS and a typed FAILURE from a Python worker', async () => {
     const ok = await app.sendTask<number>('interop.add', [2, 3]);
-    expect(await ok.get({ timeout: 20_000 })).toBe(5);
+    expect(await ok.get({ timeout: 20 })).toBe(5);
     expect(await ok.state()).toBe('SUCCESS');
     const bad = await app.sendTask('interop.fail', ['from python']);
-    const error = (await bad.get({ timeout: 20_000, propagate: false })) as RemoteTaskError;
+    const error = (await bad.get({ timeout: 20, propagate: false })) as RemoteTaskError;
     expect(error).toBeInstanceOf(RemoteTaskError);
     expect(error.excType).toBe('ValueError');
     expect(await bad.traceback()).toMatch(/ValueError: from python/);
@@ -83,13 +83,13 @@ describe.each(brokers)('celeriac client → Python worker, rpc:// on %s', (_name
     // Each step names the queue: the Python worker sends the next step, and consumes only this queue.
     const add = (x: number, y?: number) => app.signature('interop.add', y === undefined ? [x] : [x, y], {}, { queue });
     const c = await chain(add(1, 2), add(10), add(100)).applyAsync();
-    expect(await c.get({ timeout: 20_000 })).toBe(113);
+    expect(await c.get({ timeout: 20 })).toBe(113);
     const g = await group(add(1, 1), add(2, 2), add(3, 3)).applyAsync();
-    expect(await g.get({ timeout: 20_000 })).toEqual([2, 4, 6]);
+    expect(await g.get({ timeout: 20 })).toEqual([2, 4, 6]);
   });
 
   it('a retried Python task still answers', async () => {
     const r = await app.sendTask<number>('interop.retry', [1]);
-    expect(await r.get({ timeout: 20_000 })).toBe(1);
+    expect(await r.get({ timeout: 20 })).toBe(1);
   });
 });
