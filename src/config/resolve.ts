@@ -22,6 +22,12 @@ interface Problem {
   readonly message: string;
 }
 
+/**
+ * Called once per setting name when a user sets a row celeriac does not apply (status accepted or planned), with
+ * the row's reason: the app logs it as a warning.
+ */
+export type UnappliedListener = (name: SettingName, status: 'accepted' | 'planned', why: string) => void;
+
 // A defaults layer added by addDefaults(): objects are checked at once, functions on the first read.
 interface DefaultsEntry {
   layer?: Layer;
@@ -45,13 +51,18 @@ export class Config {
   readonly #defaults: DefaultsEntry[] = [];
   /** This Config's copies of object-valued table defaults, so that mutating one never reaches another app. */
   readonly #tableDefaults = new Map<string, unknown>();
+  readonly #onUnapplied?: UnappliedListener;
+  /** Names already reported to onUnapplied. */
+  readonly #noticed = new Set<string>();
 
   /**
    * @param preconf settings given to `new Celery(main, options)` by Celery name (the app maps broker → broker_url,
    * backend → result_backend). They count as run-time changes and survive configFromObject(), as in Celery.
+   * @param options.onUnapplied told when a setting celeriac does not apply is set (by any means but addDefaults).
    */
-  constructor(preconf: Values = {}) {
-    this.#preconf = check(Object.entries(preconf), 'new Celery() options');
+  constructor(preconf: Values = {}, options: { onUnapplied?: UnappliedListener } = {}) {
+    this.#onUnapplied = options.onUnapplied;
+    this.#preconf = this.#notice(check(Object.entries(preconf), 'new Celery() options'));
     this.#changes = new Map(this.#preconf);
   }
 
@@ -106,7 +117,7 @@ export class Config {
       if (options.silent) return this;
       throw new ImproperlyConfigured('configFromObject() was given nothing (conf.configFromObject). Pass an object, a class or an imported module.');
     }
-    this.#source = check(Object.entries(settingsFromSource(source)), 'configFromObject');
+    this.#source = this.#notice(check(Object.entries(settingsFromSource(source)), 'configFromObject'));
     this.#changes = new Map(this.#preconf);
     return this;
   }
@@ -155,8 +166,20 @@ export class Config {
   }
 
   #change(entries: Iterable<[string, unknown]>, where: string): this {
-    for (const [key, value] of check(entries, where)) this.#changes.set(key, value);
+    for (const [key, value] of this.#notice(check(entries, where))) this.#changes.set(key, value);
     return this;
+  }
+
+  /** Report the rows of `layer` celeriac does not apply (once per name), and return the layer. */
+  #notice(layer: Layer): Layer {
+    for (const key of layer.keys()) {
+      if (!isSettingName(key) || this.#noticed.has(key)) continue;
+      const { status } = SETTINGS[key];
+      if (status.status === 'applied') continue;
+      this.#noticed.add(key);
+      this.#onUnapplied?.(key, status.status, status.why);
+    }
+    return layer;
   }
 
   #lookup(key: string): unknown {

@@ -1,22 +1,32 @@
 // THE table of Celery settings: every name celeriac knows, typed, with default, doc and old upper-case names.
 // The rows live in settings/<namespace>.ts; this file joins them and answers "what is this key?". No I/O.
 
-import { BROKER } from './settings/broker.js';
+import { BROKER, BROKER_STATUS } from './settings/broker.js';
 import { FOREIGN_SETTINGS } from './settings/foreign.js';
-import { BEAT, GENERAL, SECURITY } from './settings/general.js';
-import { CACHE, DATABASE, REDIS, RESULT } from './settings/result.js';
-import { nearest, type SettingSpec } from './settings/spec.js';
-import { TASK_EXECUTION, TASK_ROUTING, TASK_SENDING } from './settings/task.js';
-import { CONTROL, EVENTS, WORKER } from './settings/worker.js';
+import { BEAT, BEAT_STATUS, GENERAL, GENERAL_STATUS, SECURITY, SECURITY_STATUS } from './settings/general.js';
+import {
+  CACHE, CACHE_STATUS, DATABASE, DATABASE_STATUS, REDIS, REDIS_STATUS, RESULT, RESULT_STATUS,
+} from './settings/result.js';
+import { nearest, type SettingSpec, type SettingStatus, type StatusOf } from './settings/spec.js';
+import {
+  TASK_EXECUTION, TASK_EXECUTION_STATUS, TASK_ROUTING, TASK_ROUTING_STATUS, TASK_SENDING, TASK_SENDING_STATUS,
+} from './settings/task.js';
+import { CONTROL, CONTROL_STATUS, EVENTS, EVENTS_STATUS, WORKER, WORKER_STATUS } from './settings/worker.js';
 
 export { TASK_OPTION_NAMES, taskOptionToCamel, taskOptionsToCamel, toSnake, type TaskOptionName } from './settings/task-options.js';
-export type { SettingSpec, SettingType } from './settings/spec.js';
+export type { SettingSpec, SettingStatus, SettingType } from './settings/spec.js';
 
 const TABLE = {
   ...GENERAL, ...TASK_SENDING, ...TASK_EXECUTION, ...TASK_ROUTING, ...RESULT, ...CACHE, ...DATABASE, ...REDIS,
   ...BROKER, ...WORKER, ...EVENTS, ...CONTROL, ...BEAT, ...SECURITY,
 };
 type Table = typeof TABLE;
+
+const STATUS: StatusOf<Table> = {
+  ...GENERAL_STATUS, ...TASK_SENDING_STATUS, ...TASK_EXECUTION_STATUS, ...TASK_ROUTING_STATUS, ...RESULT_STATUS,
+  ...CACHE_STATUS, ...DATABASE_STATUS, ...REDIS_STATUS, ...BROKER_STATUS, ...WORKER_STATUS, ...EVENTS_STATUS,
+  ...CONTROL_STATUS, ...BEAT_STATUS, ...SECURITY_STATUS,
+};
 
 /** A setting name celeriac knows (Celery's snake_case spelling). */
 export type SettingName = keyof Table;
@@ -30,12 +40,12 @@ export type Settings = { -readonly [K in SettingName]: ValueOf<Table[K]> };
 /** The old upper-case names with the type of the setting each one sets: `OldSettings['CELERY_TIMEZONE']`. */
 export type OldSettings = { -readonly [K in SettingName as OldOf<Table[K]>]: ValueOf<Table[K]> };
 
-/** A row of the table with its name. */
-export type Setting<K extends SettingName = SettingName> = Table[K] & { readonly name: K };
+/** A row of the table with its name and whether celeriac honours it. */
+export type Setting<K extends SettingName = SettingName> = Table[K] & { readonly name: K; readonly status: SettingStatus };
 
 /** THE table, by name (Celery's celery.app.defaults). Deeply frozen; each Config copies the object defaults it reads. */
 export const SETTINGS = Object.freeze(Object.fromEntries(
-  Object.entries(TABLE).map(([name, row]) => [name, Object.freeze({ ...row, default: deepFreeze(row.default), name })]),
+  Object.entries(TABLE).map(([name, row]) => [name, Object.freeze({ ...row, default: deepFreeze(row.default), name, status: STATUS[name as SettingName] })]),
 )) as { readonly [K in SettingName]: Setting<K> };
 
 /** Names of all settings, in table order. */

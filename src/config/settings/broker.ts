@@ -1,7 +1,9 @@
 // Celery's broker settings: names, types, defaults, docs and old names (BROKER_X).
 // Data only. The URL is checked for shape here; whether a transport exists for its scheme is decided at connect.
 
-import { any, bool, brokerUrl, choice, dict, float, int, seconds, ssl, string } from './spec.js';
+import {
+  any, bool, brokerUrl, choice, dict, float, int, seconds, ssl, string, APPLIED, accepted, planned, type StatusOf,
+} from './spec.js';
 
 /** How the broker is reached (Celery's "Broker Settings"). */
 export const BROKER = {
@@ -31,4 +33,30 @@ export const BROKER = {
   broker_user: string(null, 'Deprecated: put the user in broker_url.', { old: ['BROKER_USER'] }),
   broker_password: string(null, 'Deprecated: put the password in broker_url.', { old: ['BROKER_PASSWORD'] }),
   broker_vhost: string(null, 'Deprecated: put the virtual host in broker_url.', { old: ['BROKER_VHOST'] }),
+};
+
+/** Whether celeriac honours each BROKER setting (see SettingStatus). */
+export const BROKER_STATUS: StatusOf<typeof BROKER> = {
+  broker_url: APPLIED,
+  broker_read_url: planned('one broker URL serves consuming and publishing'),
+  broker_write_url: planned('one broker URL serves consuming and publishing'),
+  broker_transport: planned('the transport comes from the scheme of broker_url'),
+  broker_transport_options: APPLIED,
+  broker_connection_timeout: APPLIED,
+  broker_connection_retry: planned('the worker always reconnects'),
+  broker_connection_retry_on_startup: planned('the first connection is tried once per failover URL'),
+  broker_connection_max_retries: planned('the worker reconnects without a limit'),
+  broker_channel_error_retry: planned('channel errors are not retried'),
+  broker_failover_strategy: planned('failover URLs are tried round-robin'),
+  broker_heartbeat: planned('set the AMQP heartbeat with ?heartbeat= in broker_url'),
+  broker_heartbeat_checkrate: planned('amqplib checks heartbeats itself'),
+  broker_login_method: planned('amqplib logs in with PLAIN (or EXTERNAL with client certificates)'),
+  broker_native_delayed_delivery_queue_type: planned('ETA tasks are held by the worker or the broker store, not by RabbitMQ delayed delivery'),
+  broker_pool_limit: accepted('an app holds one broker connection; Node multiplexes on it'),
+  broker_use_ssl: APPLIED,
+  broker_host: accepted('deprecated in Celery: put the host in broker_url'),
+  broker_port: accepted('deprecated in Celery: put the port in broker_url'),
+  broker_user: accepted('deprecated in Celery: put the user in broker_url'),
+  broker_password: accepted('deprecated in Celery: put the password in broker_url'),
+  broker_vhost: accepted('deprecated in Celery: put the virtual host in broker_url'),
 };

@@ -1,7 +1,9 @@
 // Celery's general, time, security and beat settings: names, types, defaults, docs and old names.
 // Data only; defaults live here and nowhere else. Old names follow Celery's namespace rules (CELERY_X, CELERYBEAT_X).
 
-import { bool, dict, int, list, nameOrNumber, seconds, serializers, string, timezone } from './spec.js';
+import {
+  bool, dict, int, list, nameOrNumber, seconds, serializers, string, timezone, APPLIED, NO_DAEMON, accepted, planned, type StatusOf,
+} from './spec.js';
 
 /** Content types, time and imports (Celery's "General settings" and "Time and date settings"). */
 export const GENERAL = {
@@ -13,6 +15,16 @@ export const GENERAL = {
   include: list([], 'Modules imported after `imports` (same meaning, separate category).', { old: ['CELERY_INCLUDE'] }),
 };
 
+/** Whether celeriac honours each GENERAL setting (see SettingStatus). */
+export const GENERAL_STATUS: StatusOf<typeof GENERAL> = {
+  accept_content: APPLIED,
+  result_accept_content: planned('results are read with json, msgpack and yaml accepted'),
+  enable_utc: APPLIED,
+  timezone: APPLIED,
+  imports: planned('the worker does not import these modules yet: import them from the app module'),
+  include: planned('the worker does not import these modules yet: import them from the app module'),
+};
+
 /** Message signing (Celery's "Security" settings). */
 export const SECURITY = {
   security_key: string(null, 'Path of the private key used to sign messages.', { old: ['CELERY_SECURITY_KEY'] }),
@@ -20,6 +32,15 @@ export const SECURITY = {
   security_certificate: string(null, 'Path of the X.509 certificate used to sign messages.', { old: ['CELERY_SECURITY_CERTIFICATE'] }),
   security_cert_store: string(null, 'Directory or glob of X.509 certificates trusted for signed messages.', { old: ['CELERY_SECURITY_CERT_STORE'] }),
   security_digest: string('sha256', 'Digest used to sign messages.', { old: ['CELERY_SECURITY_DIGEST'] }),
+};
+
+/** Whether celeriac honours each SECURITY setting (see SettingStatus). */
+export const SECURITY_STATUS: StatusOf<typeof SECURITY> = {
+  security_key: planned('message signing (the auth serializer) is not built yet'),
+  security_key_password: planned('message signing (the auth serializer) is not built yet'),
+  security_certificate: planned('message signing (the auth serializer) is not built yet'),
+  security_cert_store: planned('message signing (the auth serializer) is not built yet'),
+  security_digest: planned('message signing (the auth serializer) is not built yet'),
 };
 
 /** The periodic task scheduler (Celery's "Beat Settings"). */
@@ -37,4 +58,21 @@ export const BEAT = {
   beat_gid: nameOrNumber('Group beat switches to when daemonizing; null = no change.'),
   beat_umask: nameOrNumber('umask for files beat creates when daemonizing.'),
   beat_executable: string(null, 'Interpreter used when beat daemonizes; null = this one.'),
+};
+
+/** Whether celeriac honours each BEAT setting (see SettingStatus). */
+export const BEAT_STATUS: StatusOf<typeof BEAT> = {
+  beat_schedule: APPLIED,
+  beat_scheduler: accepted('it names a Python scheduler class; celeriac beat keeps its state in the broker or in beat_schedule_filename'),
+  beat_schedule_filename: APPLIED,
+  beat_sync_every: APPLIED,
+  beat_max_loop_interval: APPLIED,
+  beat_takeover_timeout: APPLIED,
+  beat_cron_starting_deadline: planned('missed crontab runs are judged by the schedule alone'),
+  beat_logfile: APPLIED,
+  beat_pidfile: planned('celeriac beat writes no PID file yet'),
+  beat_uid: accepted(NO_DAEMON),
+  beat_gid: accepted(NO_DAEMON),
+  beat_umask: accepted(NO_DAEMON),
+  beat_executable: accepted(NO_DAEMON),
 };

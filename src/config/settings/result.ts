@@ -1,7 +1,9 @@
 // Celery's result backend settings (result_*, database_*, redis_*, RPC exchange): names, types, defaults, old names.
 // Data only. Old names follow Celery's rules (CELERY_RESULT_X, CELERY_REDIS_X) plus the explicit renames it documents.
 
-import { backendUrl, bool, choice, compression, dict, float, int, seconds, serializer, ssl, string } from './spec.js';
+import {
+  backendUrl, bool, choice, compression, dict, float, int, seconds, serializer, ssl, string, APPLIED, accepted, planned, type StatusOf,
+} from './spec.js';
 
 /** Where and how results are stored (Celery's "Task result backend settings" and "RPC backend settings"). */
 export const RESULT = {
@@ -27,10 +29,38 @@ export const RESULT = {
   override_backends: dict(null, 'Backend alias → class path overrides (Celery); celeriac uses registerBackend() instead.'),
 };
 
+/** Whether celeriac honours each RESULT setting (see SettingStatus). */
+export const RESULT_STATUS: StatusOf<typeof RESULT> = {
+  result_backend: APPLIED,
+  result_backend_transport_options: APPLIED,
+  result_serializer: APPLIED,
+  result_compression: planned('results are stored uncompressed'),
+  result_expires: APPLIED,
+  result_extended: APPLIED,
+  result_persistent: planned('the rpc:// backend is not built yet'),
+  result_cache_max: accepted('celeriac keeps no client-side result cache'),
+  result_chord_join_timeout: planned('chord results are joined without a timeout of their own'),
+  result_chord_retry_interval: planned('chords are counted by the backend, not polled by celery.chord_unlock'),
+  result_backend_always_retry: planned('backend errors are retried by a fixed policy'),
+  result_backend_max_retries: planned('backend errors are retried by a fixed policy'),
+  result_backend_base_sleep_between_retries_ms: planned('backend errors are retried by a fixed policy'),
+  result_backend_max_sleep_between_retries_ms: planned('backend errors are retried by a fixed policy'),
+  result_backend_thread_safe: accepted('a Node process shares one backend connection already'),
+  result_exchange: planned('the rpc:// backend is not built yet'),
+  result_exchange_type: planned('the rpc:// backend is not built yet'),
+  override_backends: accepted('it maps names to Python classes; register a backend with registerBackend()'),
+};
+
 /** The cache result backend (Celery's "Cache backend settings"): read when result_backend is 'cache'. */
 export const CACHE = {
   cache_backend: string(null, "The cache behind result_backend = 'cache': 'memcached://host:port/' (several servers: a;b).", { old: ['CELERY_CACHE_BACKEND'] }),
   cache_backend_options: dict({}, 'Options for the memcached client: timeout (seconds per request), retries, username, password.', { old: ['CELERY_CACHE_BACKEND_OPTIONS'] }),
+};
+
+/** Whether celeriac honours each CACHE setting (see SettingStatus). */
+export const CACHE_STATUS: StatusOf<typeof CACHE> = {
+  cache_backend: APPLIED,
+  cache_backend_options: APPLIED,
 };
 
 /** The SQL result backend (Celery's "Database backend settings"). */
@@ -40,6 +70,15 @@ export const DATABASE = {
   database_short_lived_sessions: bool(false, 'Open a new database session per operation (helps with idle-timeout servers).', { old: ['CELERY_RESULT_DB_SHORT_LIVED_SESSIONS'] }),
   database_table_schemas: dict({}, 'Schema per result table: { task: "celery", group: "celery" }.'),
   database_table_names: dict({}, 'Result table names: { task: "celery_taskmeta", group: "celery_groupmeta" } by default.', { old: ['CELERY_RESULT_DB_TABLENAMES', 'CELERY_RESULT_DB_TABLE_NAMES'] }),
+};
+
+/** Whether celeriac honours each DATABASE setting (see SettingStatus). */
+export const DATABASE_STATUS: StatusOf<typeof DATABASE> = {
+  database_create_tables_at_setup: accepted('celeriac creates missing tables on first use, always'),
+  database_engine_options: accepted('it configures SQLAlchemy\'s engine; celeriac uses node-postgres and better-sqlite3'),
+  database_short_lived_sessions: accepted('it configures SQLAlchemy sessions; celeriac holds a pool (PostgreSQL) or one file (SQLite)'),
+  database_table_schemas: planned('celeriac uses Celery\'s default table schemas'),
+  database_table_names: planned('celeriac uses Celery\'s default table names'),
 };
 
 /** The Redis result backend (Celery's "Redis backend settings"). */
@@ -56,4 +95,20 @@ export const REDIS = {
   redis_host: string(null, 'Deprecated: put the host in result_backend.', { old: ['CELERY_REDIS_HOST'] }),
   redis_port: int(null, 'Deprecated: put the port in result_backend.', { old: ['CELERY_REDIS_PORT'], min: 1 }),
   redis_db: int(null, 'Deprecated: put the database number in result_backend.', { old: ['CELERY_REDIS_DB'], min: 0 }),
+};
+
+/** Whether celeriac honours each REDIS setting (see SettingStatus). */
+export const REDIS_STATUS: StatusOf<typeof REDIS> = {
+  redis_backend_health_check_interval: accepted('it configures redis-py\'s health checks; ioredis detects a dead connection itself'),
+  redis_backend_use_ssl: planned('give TLS options in result_backend_transport_options.ssl or use rediss://'),
+  redis_max_connections: accepted('the Redis backend uses one pipelined connection'),
+  redis_socket_timeout: planned('Redis commands wait as ioredis decides'),
+  redis_socket_connect_timeout: planned('use result_backend_transport_options.socket_connect_timeout'),
+  redis_retry_on_timeout: planned('Redis commands are retried by ioredis\'s own policy'),
+  redis_socket_keepalive: planned('use result_backend_transport_options.socket_keepalive'),
+  redis_username: planned('put the user in the result_backend URL'),
+  redis_password: planned('put the password in the result_backend URL'),
+  redis_host: accepted('deprecated in Celery: put the host in result_backend'),
+  redis_port: accepted('deprecated in Celery: put the port in result_backend'),
+  redis_db: accepted('deprecated in Celery: put the database number in result_backend'),
 };

@@ -308,3 +308,30 @@ export function nearest(word: string, candidates: readonly string[], minLength =
   }
   return bestDistance <= budget ? best : undefined;
 }
+
+/**
+ * Whether celeriac honours a setting. `applied`: read and acted on. `accepted`: Celery's name, with no effect in
+ * celeriac by design (setting it logs a warning saying why). `planned`: not acted on yet (setting it logs a
+ * warning too). A unit test checks that every applied row is read outside the table, and no other row is.
+ */
+export type SettingStatus =
+  | { readonly status: 'applied' }
+  | { readonly status: 'accepted' | 'planned'; readonly why: string };
+
+/** A status for every row of one namespace table. */
+export type StatusOf<T> = { readonly [K in keyof T]: SettingStatus };
+
+/** The row is read and acted on. */
+export const APPLIED: SettingStatus = Object.freeze({ status: 'applied' });
+
+/** Celery's name with no effect in celeriac by design; `why` completes "has no effect in celeriac: …". */
+export const accepted = (why: string): SettingStatus => Object.freeze({ status: 'accepted', why });
+
+/** Not acted on yet; `why` completes "is not applied by celeriac yet: …" with what happens instead. */
+export const planned = (why: string): SettingStatus => Object.freeze({ status: 'planned', why });
+
+/** The reason of the daemonizing settings (uid, gid, umask, executable). */
+export const NO_DAEMON = 'celeriac does not daemonize: run it under systemd, a container or a supervisor';
+
+/** The reason of settings naming a Python class to load. */
+export const PYTHON_CLASS = "it names a Python class; celeriac's components are fixed (extend through registerTransport/registerBackend)";

@@ -1,7 +1,9 @@
 // Celery's task_* settings (sending, executing, routing): names, types, defaults, docs and old names.
 // Data only. Old names follow Celery's rule for this namespace (CELERY_X) plus the renames Celery documents.
 
-import { any, bool, choice, compression, dict, int, rate, seconds, serializer, string } from './spec.js';
+import {
+  any, bool, choice, compression, dict, int, rate, seconds, serializer, string, APPLIED, accepted, planned, type StatusOf,
+} from './spec.js';
 
 /** How task messages are written and sent (Celery's "Task settings"). */
 export const TASK_SENDING = {
@@ -16,6 +18,17 @@ export const TASK_SENDING = {
     { old: ['CELERY_TASK_PUBLISH_RETRY_POLICY', 'CELERY_PUBLISH_RETRY_POLICY'] },
   ),
   task_send_sent_event: bool(false, 'Send a task-sent event for every task published.', { old: ['CELERY_SEND_TASK_SENT_EVENT', 'CELERY_SEND_SENT_EVENT'] }),
+};
+
+/** Whether celeriac honours each TASK_SENDING setting (see SettingStatus). */
+export const TASK_SENDING_STATUS: StatusOf<typeof TASK_SENDING> = {
+  task_serializer: APPLIED,
+  task_compression: APPLIED,
+  task_protocol: accepted('celeriac always sends protocol 2 (it reads protocol 1)'),
+  task_annotations: APPLIED,
+  task_publish_retry: APPLIED,
+  task_publish_retry_policy: APPLIED,
+  task_send_sent_event: planned('task-sent events are not published yet'),
 };
 
 /** How tasks run and report (Celery's "Task execution settings"). */
@@ -34,6 +47,24 @@ export const TASK_EXECUTION = {
   task_reject_on_worker_lost: bool(false, 'With acks_late: requeue when the process running the task dies.', { old: ['CELERY_REJECT_ON_WORKER_LOST', 'CELERY_TASK_REJECT_ON_WORKER_LOST'] }),
   task_default_rate_limit: rate('Rate limit for tasks without their own ("10/m"); null = none.', { old: ['CELERY_DEFAULT_RATE_LIMIT'] }),
   task_allow_error_cb_on_chord_header: bool(false, 'link_error on a chord also links each header task.', { old: ['CELERY_ALLOW_ERROR_CB_ON_CHORD_HEADER'] }),
+};
+
+/** Whether celeriac honours each TASK_EXECUTION setting (see SettingStatus). */
+export const TASK_EXECUTION_STATUS: StatusOf<typeof TASK_EXECUTION> = {
+  task_always_eager: APPLIED,
+  task_eager_propagates: APPLIED,
+  task_store_eager_result: APPLIED,
+  task_remote_tracebacks: accepted('it rebuilds Python tracebacks with tblib; celeriac keeps the worker\'s traceback text on the error'),
+  task_ignore_result: APPLIED,
+  task_store_errors_even_if_ignored: APPLIED,
+  task_track_started: APPLIED,
+  task_time_limit: APPLIED,
+  task_soft_time_limit: APPLIED,
+  task_acks_late: APPLIED,
+  task_acks_on_failure_or_timeout: APPLIED,
+  task_reject_on_worker_lost: APPLIED,
+  task_default_rate_limit: APPLIED,
+  task_allow_error_cb_on_chord_header: planned('link_error on a chord links only the body'),
 };
 
 const EXCHANGE_TYPES = ['direct', 'topic', 'fanout', 'headers'] as const;
@@ -55,4 +86,22 @@ export const TASK_ROUTING = {
   task_default_exchange_type: choice('direct', EXCHANGE_TYPES, 'Type of exchanges that name none.', { old: ['CELERY_DEFAULT_EXCHANGE_TYPE'] }),
   task_default_routing_key: string(null, 'Routing key of queues that name none; null = task_default_queue.', { old: ['CELERY_DEFAULT_ROUTING_KEY'] }),
   task_default_delivery_mode: choice('persistent', ['persistent', 'transient', 1, 2], 'persistent (2: written to disk) or transient (1).', { old: ['CELERY_DEFAULT_DELIVERY_MODE'] }),
+};
+
+/** Whether celeriac honours each TASK_ROUTING setting (see SettingStatus). */
+export const TASK_ROUTING_STATUS: StatusOf<typeof TASK_ROUTING> = {
+  task_queues: APPLIED,
+  task_routes: APPLIED,
+  task_queue_max_priority: planned('queues are declared without x-max-priority unless task_queues says so'),
+  task_default_priority: APPLIED,
+  task_inherit_parent_priority: planned('tasks sent from a task do not inherit its priority yet'),
+  task_create_missing_queues: APPLIED,
+  task_create_missing_queue_type: planned('celeriac declares classic queues only'),
+  task_create_missing_queue_exchange_type: planned('missing queues get a direct exchange'),
+  task_default_queue: APPLIED,
+  task_default_queue_type: planned('celeriac declares classic queues only'),
+  task_default_exchange: APPLIED,
+  task_default_exchange_type: APPLIED,
+  task_default_routing_key: planned('queues route by their own name'),
+  task_default_delivery_mode: APPLIED,
 };

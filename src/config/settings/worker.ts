@@ -1,7 +1,9 @@
 // Celery's worker, events, remote-control and logging settings: names, types, defaults, docs and old names.
 // Data only. Old names follow Celery's rules (CELERYD_X for worker_*, CELERY_EVENT_X) plus documented renames.
 
-import { bool, choice, int, nameOrNumber, seconds, serializer, string } from './spec.js';
+import {
+  bool, choice, int, nameOrNumber, seconds, serializer, string, APPLIED, NO_DAEMON, PYTHON_CLASS, accepted, planned, type StatusOf,
+} from './spec.js';
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
 
@@ -48,6 +50,48 @@ export const WORKER = {
   worker_executable: string(null, 'Interpreter used when the worker daemonizes; null = this one.'),
 };
 
+/** Whether celeriac honours each WORKER setting (see SettingStatus). */
+export const WORKER_STATUS: StatusOf<typeof WORKER> = {
+  worker_concurrency: APPLIED,
+  worker_prefetch_multiplier: APPLIED,
+  worker_disable_prefetch: planned('prefetch is concurrency × worker_prefetch_multiplier'),
+  worker_enable_prefetch_count_reduction: planned('prefetch is restored at once after a reconnect'),
+  worker_eta_task_limit: planned('ETA tasks held in memory are bounded by prefetch only'),
+  worker_pool: APPLIED,
+  worker_pool_putlocks: accepted('it tunes Python\'s pool; celeriac\'s consumer takes only what its prefetch window allows'),
+  worker_pool_restarts: planned('the pool_restart command is not built yet'),
+  worker_max_tasks_per_child: APPLIED,
+  worker_max_memory_per_child: APPLIED,
+  worker_proc_alive_timeout: APPLIED,
+  worker_disable_rate_limits: APPLIED,
+  worker_state_db: APPLIED,
+  worker_timer_precision: accepted('Node\'s timers fire when due; there is no polling interval to tune'),
+  worker_lost_wait: planned('a lost child is reported at once'),
+  worker_direct: planned('workers consume no <nodename>.dq queue yet'),
+  worker_enable_remote_control: APPLIED,
+  worker_cancel_long_running_tasks_on_connection_loss: planned('running tasks continue after a connection loss'),
+  worker_deduplicate_successful_tasks: planned('redelivered tasks run again'),
+  worker_detect_quorum_queues: planned('celeriac declares classic queues only'),
+  worker_soft_shutdown_timeout: planned('warm shutdown waits for running tasks; there is no soft phase yet'),
+  worker_enable_soft_shutdown_on_idle: planned('warm shutdown waits for running tasks; there is no soft phase yet'),
+  worker_agent: accepted(PYTHON_CLASS),
+  worker_autoscaler: accepted(PYTHON_CLASS),
+  worker_consumer: accepted(PYTHON_CLASS),
+  worker_timer: accepted(PYTHON_CLASS),
+  worker_hijack_root_logger: accepted('Node has no root logging handlers to replace'),
+  worker_log_color: planned('colour follows whether stderr is a terminal'),
+  worker_log_format: accepted('it is a Python logging format; celeriac prints Celery\'s default line format, or JSON'),
+  worker_task_log_format: accepted('it is a Python logging format; celeriac prints Celery\'s default task line format, or JSON'),
+  worker_redirect_stdouts: planned('console output is not redirected to the log'),
+  worker_redirect_stdouts_level: planned('console output is not redirected to the log'),
+  worker_logfile: planned('use the worker\'s --logfile option'),
+  worker_pidfile: planned('use the worker\'s --pidfile option'),
+  worker_uid: accepted(NO_DAEMON),
+  worker_gid: accepted(NO_DAEMON),
+  worker_umask: accepted(NO_DAEMON),
+  worker_executable: accepted(NO_DAEMON),
+};
+
 /** Monitoring events (Celery's "Events" settings). */
 export const EVENTS = {
   worker_send_task_events: bool(false, 'Send task-* events (what Flower shows); the -E flag.', { old: ['CELERY_SEND_EVENTS'] }),
@@ -66,6 +110,24 @@ export const EVENTS = {
   events_executable: string(null, 'Interpreter used when `celeriac events` daemonizes.'),
 };
 
+/** Whether celeriac honours each EVENTS setting (see SettingStatus). */
+export const EVENTS_STATUS: StatusOf<typeof EVENTS> = {
+  worker_send_task_events: APPLIED,
+  event_queue_ttl: planned('event queues are declared with fixed arguments'),
+  event_queue_expires: planned('event queues are declared with fixed arguments'),
+  event_queue_durable: planned('event queues are declared with fixed arguments'),
+  event_queue_exclusive: planned('event queues are declared with fixed arguments'),
+  event_queue_prefix: planned('event queues are named celeryev.<uuid>'),
+  event_serializer: planned('events are sent as JSON'),
+  event_exchange: planned('events go to the celeryev exchange'),
+  events_logfile: planned('`celeriac events` logs to stdout'),
+  events_pidfile: planned('`celeriac events` writes no PID file'),
+  events_uid: accepted(NO_DAEMON),
+  events_gid: accepted(NO_DAEMON),
+  events_umask: accepted(NO_DAEMON),
+  events_executable: accepted(NO_DAEMON),
+};
+
 /** The remote-control channel (Celery's "Remote Control Commands" settings). */
 export const CONTROL = {
   control_queue_ttl: seconds(300, 'Seconds before an unanswered command or reply message expires.', { old: ['CONTROL_QUEUE_TTL'], nullable: true }),
@@ -73,4 +135,13 @@ export const CONTROL = {
   control_exchange: string('celery', 'Name prefix of the control exchanges (<name>.pidbox, <name>.reply.pidbox).', { old: ['CONTROL_EXCHANGE'] }),
   control_queue_durable: bool(false, 'Control exchange and queues survive a broker restart (not with exclusive).', { old: ['CONTROL_QUEUE_DURABLE'] }),
   control_queue_exclusive: bool(false, 'Control queues belong to one connection (not with durable).', { old: ['CONTROL_QUEUE_EXCLUSIVE'] }),
+};
+
+/** Whether celeriac honours each CONTROL setting (see SettingStatus). */
+export const CONTROL_STATUS: StatusOf<typeof CONTROL> = {
+  control_queue_ttl: planned('control queues are declared with fixed arguments'),
+  control_queue_expires: planned('control queues are declared with fixed arguments'),
+  control_exchange: planned('remote control uses the celery.pidbox exchanges'),
+  control_queue_durable: planned('control queues are declared with fixed arguments'),
+  control_queue_exclusive: planned('control queues are declared with fixed arguments'),
 };
