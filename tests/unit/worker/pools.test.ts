@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Celery } from '../../../src/index.js';
 import { RemoteTaskError, SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError } from '../../../src/errors.js';
 import { exceptionToDoc } from '../../../src/protocol/exceptions.js';
@@ -25,6 +25,8 @@ import { app } from '../../fixtures/pool-app.js';
 const APP_MODULE = `${fileURLToPath(new URL('../../fixtures/pool-app.ts', import.meta.url))}:app`;
 // Children compile the source tree with tsx on first load; on a busy 2-core runner that can take a while.
 const ALIVE_MS = 30_000;
+// Each test starts child processes that load the app through tsx: seconds apiece on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 4 * ALIVE_MS });
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
