@@ -37,7 +37,7 @@ export const RESULT_STATUS: StatusOf<typeof RESULT> = {
   result_compression: planned('results are stored uncompressed'),
   result_expires: APPLIED,
   result_extended: APPLIED,
-  result_persistent: planned('the rpc:// backend is not built yet'),
+  result_persistent: APPLIED,
   result_cache_max: accepted('celeriac keeps no client-side result cache'),
   result_chord_join_timeout: planned('chord results are joined without a timeout of their own'),
   result_chord_retry_interval: planned('chords are counted by the backend, not polled by celery.chord_unlock'),
@@ -46,8 +46,8 @@ export const RESULT_STATUS: StatusOf<typeof RESULT> = {
   result_backend_base_sleep_between_retries_ms: planned('backend errors are retried by a fixed policy'),
   result_backend_max_sleep_between_retries_ms: planned('backend errors are retried by a fixed policy'),
   result_backend_thread_safe: accepted('a Node process shares one backend connection already'),
-  result_exchange: planned('the rpc:// backend is not built yet'),
-  result_exchange_type: planned('the rpc:// backend is not built yet'),
+  result_exchange: accepted("Celery's rpc:// backend ignores it too: results go to the default exchange, routed by reply_to"),
+  result_exchange_type: accepted("Celery's rpc:// backend ignores it too: results go to the default exchange, routed by reply_to"),
   override_backends: accepted('it maps names to Python classes; register a backend with registerBackend()'),
 };
 
