@@ -131,13 +131,8 @@ export class ResultWriter implements OutcomeRecorder {
     const body = request.chord;
     const { backend, logger } = this.host;
     if (!body || !request.group || !backend) return;
-    let parts: Awaited<ReturnType<ResultBackend['addChordPart']>>;
-    try {
-      parts = await backend.addChordPart(request.group, { index: request.group_index ?? 0, taskId: request.id, state, result });
-    } catch (error) {
-      logger.error({ err: error }, `Chord ${request.group}: could not record part ${request.id}: ${(error as Error).message}`);
-      return;
-    }
+    const group = request.group;
+    const parts = await this.retrying(`chord ${group} part ${request.id}`, () => backend.addChordPart(group, { index: request.group_index ?? 0, taskId: request.id, state, result }));
     if (!parts) return;
     const failed = parts.find((p) => PROPAGATE_STATES.has(p.state));
     if (failed) return this.chordError(body, new ChordError(`Dependency ${failed.taskId} raised ${excRepr(failed.result)}`));
@@ -181,31 +176,37 @@ export class ResultWriter implements OutcomeRecorder {
     });
   }
 
-  /**
-   * Store with one retry policy: through a short backend outage, retry with backoff for up to STORE_RETRY_MS (the
-   * task already ran: running it again would be worse than waiting); then log. A value the serializer cannot encode
-   * is never retried: logged, or rethrown when asked.
-   */
+  /** Store a result document under the one retry policy; an EncodeError is logged, or rethrown when asked. */
   private async store(meta: ResultMeta, o: { rethrowEncodeError?: boolean; to?: Destined } = {}): Promise<void> {
-    const { backend, logger } = this.host;
+    const { backend } = this.host;
     if (!backend) return;
+    await this.retrying(`${meta.status} result of task ${meta.task_id}`, () => backend.store(meta.task_id, meta, o.to && destinationOf(o.to)), o.rethrowEncodeError);
+  }
+
+  /**
+   * The one retry policy of every write: through a short backend outage, retry with backoff for up to
+   * STORE_RETRY_MS (the task already ran: running it again would be worse than waiting), then log and give up
+   * (undefined). A value the serializer cannot encode is never retried: logged, or rethrown when asked.
+   */
+  private async retrying<T>(what: string, write: () => Promise<T>, rethrowEncodeError = false): Promise<T | undefined> {
+    const { logger } = this.host;
     const deadline = Date.now() + STORE_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        await backend.store(meta.task_id, meta, o.to && destinationOf(o.to));
-        if (attempt > 0) logger.info(`Stored ${meta.status} result of task ${meta.task_id} after ${attempt} retries`);
-        return;
+        const written = await write();
+        if (attempt > 0) logger.info(`Wrote the ${what} after ${attempt} retries`);
+        return written;
       } catch (error) {
         if (EncodeError.is(error)) {
-          if (o.rethrowEncodeError) throw error;
-          logger.error(`Could not encode the ${meta.status} result of task ${meta.task_id}: ${error.message}`);
-          return;
+          if (rethrowEncodeError) throw error;
+          logger.error(`Could not encode the ${what}: ${error.message}`);
+          return undefined;
         }
         if (Date.now() >= deadline) {
-          logger.error({ err: error }, `Could not store ${meta.status} result of task ${meta.task_id}: ${(error as Error).message}`);
-          return;
+          logger.error({ err: error }, `Could not write the ${what}: ${(error as Error).message}`);
+          return undefined;
         }
-        if (attempt === 0) logger.warn(`Storing ${meta.status} result of task ${meta.task_id} failed (${(error as Error).message}); retrying for up to ${STORE_RETRY_MS / 1000} s`);
+        if (attempt === 0) logger.warn(`Writing the ${what} failed (${(error as Error).message}); retrying for up to ${STORE_RETRY_MS / 1000} s`);
         await sleepLong(backoffMs(attempt));
       }
     }
@@ -229,9 +230,9 @@ function chainStepRequest(step: SignatureDict, id: string | null): TaskRequest {
 /** Python's repr of a stored exception, as Celery writes it into a ChordError: ValueError('boom'). */
 function excRepr(result: unknown): string {
   const doc = result as Partial<ExceptionDoc> | null;
-  if (!doc || typeof doc.exc_type !== 'string') return pyRepr(result, 200);
+  if (!doc || typeof doc.exc_type !== 'string') return pyRepr(result, Infinity);
   const args = Array.isArray(doc.exc_message) ? doc.exc_message : [doc.exc_message];
-  return `${doc.exc_type}(${args.map((a) => pyRepr(a, 200)).join(', ')})`;
+  return `${doc.exc_type}(${args.map((a) => pyRepr(a, Infinity)).join(', ')})`;
 }
 
 /** What the worker's side of an outcome needs besides the writer: signals, logging and task events. */

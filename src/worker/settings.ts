@@ -4,6 +4,7 @@
 
 import { cpus } from 'node:os';
 import type { Config } from '../config/resolve.js';
+import type { Settings } from '../config/settings.js';
 import { ImproperlyConfigured } from '../errors.js';
 import { acceptSet } from '../protocol/serializers.js';
 import type { Task } from '../task/task.js';
@@ -76,6 +77,8 @@ export interface WorkerSettings {
   /** Every queue task_queues declares (or the default queue), by name. */
   readonly knownQueues: ReadonlyMap<string, QueueInfo>;
   readonly createMissingQueues: boolean;
+  /** broker_url and result_backend as configured (null when not set): pool children apply them over their own. */
+  readonly urls: { readonly broker_url: Settings['broker_url']; readonly result_backend: Settings['result_backend'] };
 }
 
 /** What the worker's options may override (the CLI flags); the rest comes from app.conf. */
@@ -142,6 +145,7 @@ export function compileWorkerSettings(conf: Config, o: WorkerSettingsOverrides =
     task: compileTaskDefaults(conf),
     knownQueues: knownQueues(conf),
     createMissingQueues: conf.get('task_create_missing_queues'),
+    urls: { broker_url: conf.get('broker_url') || null, result_backend: conf.get('result_backend') || null },
   };
 }
 

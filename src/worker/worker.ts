@@ -243,8 +243,7 @@ export class Worker {
     }
     const Kind = kind === 'threads' ? ThreadPool : PreforkPool;
     // The CLI's -b / --result-backend reach the children as overrides of their app module's own URLs.
-    const overrides: Record<string, unknown> = {};
-    for (const name of ['broker_url', 'result_backend'] as const) if (this.app.conf.get(name)) overrides[name] = this.app.conf.get(name);
+    const overrides = Object.fromEntries(Object.entries(settings.urls).filter(([, url]) => url !== null));
     return new Kind(this.app, this.logger, {
       appModule: this.options.appModule,
       size: settings.concurrency,
@@ -283,7 +282,7 @@ export class Worker {
   }
 
   private banner(queues: QueueInfo[]): string {
-    const notes = this.app.conf.get('broker_url') ? [] : [`Using the embedded SQLite broker at ${this.app.brokerUrl()} (no broker_url configured).`];
+    const notes = this.settings.urls.broker_url ? [] : [`Using the embedded SQLite broker at ${this.app.brokerUrl()} (no broker_url configured).`];
     return renderBanner({
       hostname: this.hostname,
       version: VERSION,

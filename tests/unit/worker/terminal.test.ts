@@ -51,6 +51,10 @@ async function setup(options: WorkerOptions = {}, settings: Record<string, unkno
       errbackRequests.push(self.request);
     }, { name: 't.errback', bind: true }),
     limited: app.task((x: number) => x, { name: 't.limited', rateLimit: '1/s' }),
+    retryOnce: app.task(function retryOnce(self, x: number) {
+      if (self.request.retries < 1) self.retry({ countdown: 0 });
+      return x;
+    }, { name: 't.retryOnce', bind: true }),
     onError: app.task((request: Request, error: unknown, traceback: string | null) => void oldStyle.push({ request, error, traceback }), { name: 't.on_error' }),
     circular: app.task(() => {
       const o: Record<string, unknown> = {};
@@ -197,6 +201,14 @@ describe('REVOKED (expired), checked again right before the task runs', () => {
     expect((await failureOf(second)).excMessage).toEqual(['expired']);
   });
 
+  it('chain member expired: REVOKED expired; the later steps are left PENDING, as Celery leaves them', async () => {
+    const { tasks, client } = await setup();
+    const expired = randomUUID();
+    const last = await chain(tasks.add.s(1, 1), tasks.add.s(2).set({ task_id: expired, expires: new Date(Date.now() - 1000).toISOString() }), tasks.add.s(3)).applyAsync();
+    expect((await failureOf(client.AsyncResult(expired))).excMessage).toEqual(['expired']);
+    expect(await last.state()).toBe('PENDING');
+  });
+
   it('chord member expired → the body is FAILURE with ChordError(… TaskRevokedError(\'expired\'))', async () => {
     const { tasks } = await setup();
     const r = await chord([tasks.add.s(1, 1), tasks.add.s(2, 2).set({ expires: new Date(Date.now() - 1000).toISOString() })], tasks.xsum.s()).applyAsync();
@@ -204,7 +216,29 @@ describe('REVOKED (expired), checked again right before the task runs', () => {
   });
 });
 
+describe('RETRY', () => {
+  it('a chain step and a chord member that retry once: RETRY is not terminal, the chain and the chord go on', async () => {
+    const { tasks, meta } = await setup();
+    const last = await chain(tasks.retryOnce.s(5), tasks.add.s(1)).applyAsync();
+    expect(await last.get({ timeout: 5 })).toBe(6);
+    const retried = randomUUID();
+    const r = await chord([tasks.retryOnce.s(2).set({ task_id: retried }), tasks.add.s(1, 1)], tasks.xsum.s()).applyAsync();
+    expect(await r.get({ timeout: 5 })).toBe(4);
+    expect(await meta(retried)).toMatchObject({ status: 'SUCCESS', result: 2 });
+  });
+});
+
 describe('REVOKED (terminated)', () => {
+  it('plain: REVOKED terminated; its errbacks are not called (Celery\'s mark_as_revoked calls none)', async () => {
+    const { tasks, worker, errbackIds } = await setup();
+    const running = randomUUID();
+    const r = await tasks.hang.applyAsync([], {}, { taskId: running, linkError: tasks.errback.s() });
+    await until(() => worker.state.active.has(running));
+    worker.revoke(running, { terminate: true, signal: 'SIGKILL' });
+    expect((await failureOf(r)).excMessage).toEqual(['terminated']);
+    expect(errbackIds).toEqual([]);
+  });
+
   it('revoke(terminate) of a running task → REVOKED terminated, task-revoked terminated with SIGTERM; a chord member fails the body', async () => {
     const { tasks, worker, client, meta } = await setup({ events: true });
     const seen = await events(client);
@@ -257,6 +291,12 @@ describe('unknown task', () => {
     expect(errbackIds).toEqual([]);
   });
 
+  it('chain member: the later steps are FAILURE NotRegistered, so waiting on the chain fails instead of hanging', async () => {
+    const { tasks, client } = await setup();
+    const last = await chain(tasks.add.s(1, 1), client.signature('t.nope'), tasks.add.s(3)).applyAsync();
+    await expect(last.get({ timeout: 5 })).rejects.toMatchObject({ excType: 'NotRegistered', excMessage: ['t.nope'] });
+  });
+
   it('chord member: counted, so the body fails with ChordError instead of waiting forever', async () => {
     const { tasks, client } = await setup();
     const r = await chord([tasks.add.s(1, 1), client.signature('t.nope')], tasks.xsum.s()).applyAsync();
@@ -275,6 +315,15 @@ describe('a result that cannot be encoded', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     const last = await chain(tasks.circular.s(), tasks.add.s(1)).applyAsync();
     await expect(last.get({ timeout: 5 })).rejects.toMatchObject({ excType: 'EncodeError' });
+  });
+
+  it('chord member and link_error: the body fails with ChordError(… EncodeError(…)), the errback gets the id', async () => {
+    const { tasks, errbackIds } = await setup();
+    const r = await chord([tasks.add.s(1, 1), tasks.circular.s()], tasks.xsum.s()).applyAsync();
+    expect((await failureOf(r)).excMessage).toEqual([expect.stringMatching(/raised EncodeError\(["']Could not encode a value as json: Converting circular structure/)]);
+    const plain = await tasks.circular.applyAsync([], {}, { linkError: tasks.errback.s() });
+    await failureOf(plain);
+    await until(() => errbackIds.includes(plain.id));
   });
 });
 
