@@ -2,6 +2,7 @@
 // sent by Python to a celeriac worker, and by celeriac to a Python worker; and the documents a celeriac worker and a
 // Python worker store for the same failed chain, failed chord, expired task and hard time limit, side by side.
 
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Celery, chain, chord } from '../../src/index.js';
 import { RemoteTaskError } from '../../src/errors.js';
@@ -66,6 +67,22 @@ describe('a failed chain step and a failed chord member, both ways', () => {
     const err = (await body.get({ timeout: 20, propagate: false })) as RemoteTaskError;
     expect(err).toBeInstanceOf(RemoteTaskError);
     expect(err.excMessage).toEqual([expect.stringMatching(/raised ValueError\('inchord'\)$/)]);
+  });
+});
+
+describe('link_error both ways', () => {
+  it('a one-argument errback is sent the failed task\'s id, by celeriac as by Python', async () => {
+    // Python client → celeriac worker: interop.sleep(id) returns what it was given.
+    const eb = randomUUID();
+    const errback = { task: 'interop.sleep', args: [], kwargs: {}, options: { task_id: eb }, subtask_type: null, immutable: false };
+    const failed = await call(toTs, 'interop.fail', ['x'], { link_error: [errback] });
+    expect(failed.state).toBe('FAILURE');
+    expect(await py<PyOutcome>(toTs, ['result', eb])).toMatchObject({ state: 'SUCCESS', result: failed.id });
+    // celeriac client → Python worker: Python's interop.sleep(id) fails naming the id it was given.
+    const eb2 = randomUUID();
+    const r = await client.sendTask('interop.fail', ['x'], {}, { linkError: client.signature('interop.sleep', [], {}, { task_id: eb2 }) });
+    const err = (await client.AsyncResult(eb2).get({ timeout: 20, propagate: false })) as RemoteTaskError;
+    expect(err.excMessage).toEqual([`could not convert string to float: '${r.id}'`]);
   });
 });
 
