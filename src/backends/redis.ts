@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { RedisSubscriber } from '../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisConnectionConfig, redisFailure, type RedisConnectionConfig } from '../drivers/redis.js';
 import { RedisCoordination } from '../drivers/redis-coordination.js';
+import { chunks } from '../utils/chunks.js';
 import type { BackendFactory, KeyValueStore } from './backend.js';
 import { createKeyValueBackend } from './key-value.js';
 
@@ -82,7 +83,13 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   mget(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
-    return this.run(`reading ${keys.length} key(s)`, () => this.client.mgetBuffer(...keys.map((k) => this.prefix + k)));
+    return this.run(`reading ${keys.length} key(s)`, async () => {
+      const values: (Uint8Array | null)[] = [];
+      for (const part of chunks(keys)) {
+        for (const v of await this.client.mgetBuffer(...part.map((k) => this.prefix + k))) values.push(v);
+      }
+      return values;
+    });
   }
 
   set(key: string, value: Uint8Array, ttlMs?: number): Promise<void> {
@@ -118,7 +125,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   private flushWrites(): void {
     const batches = [...this.pendingWrites];
     this.pendingWrites.clear();
-    for (const [ttl, writes] of batches) {
+    // In slices: a burst of results must not become one call with more arguments than the stack holds.
+    for (const [ttl, writes] of batches.flatMap(([ttl, all]) => chunks(all).map((part) => [ttl, part] as const))) {
       (this.client as Redis & StoreCommands)
         .celeriacStoreResults(writes.length, ...writes.map((w) => w.key), ttl, ...writes.map((w) => w.data))
         .then((flags) => writes.forEach((w, i) => w.resolve(flags[i] === 1)))

@@ -30,7 +30,10 @@ export function loadAppFrom(command: Command): Promise<Celery> {
   return loadApp(f.app, { broker: f.broker, resultBackend: f.resultBackend });
 }
 
-/** Run an action: errors become one line on stderr and an exit code; the app is always closed. */
+/**
+ * Run an action: errors become one line on stderr and an exit code; the app is always closed. Exits only once
+ * stdout and stderr have handed everything to the OS: a pipe to a slow reader (`| wc -c`) takes 64 KiB at a time.
+ */
 export async function runAction(action: () => Promise<number>): Promise<never> {
   let code: number;
   try {
@@ -40,5 +43,14 @@ export async function runAction(action: () => Promise<number>): Promise<never> {
     process.stderr.write(`${failure.line}\n`);
     code = failure.code;
   }
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);
+}
+
+/** Resolves once everything written to `stream` so far is written out (or the reader went away: EPIPE). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
 }

@@ -15,7 +15,10 @@ export interface RevokeOptions extends BroadcastOptions {
 }
 
 function merge<T>(replies: Array<Record<string, unknown>>): Replies<T> {
-  return Object.assign({}, ...replies) as Replies<T>;
+  // A loop, not Object.assign({}, ...replies): anyone on the broker can flood a reply queue.
+  const merged: Record<string, unknown> = {};
+  for (const reply of replies) Object.assign(merged, reply);
+  return merged as Replies<T>;
 }
 
 /**

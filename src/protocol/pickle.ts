@@ -38,6 +38,14 @@ class Reader {
     this.pos += len;
     return out;
   }
+  /** `n` bytes as text, without an intermediate view. */
+  text(n: number | bigint, encoding: 'utf8' | 'latin1'): string {
+    const len = Number(n);
+    if (!Number.isSafeInteger(len) || len < 0 || this.pos + len > this.buf.length) throw truncated();
+    const out = this.buf.toString(encoding, this.pos, this.pos + len);
+    this.pos += len;
+    return out;
+  }
   u16(): number {
     return this.bytes(2).readUInt16LE(0);
   }
@@ -139,14 +147,17 @@ function dictKey(key: unknown): string {
 
 function setItem(target: unknown, key: unknown, value: unknown): void {
   if (typeof target !== 'object' || target === null || Array.isArray(target) || Buffer.isBuffer(target)) throw bad('SETITEM on something that is not a dict');
-  Object.defineProperty(target, dictKey(key), { value, enumerable: true, writable: true, configurable: true });
+  const name = dictKey(key);
+  // A plain assignment of '__proto__' would set the prototype: define that one key as an own property instead.
+  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  else (target as Record<string, unknown>)[name] = value;
 }
 
 function popMark(stack: Stack): unknown[] {
   const at = stack.lastIndexOf(MARK);
   if (at < 0) throw bad('no MARK on the stack');
-  const items = stack.splice(at);
-  items.shift();
+  const items = stack.slice(at + 1);
+  stack.length = at;
   return items;
 }
 
@@ -209,12 +220,12 @@ export function pickleLoads(bytes: Uint8Array): unknown {
       case 0x47: stack.push(r.bytes(8).readDoubleBE(0)); break; // BINFLOAT
       // Python 2 str (STRING family): Python 3 reads them as ASCII text by default; latin-1 is the lossless superset.
       case 0x53: stack.push(parseQuoted(r.line()).toString('latin1')); break; // STRING
-      case 0x54: stack.push(r.bytes(r.i32()).toString('latin1')); break; // BINSTRING
-      case 0x55: stack.push(r.bytes(r.byte()).toString('latin1')); break; // SHORT_BINSTRING
+      case 0x54: stack.push(r.text(r.i32(), 'latin1')); break; // BINSTRING
+      case 0x55: stack.push(r.text(r.byte(), 'latin1')); break; // SHORT_BINSTRING
       case 0x56: stack.push(rawUnicodeEscape(r.line())); break; // UNICODE
-      case 0x58: stack.push(r.bytes(r.u32()).toString('utf8')); break; // BINUNICODE
-      case 0x8c: stack.push(r.bytes(r.byte()).toString('utf8')); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(r.bytes(r.u64()).toString('utf8')); break; // BINUNICODE8
+      case 0x58: stack.push(r.text(r.u32(), 'utf8')); break; // BINUNICODE
+      case 0x8c: stack.push(r.text(r.byte(), 'utf8')); break; // SHORT_BINUNICODE
+      case 0x8d: stack.push(r.text(r.u64(), 'utf8')); break; // BINUNICODE8
       case 0x42: stack.push(Buffer.from(r.bytes(r.u32()))); break; // BINBYTES
       case 0x43: stack.push(Buffer.from(r.bytes(r.byte()))); break; // SHORT_BINBYTES
       case 0x8e: stack.push(Buffer.from(r.bytes(r.u64()))); break; // BINBYTES8
@@ -232,7 +243,7 @@ export function pickleLoads(bytes: Uint8Array): unknown {
         const items = popMark(stack);
         const list = top(stack);
         if (!Array.isArray(list)) throw bad('APPENDS to something that is not a list');
-        list.push(...items);
+        for (const item of items) list.push(item);
         break;
       }
       case 0x29: stack.push([]); break; // EMPTY_TUPLE
@@ -275,7 +286,7 @@ export function pickleLoads(bytes: Uint8Array): unknown {
         const items = popMark(stack);
         const s = top(stack);
         if (!Array.isArray(s)) throw bad('ADDITEMS to something that is not a set');
-        s.push(...items);
+        for (const item of items) s.push(item);
         break;
       }
       case 0x91: stack.push(popMark(stack)); break; // FROZENSET
@@ -306,35 +317,98 @@ function memoGet(memo: Map<number, unknown>, index: number): unknown {
   return memo.get(index);
 }
 
+/** Items per APPENDS/SETITEMS/ADDITEMS, as Python's pickler batches them (keeps every reader's stack small). */
+const BATCH = 1000;
+
+/** A growing byte buffer: one allocation per doubling instead of one small Buffer per opcode. */
+class Writer {
+  private buf = Buffer.allocUnsafe(256);
+  private len = 0;
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+  u8(a: number, b?: number): void {
+    this.room(2);
+    this.buf[this.len++] = a;
+    if (b !== undefined) this.buf[this.len++] = b;
+  }
+  u16(n: number): void {
+    this.room(2);
+    this.len = this.buf.writeUInt16LE(n, this.len);
+  }
+  i32(n: number): void {
+    this.room(4);
+    this.len = this.buf.writeInt32LE(n, this.len);
+  }
+  u32(n: number): void {
+    this.room(4);
+    this.len = this.buf.writeUInt32LE(n, this.len);
+  }
+  u64(n: number): void {
+    this.room(8);
+    this.len = this.buf.writeBigUInt64LE(BigInt(n), this.len);
+  }
+  f64(n: number): void {
+    this.room(8);
+    this.len = this.buf.writeDoubleBE(n, this.len);
+  }
+  data(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+  }
+  text(s: string, small: number, large: number, huge: number): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.size(n, small, large, huge);
+    this.room(n);
+    this.len += this.buf.write(s, this.len, 'utf8');
+  }
+  size(n: number, small: number, large: number, huge: number): void {
+    if (n < 256) this.u8(small, n);
+    else if (n < 2 ** 32) {
+      this.u8(large);
+      this.u32(n);
+    } else {
+      this.u8(huge);
+      this.u64(n);
+    }
+  }
+  done(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
 /**
  * Encode plain data as a protocol-4 pickle (without frames, which are optional) that Python's pickle.loads reads.
- * Throws UnsupportedEncoding for values that are not plain data (functions, symbols, cycles).
+ * Lists, sets and dicts go out in batches of 1000 items, as Python writes them. Throws UnsupportedEncoding for
+ * values that are not plain data (functions, symbols, cycles).
  */
 export function pickleDumps(value: unknown): Buffer {
-  const out: Buffer[] = [Buffer.from([0x80, 4])];
+  const out = new Writer();
+  out.u8(0x80, 4);
   write(value, out, new Set());
-  out.push(Buffer.from([0x2e]));
-  return Buffer.concat(out);
+  out.u8(0x2e);
+  return out.done();
 }
 
-function op(...bytes: number[]): Buffer {
-  return Buffer.from(bytes);
+function writeSafeInt(n: number, out: Writer): void {
+  if (n >= 0 && n < 256) return out.u8(0x4b, n);
+  if (n >= 0 && n < 65536) {
+    out.u8(0x4d);
+    return out.u16(n);
+  }
+  if (n >= -(2 ** 31) && n < 2 ** 31) {
+    out.u8(0x4a);
+    return out.i32(n);
+  }
+  writeInt(BigInt(n), out);
 }
 
-function writeInt(n: bigint, out: Buffer[]): void {
-  if (n >= 0n && n < 256n) return void out.push(op(0x4b, Number(n)));
-  if (n >= 0n && n < 65536n) {
-    const b = Buffer.alloc(3);
-    b[0] = 0x4d;
-    b.writeUInt16LE(Number(n), 1);
-    return void out.push(b);
-  }
-  if (n >= -(2n ** 31n) && n < 2n ** 31n) {
-    const b = Buffer.alloc(5);
-    b[0] = 0x4a;
-    b.writeInt32LE(Number(n), 1);
-    return void out.push(b);
-  }
+function writeInt(n: bigint, out: Writer): void {
+  if (n >= -(2n ** 31n) && n < 2n ** 31n) return writeSafeInt(Number(n), out);
   // LONG1/LONG4: minimal two's-complement little-endian.
   const bytes: number[] = [];
   let v = n;
@@ -344,89 +418,72 @@ function writeInt(n: bigint, out: Buffer[]): void {
     const sign = bytes[bytes.length - 1]! & 0x80;
     if ((v === 0n && !sign) || (v === -1n && sign)) break;
   }
-  if (bytes.length < 256) out.push(op(0x8a, bytes.length), Buffer.from(bytes));
+  if (bytes.length < 256) out.u8(0x8a, bytes.length);
   else {
-    const len = Buffer.alloc(5);
-    len[0] = 0x8b;
-    len.writeInt32LE(bytes.length, 1);
-    out.push(len, Buffer.from(bytes));
+    out.u8(0x8b);
+    out.i32(bytes.length);
   }
+  out.data(Buffer.from(bytes));
 }
 
-function writeSized(small: number, large: number, huge: number, data: Buffer, out: Buffer[]): void {
-  if (data.length < 256) out.push(op(small, data.length));
-  else if (data.length < 2 ** 32) {
-    const b = Buffer.alloc(5);
-    b[0] = large;
-    b.writeUInt32LE(data.length, 1);
-    out.push(b);
-  } else {
-    const b = Buffer.alloc(9);
-    b[0] = huge;
-    b.writeBigUInt64LE(BigInt(data.length), 1);
-    out.push(b);
+/** `items` between MARK and `opcode`, BATCH at a time. */
+function writeBatches<T>(items: Iterable<T>, opcode: number, out: Writer, each: (item: T) => void): void {
+  let n = 0;
+  for (const item of items) {
+    if (n === 0) out.u8(0x28);
+    each(item);
+    if (++n === BATCH) {
+      out.u8(opcode);
+      n = 0;
+    }
   }
-  out.push(data);
+  if (n > 0) out.u8(opcode);
 }
 
-function write(value: unknown, out: Buffer[], seen: Set<object>): void {
-  if (value === null || value === undefined) return void out.push(op(0x4e));
+function write(value: unknown, out: Writer, seen: Set<object>): void {
+  if (value === null || value === undefined) return out.u8(0x4e);
   switch (typeof value) {
     case 'boolean':
-      return void out.push(op(value ? 0x88 : 0x89));
+      return out.u8(value ? 0x88 : 0x89);
     case 'bigint':
       return writeInt(value, out);
-    case 'number': {
-      if (Number.isSafeInteger(value)) return writeInt(BigInt(value), out);
-      const b = Buffer.alloc(9);
-      b[0] = 0x47;
-      b.writeDoubleBE(value, 1);
-      return void out.push(b);
-    }
+    case 'number':
+      if (Number.isSafeInteger(value)) return writeSafeInt(value, out);
+      out.u8(0x47);
+      return out.f64(value);
     case 'string':
-      return writeSized(0x8c, 0x58, 0x8d, Buffer.from(value, 'utf8'), out);
+      return out.text(value, 0x8c, 0x58, 0x8d);
     case 'object':
       break;
     default:
       throw new UnsupportedEncoding(`Cannot store a ${typeof value} in a pickled result: only plain data (null, boolean, number, bigint, string, bytes, arrays, sets and plain objects) can be stored.`);
   }
   const obj = value as object;
-  if (obj instanceof Uint8Array) return writeSized(0x43, 0x42, 0x8e, Buffer.from(obj.buffer, obj.byteOffset, obj.byteLength), out);
+  if (obj instanceof Uint8Array) {
+    out.size(obj.byteLength, 0x43, 0x42, 0x8e);
+    return out.data(obj);
+  }
   if (obj instanceof Date) return write(Number.isNaN(obj.getTime()) ? null : obj.toISOString(), out, seen);
   if (seen.has(obj)) throw new UnsupportedEncoding('Cannot store a result that refers to itself (a cycle) in a pickled result.');
   seen.add(obj);
   try {
     if (Array.isArray(obj)) {
-      out.push(op(0x5d));
-      if (obj.length) {
-        out.push(op(0x28));
-        for (const item of obj) write(item, out, seen);
-        out.push(op(0x65));
-      }
-      return;
+      out.u8(0x5d);
+      return writeBatches(obj, 0x65, out, (item) => write(item, out, seen));
     }
     if (obj instanceof Set) {
-      out.push(op(0x8f));
-      if (obj.size) {
-        out.push(op(0x28));
-        for (const item of obj) write(item, out, seen);
-        out.push(op(0x90));
-      }
-      return;
+      out.u8(0x8f);
+      return writeBatches(obj, 0x90, out, (item) => write(item, out, seen));
     }
     if (typeof (obj as { toJSON?: unknown }).toJSON === 'function') {
       return write((obj as { toJSON(): unknown }).toJSON(), out, seen);
     }
-    const entries: Array<[unknown, unknown]> = obj instanceof Map ? [...obj.entries()] : Object.entries(obj);
-    out.push(op(0x7d));
-    if (entries.length) {
-      out.push(op(0x28));
-      for (const [k, v] of entries) {
-        write(k, out, seen);
-        write(v, out, seen);
-      }
-      out.push(op(0x75));
-    }
+    out.u8(0x7d);
+    const entries: Iterable<[unknown, unknown]> = obj instanceof Map ? obj.entries() : Object.entries(obj);
+    writeBatches(entries, 0x75, out, ([k, v]) => {
+      write(k, out, seen);
+      write(v, out, seen);
+    });
   } finally {
     seen.delete(obj);
   }

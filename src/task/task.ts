@@ -3,7 +3,7 @@
 
 import type { Celery } from '../app/celery.js';
 import type { ApplyOptions, TaskDefaults } from '../app/producer.js';
-import { MaxRetriesExceededError, Retry } from '../errors.js';
+import { InvalidTaskError, MaxRetriesExceededError, Retry } from '../errors.js';
 import type { Logger } from '../utils/logger.js';
 import { Signature } from '../canvas/signature.js';
 import { AsyncResult, EagerResult } from '../result/async-result.js';
@@ -12,6 +12,9 @@ import { uuid } from '../utils/ids.js';
 import { buildResultMeta } from '../protocol/result-meta.js';
 import { executeEagerly } from './eager.js';
 import { HOOK_NAMES, noHook, type HookName } from './hooks.js';
+
+/** Most arguments one JavaScript call takes safely (spreading more overflows the stack). */
+const MAX_CALL_ARGS = 65_535;
 
 /** Per-task options (Celery's task decorator arguments, camelCase; Celery names in config/settings TASK_OPTION_NAMES). */
 export interface TaskOptions {
@@ -150,6 +153,9 @@ export class Task<A extends unknown[] = any[], R = unknown> {
    */
   invoke(request: Request, args: unknown[], kwargs: Record<string, unknown>, signal?: AbortSignal, logger?: Logger): unknown {
     const callArgs = Object.keys(kwargs).length > 0 ? [...args, kwargs] : args;
+    if (callArgs.length > MAX_CALL_ARGS) {
+      throw new InvalidTaskError(`Task ${this.name}[${request.id}] got ${args.length} positional arguments: a JavaScript function takes at most ${MAX_CALL_ARGS}. Send a long list as one argument (a list), not as many arguments.`, { context: { taskId: request.id, taskName: this.name } });
+    }
     if (!this.options.bind) return this.fn(...callArgs);
     const ctx = Object.create(this, {
       request: { value: request, enumerable: true },

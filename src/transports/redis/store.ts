@@ -35,6 +35,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ImproperlyConfigured } from '../../errors.js';
 import { sleepLong } from '../../utils/long-timer.js';
+import { CHUNK, chunks } from '../../utils/chunks.js';
 import type { Binding, BindingTable, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import { RedisSubscriber } from '../../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisFailure, type RedisConnectionConfig } from '../../drivers/redis.js';
@@ -213,13 +214,17 @@ export class RedisQueueStore implements QueueStore {
     const batches = [...this.putBatches];
     this.putBatches.clear();
     for (const [list, batch] of batches) {
-      this.client.lpush(list, ...batch.raws).then(
-        () => batch.settle.forEach((s) => s.resolve()),
-        (error) => {
-          const failure = redisFailure(error, this.displayUrl, `publishing to queue ${batch.queue}`);
-          batch.settle.forEach((s) => s.reject(failure));
-        },
-      );
+      // In slices: a group of 200,000 tasks sent at once must not become one LPUSH with 200,000 arguments.
+      for (const [i, raws] of chunks(batch.raws).entries()) {
+        const settle = batch.settle.slice(i * CHUNK, i * CHUNK + raws.length);
+        this.client.lpush(list, ...raws).then(
+          () => settle.forEach((s) => s.resolve()),
+          (error) => {
+            const failure = redisFailure(error, this.displayUrl, `publishing to queue ${batch.queue}`);
+            settle.forEach((s) => s.reject(failure));
+          },
+        );
+      }
     }
   }
 
@@ -342,7 +347,9 @@ export class RedisQueueStore implements QueueStore {
           this.ackBatch = undefined;
           const k = this.keys();
           this.run(`acknowledging ${tags.length} message(s)`, async () => {
-            await this.client.multi().zrem(k.index, ...tags).hdel(k.unacked, ...tags).exec();
+            const tx = this.client.multi();
+            for (const part of chunks(tags)) tx.zrem(k.index, ...part).hdel(k.unacked, ...part);
+            await tx.exec();
           }).then(resolve, reject);
         });
       });

@@ -95,6 +95,14 @@ describe('the app', () => {
     expect(await (await who.delay()).get()).toEqual({ direct: false, eager: true });
   });
 
+  it('fails a task given more positional arguments than one JavaScript call takes, saying to send a list', async () => {
+    const app = makeApp();
+    const count = app.task((...xs: unknown[]) => xs.length, { name: 'tasks.count' });
+    expect(await (await count.apply(Array.from({ length: 1000 }, () => 0))).get()).toBe(1000);
+    const tooMany = await count.apply(Array.from({ length: 200_000 }, () => 0));
+    await expect(tooMany.get()).rejects.toThrow(/got 200000 positional arguments: a JavaScript function takes at most 65535\. Send a long list as one argument/);
+  });
+
   it('rethrows failures as typed errors; propagate: false returns them; traceback is kept', async () => {
     const app = makeApp();
     const boom = app.task((m: string) => {

@@ -87,6 +87,23 @@ describe('pickleDumps', () => {
     expect(pickleLoads(pickleDumps(Array.from({ length: 1500 }, (_, i) => i)))).toHaveLength(1500);
   });
 
+  it('reads and writes lists of 1,000,000 items (no spread of the items into one call)', () => {
+    const big = Array.from({ length: 1_000_000 }, (_, i) => i);
+    expect(pickleLoads(pickleDumps(big))).toEqual(big);
+    // One APPENDS / ADDITEMS / SETITEMS with 200,000 items, as a pickler that does not batch would write it.
+    const marked = (open: string, close: string) => Buffer.concat([hex(`8004${open}28`), Buffer.alloc(200_000 * 2, Buffer.from('4b07', 'hex')), hex(`${close}2e`)]);
+    expect(pickleLoads(marked('5d', '65'))).toHaveLength(200_000);
+    expect(pickleLoads(marked('8f', '90'))).toHaveLength(200_000);
+    expect(pickleLoads(marked('7d', '75'))).toEqual({ 7: 7 });
+  });
+
+  it('writes long lists, sets and dicts in batches of 1000 items, as Python does', () => {
+    const appends = (b: Buffer, opcode: number) => [...b].filter((x) => x === opcode).length;
+    expect(appends(pickleDumps(Array.from({ length: 2500 }, () => null)), 0x65)).toBe(3);
+    expect(appends(pickleDumps(new Set(Array.from({ length: 1000 }, (_, i) => `s${i}`))), 0x90)).toBe(1);
+    expect(appends(pickleDumps(Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, null]))), 0x75)).toBe(2);
+  });
+
   it('refuses values that are not plain data', () => {
     expect(() => pickleDumps(() => 1)).toThrow(UnsupportedEncoding);
     expect(() => pickleDumps(Symbol('s'))).toThrow(UnsupportedEncoding);
@@ -106,6 +123,8 @@ describe('pickleDumps', () => {
   // Only where python3 exists; the byte-level tests above hold without it.
   it.runIf(python)('writes pickles that Python loads to the same values', () => {
     const value = { int: 5, big: 2n ** 70n, neg: -7, f: 1.5, s: 'héllo ☃', b: Buffer.from([0, 255]), l: [1, [2]], none: null, t: true, set: new Set([3]) };
+    const long = execFileSync('python3', ['-c', 'import pickle,sys; v=pickle.loads(bytes.fromhex(sys.argv[1])); print(len(v), v[-1], sum(v))', pickleDumps(Array.from({ length: 2500 }, (_, i) => i)).toString('hex')]);
+    expect(long.toString().trim()).toBe(`2500 2499 ${(2499 * 2500) / 2}`);
     const script = 'import pickle,sys; v=pickle.loads(bytes.fromhex(sys.argv[1])); print(repr(sorted(v.items())))';
     const out = execFileSync('python3', ['-c', script, pickleDumps(value).toString('hex')]).toString().trim();
     expect(out).toBe("[('b', b'\\x00\\xff'), ('big', 1180591620717411303424), ('f', 1.5), ('int', 5), ('l', [1, [2]]), ('neg', -7), ('none', None), ('s', 'héllo ☃'), ('set', {3}), ('t', True)]");
