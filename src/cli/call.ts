@@ -1,6 +1,7 @@
 // `celeriac call NAME`: send a task by name and print its id (Celery's `celery call`).
 
 import { Command } from 'commander';
+import { parseJson as parseJsonText } from '../protocol/json.js';
 import { loadAppFrom, runAction, withAppOptions } from './common.js';
 import { EX_OK } from './exit-codes.js';
 
@@ -60,7 +61,8 @@ export function callCommand(): Command {
 function parseJson(text: string, flag: string, check: (v: unknown) => boolean, expected: string): unknown {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Lossless: --args '[9223372036854775807]' arrives as that integer (bigint), as Python's json reads it.
+    value = parseJsonText(text);
   } catch {
     throw usage(`${flag} is not valid JSON: ${text}. Give ${expected}.`);
   }

@@ -2,6 +2,7 @@
 // Events are transient: a failed publish is reported to the caller's logger, never thrown into task handling.
 
 import { buildEvent, EVENT_EXCHANGE, eventRoutingKey } from '../protocol/events.js';
+import { stringifyJson } from '../protocol/json.js';
 import type { Transport } from '../transports/transport.js';
 
 /**
@@ -23,7 +24,7 @@ export class EventDispatcher {
     try {
       await this.transport.publish(
         {
-          body: Buffer.from(JSON.stringify(event), 'utf8'),
+          body: Buffer.from(stringifyJson(event), 'utf8'),
           contentType: 'application/json',
           contentEncoding: 'utf-8',
           headers: { hostname: this.hostname },

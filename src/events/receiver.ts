@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { EVENT_EXCHANGE, type EventFields } from '../protocol/events.js';
+import { parseJson } from '../protocol/json.js';
 import type { Subscription, Transport } from '../transports/transport.js';
 
 /**
@@ -21,7 +22,7 @@ export class EventReceiver {
       void delivery.ack().catch(() => undefined);
       let doc: unknown;
       try {
-        doc = JSON.parse(Buffer.from(delivery.message.body).toString('utf8'));
+        doc = parseJson(Buffer.from(delivery.message.body).toString('utf8'));
       } catch {
         return; // not an event
       }

@@ -2,6 +2,7 @@
 // client broadcasts and the reply each worker sends back. Pure data; the channel is control/mailbox.ts.
 
 import { DecodeError } from '../errors.js';
+import { parseJson, stringifyJson } from './json.js';
 import type { OutgoingMessage } from './message.js';
 
 /** Where control requests are broadcast (fanout) and where replies go (direct, routing key = client oid). */
@@ -26,7 +27,8 @@ export interface ControlRequest {
   reply_to: { exchange: string; routing_key: string } | null;
 }
 
-const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
+// Replies carry task arguments (inspect active/reserved): integers past 2^53 stay exact.
+const json = (value: unknown) => Buffer.from(stringifyJson(value), 'utf8');
 
 /** A request envelope body + headers: `expires` is epoch seconds after which workers ignore it. */
 export function buildControlRequest(request: ControlRequest, clock: number, expiresAt: number): OutgoingMessage {
@@ -45,7 +47,7 @@ export function buildControlRequest(request: ControlRequest, clock: number, expi
  */
 export function parseControlRequest(message: { body: Uint8Array; contentType: string; headers: Record<string, unknown> }): { request: ControlRequest; expires: number | null } {
   if (message.contentType !== 'application/json') throw new DecodeError(`Control request with content type ${message.contentType}: only application/json is accepted on the control channel.`);
-  const doc = JSON.parse(Buffer.from(message.body).toString('utf8')) as Partial<ControlRequest>;
+  const doc = parseJson(Buffer.from(message.body).toString('utf8')) as Partial<ControlRequest>;
   if (typeof doc?.method !== 'string') throw new DecodeError('Control request without a method.');
   return {
     request: {
@@ -74,7 +76,7 @@ export function buildControlReply(hostname: string, reply: unknown, ticket: stri
 
 /** Read one worker's reply: its body (`{ hostname: answer }`) and the `ticket` header it answers (null if none). */
 export function parseControlReply(message: { body: Uint8Array; headers: Record<string, unknown> }): { ticket: string | null; reply: Record<string, unknown> } {
-  const reply = JSON.parse(Buffer.from(message.body).toString('utf8')) as Record<string, unknown>;
+  const reply = parseJson(Buffer.from(message.body).toString('utf8')) as Record<string, unknown>;
   return { ticket: typeof message.headers.ticket === 'string' ? message.headers.ticket : null, reply };
 }
 

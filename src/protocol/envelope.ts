@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { DecodeError } from '../errors.js';
+import { parseJson, stringifyJson } from './json.js';
 import type { DeliveryInfo, IncomingMessage, MessageProperties, OutgoingMessage, Route } from './message.js';
 
 /** A decoded envelope: the message plus the producer-chosen delivery tag. */
@@ -25,7 +26,8 @@ export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryT
   properties.priority ??= 0;
   properties.body_encoding = 'base64';
   properties.delivery_tag = deliveryTag;
-  return JSON.stringify({
+  // Headers may hold a caller's values (custom headers): bigint stays exact.
+  return stringifyJson({
     body: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString('base64'),
     'content-encoding': message.contentEncoding,
     'content-type': message.contentType,
@@ -41,7 +43,7 @@ export function encodeEnvelope(message: OutgoingMessage, route: Route, deliveryT
 export function decodeEnvelope(raw: string, queue: string): DecodedEnvelope {
   let doc: unknown;
   try {
-    doc = JSON.parse(raw);
+    doc = parseJson(raw);
   } catch (cause) {
     throw new DecodeError(`Message on queue '${queue}' is not JSON: ${preview(raw)}. It was not sent by Celery; it is rejected.`, { cause, context: { queue } });
   }
@@ -69,12 +71,12 @@ export function decodeEnvelope(raw: string, queue: string): DecodedEnvelope {
 
 /** Mark a raw envelope as redelivered in headers and delivery_info, as kombu's restore does (REDIS-WIRE.md §5.4). */
 export function markRedelivered(raw: string): string {
-  const env = JSON.parse(raw) as Record<string, Record<string, unknown>>;
+  const env = parseJson(raw) as Record<string, Record<string, unknown>>;
   env.headers = { ...(env.headers ?? {}), redelivered: true };
   const props = env.properties ?? {};
   props.delivery_info = { ...((props.delivery_info as object) ?? {}), redelivered: true };
   env.properties = props;
-  return JSON.stringify(env);
+  return stringifyJson(env);
 }
 
 /** markRedelivered, or the raw text unchanged when it is not an envelope (the consumer reports it again). */

@@ -2,8 +2,9 @@
 // accept_content is enforced before any decoding, and pickle is never decoded.
 
 import yaml from 'js-yaml';
-import { Packr } from 'msgpackr';
+import { Packr, type Options } from 'msgpackr';
 import { ContentDisallowed, DecodeError, EncodeError } from '../errors.js';
+import { parseJson, stringifyJson } from './json.js';
 
 /**
  * A value ↔ bytes codec named by its content type (kombu's serialization registry entry). Register custom
@@ -32,27 +33,43 @@ const json: Serializer = {
   name: 'json',
   contentType: 'application/json',
   contentEncoding: 'utf-8',
-  // Dates become ISO 8601 strings through Date#toJSON, as kombu's encoder does for datetime.
-  encode: (value) => Buffer.from(JSON.stringify(value, jsonReplacer), 'utf8'),
-  decode: (body) => JSON.parse(bytesToString(body)),
+  // Dates become ISO 8601 strings through Date#toJSON, as kombu's encoder does for datetime; bigint is written
+  // exactly and long integers read back as bigint; bytes are refused (protocol/json.ts).
+  encode: (value) => Buffer.from(stringifyJson(value), 'utf8'),
+  decode: (body) => parseJson(bytesToString(body)),
 };
 
-/** Celery's JSON conventions for values plain JSON cannot hold: bigint → number text, bytes → text. */
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
-  return value;
-}
-
 // Python's msgpack (raw=False) maps str ↔ str and bytes ↔ bin; records are a JS-only extension, so off.
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, encodeUndefinedAsNil: true, int64AsType: 'number' });
+// int64AsType 'auto': an integer past 2^53 in magnitude decodes as bigint, smaller ones as numbers (msgpackr's README
+// documents 'auto'; its type declarations list only 'bigint' | 'number' | 'string').
+const PACKR_OPTIONS: Options = { useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true, int64AsType: 'auto' as Options['int64AsType'] };
+const packr = new Packr({ ...PACKR_OPTIONS, mapsAsObjects: true });
+// msgpackr renames a `__proto__` key to `__proto_` (so it cannot set a prototype); a body holding that text is
+// decoded into Maps instead and rebuilt with the key as an own property, as JSON.parse does.
+const mapPackr = new Packr({ ...PACKR_OPTIONS, mapsAsObjects: false });
+const PROTO = Buffer.from('__proto__');
 const msgpack: Serializer = {
   name: 'msgpack',
   contentType: 'application/x-msgpack',
   contentEncoding: 'binary',
   encode: (value) => packr.pack(value),
-  decode: (body) => packr.unpack(body),
+  decode: (body) => (asBuffer(body).includes(PROTO) ? mapsToObjects(mapPackr.unpack(body)) : packr.unpack(body)),
 };
+
+function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** Maps (from msgpack) → plain objects whose keys are own properties, `__proto__` included; arrays walked. */
+function mapsToObjects(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(mapsToObjects);
+  if (!(value instanceof Map)) return value;
+  const object: Record<string, unknown> = {};
+  for (const [key, item] of value) {
+    Object.defineProperty(object, String(key), { value: mapsToObjects(item), enumerable: true, writable: true, configurable: true });
+  }
+  return object;
+}
 
 const yamlSerializer: Serializer = {
   name: 'yaml',
@@ -65,7 +82,7 @@ const yamlSerializer: Serializer = {
 
 /** UTF-8 text of a body, without copying a Buffer. */
 export function bytesToString(body: Uint8Array): string {
-  return Buffer.isBuffer(body) ? body.toString('utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  return asBuffer(body).toString('utf8');
 }
 
 const byName = new Map<string, Serializer>();

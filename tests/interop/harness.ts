@@ -90,6 +90,8 @@ export interface PyWorkerOptions {
   concurrency?: number;
   events?: boolean;
   visibilityTimeout?: number;
+  /** task_serializer and result_serializer of the Python app. */
+  serializer?: 'json' | 'msgpack' | 'yaml';
 }
 
 /** A real Python Celery worker, ready when it logs "ready.". */
@@ -98,13 +100,14 @@ export function startPythonWorker(urls: Urls, o: PyWorkerOptions = {}): Promise<
   if (o.queues) args.push('--queues', o.queues);
   if (o.events) args.push('--events');
   if (o.visibilityTimeout !== undefined) args.push('--visibility-timeout', String(o.visibilityTimeout));
+  if (o.serializer) args.push('--serializer', o.serializer);
   return watch(spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] }), /ready\./, 'Python worker');
 }
 
-/** A real celeriac worker process (built CLI) for the module `app` (default: the interop fixture). */
-export function startCeleriacWorker(urls: Urls, extra: string[] = [], app = join(repoRoot, 'tests/fixtures/interop-app.ts')): Promise<Proc> {
+/** A real celeriac worker process (built CLI) for the module `app` (default: the interop fixture); `env` adds variables (e.g. TZ). */
+export function startCeleriacWorker(urls: Urls, extra: string[] = [], app = join(repoRoot, 'tests/fixtures/interop-app.ts'), env: Record<string, string> = {}): Promise<Proc> {
   const args = [join(repoRoot, 'bin/celeriac.js'), 'worker', '-A', app, '-b', urls.broker, '--result-backend', urls.backend, '-l', 'info', '-n', 'ts@interop', '-c', '4', ...extra];
-  return watch(spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }), /ready\./, 'celeriac worker');
+  return watch(spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }), /ready\./, 'celeriac worker');
 }
 
 /** A real `celeriac beat` process (built CLI) for the module `app`, ready when it logs that it starts. */
