@@ -5,12 +5,12 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { Celery } from '../../src/index.js';
 import { EncodeError } from '../../src/errors.js';
 import { repoRoot } from '../support/shared.js';
 import { startRedis, type RedisServer } from '../support/servers.js';
-import { startCeleriacWorker, startPythonWorker, type Proc, type Urls } from './harness.js';
+import { redisUrls, startCeleriacWorker, startPythonWorker, type Proc, type Urls } from './harness.js';
 
 const run = promisify(execFile);
 const PEER = join(repoRoot, 'tests/interop/values_peer.py');
@@ -23,7 +23,7 @@ const procs: Proc[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  urls = { broker: `${redis.url}/0`, backend: `${redis.url}/1` };
+  urls = redisUrls(redis.url, 0);
   const tokyo = { TZ: 'Asia/Tokyo' };
   procs.push(
     await startCeleriacWorker(urls, ['-Q', 'values-json', '-n', 'json@values', '-c', '2'], APP, { ...tokyo, VALUES_RESULT_SERIALIZER: 'json' }),
@@ -78,8 +78,11 @@ describe('celeriac client → Python worker', () => {
   });
 
   it('msgpack: bigint and bytes come back unchanged', async () => {
+    // Stored results carry no content type: the client reads them with its result_serializer, as Celery does.
+    const msgpackClient = new Celery('values-client', { broker: urls.broker, backend: urls.backend, result_serializer: 'msgpack', result_accept_content: ['json', 'msgpack'] });
+    onTestFinished(() => msgpackClient.close());
     const sent = [2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n, Buffer.from([0, 0xff, 0xfe]), 'text'];
-    const r = await client.sendTask('interop.echo', sent, {}, { queue: 'py-msgpack', serializer: 'msgpack' });
+    const r = await msgpackClient.sendTask('interop.echo', sent, {}, { queue: 'py-msgpack', serializer: 'msgpack' });
     const got = (await r.get({ timeout: 30 })) as { args: unknown[] };
     expect(got.args.slice(0, 3)).toEqual(sent.slice(0, 3));
     expect(Buffer.from(got.args[3] as Uint8Array)).toEqual(sent[3]);

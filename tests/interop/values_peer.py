@@ -13,6 +13,8 @@ from kombu.exceptions import EncodeError
 broker, backend, case = sys.argv[1:4]
 app = Celery("values", broker=broker, backend=backend)
 app.conf.update(accept_content=["json", "msgpack"], result_accept_content=["json", "msgpack"], enable_utc=True)
+# Celery reads stored results with its own result_serializer (the backend keeps no content type): match the worker's.
+app.conf.result_serializer = "msgpack" if case.startswith("msgpack") else "json"
 BIG = [2**63 - 1, -(2**63), 2**64 - 1, 10**30]
 
 
