@@ -65,19 +65,79 @@ export interface Execution {
   readonly children: string[];
 }
 
-const storage = new AsyncLocalStorage<Execution>();
-
-/** Run `fn` with `execution` as the current task (nested calls see the innermost). */
 /** Where a request's results go besides a store: its reply_to and correlation_id (Celery's destination_for; rpc://). */
 export function destinationOf(request: Pick<Request, 'reply_to' | 'correlation_id'>): ResultDestination {
   return { replyTo: request.reply_to, correlationId: request.correlation_id };
 }
 
-export function runInContext<T>(execution: Execution, fn: () => T): T {
-  return storage.run(execution, fn);
+/**
+ * The current execution is kept two ways. A function that returns a promise runs under AsyncLocalStorage, so its
+ * request follows it across awaits. A function that returns a plain value finishes before anything else can run, so
+ * its request is simply held in `syncCurrent` for the length of the call. That matters on Node 20: while any
+ * AsyncLocalStorage is enabled, every promise in the process pays for async_hooks (measured: a quarter of a no-op
+ * task's CPU), so the storage is enabled only while a promise-returning execution is in flight.
+ */
+const storage = new AsyncLocalStorage<Execution>();
+let syncCurrent: Execution | undefined;
+/** Executions in flight under the storage; at 0 it is disabled again. */
+let asyncRuns = 0;
+/** Task functions that returned a promise once (or are declared async): they always run under the storage. */
+const returnsPromises = new WeakSet<object>();
+/** Task functions whose first call returned a plain value. */
+const seenPlain = new WeakSet<object>();
+const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as object;
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+
+function released(): void {
+  if (--asyncRuns === 0) storage.disable();
+}
+
+function runAsync<T>(execution: Execution, fn: () => T): T {
+  // An async execution started inside a synchronous one sees itself, not its caller, as current.
+  const outer = syncCurrent;
+  syncCurrent = undefined;
+  asyncRuns++;
+  let result: T;
+  try {
+    result = storage.run(execution, fn);
+  } catch (error) {
+    released();
+    throw error;
+  } finally {
+    syncCurrent = outer;
+  }
+  if (isThenable(result)) result.then(released, released);
+  else released();
+  return result;
+}
+
+/**
+ * Run `fn` with `execution` as the current task (nested calls see the innermost). `owner` is the task function
+ * `fn` calls: once it has returned a plain value (its first call runs under the storage, to find out), later calls
+ * skip the storage. A function that returns a promise on some calls only should be declared `async`.
+ */
+export function runInContext<T>(execution: Execution, fn: () => T, owner?: object): T {
+  if (owner === undefined || returnsPromises.has(owner) || Object.getPrototypeOf(owner) === AsyncFunction) return runAsync(execution, fn);
+  if (!seenPlain.has(owner)) {
+    const result = runAsync(execution, fn);
+    if (isThenable(result)) returnsPromises.add(owner);
+    else seenPlain.add(owner);
+    return result;
+  }
+  const outer = syncCurrent;
+  syncCurrent = execution;
+  try {
+    const result = fn();
+    if (isThenable(result)) returnsPromises.add(owner);
+    return result;
+  } finally {
+    syncCurrent = outer;
+  }
 }
 
 /** The current execution, or undefined outside any task. */
 export function currentExecution(): Execution | undefined {
-  return storage.getStore();
+  return syncCurrent ?? storage.getStore();
 }

@@ -73,9 +73,7 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
     if (task.app.signals.has('task_prerun')) await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs });
     await host.results.started(input);
     if (overridesHook(task, 'beforeStart')) await task.beforeStart(request.id, args, kwargs);
-    const result = await runInContext({ request, taskName: task.name, children }, () =>
-      task.invoke(request, args, kwargs, input.signal, logger),
-    );
+    const result = await runInContext({ request, taskName: task.name, children }, () => task.invoke(request, args, kwargs, input.signal, logger), task.fn);
     const runtimeMs = elapsed();
     if (abandoned(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs };
     try {
