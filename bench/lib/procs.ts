@@ -61,6 +61,22 @@ export function processTree(root: number): number[] {
   return tree;
 }
 
+/** Microseconds per clock tick of /proc/<pid>/stat's utime and stime (USER_HZ is 100 on Linux). */
+export const TICK_US = 10_000;
+
+/** User + system CPU ticks a process has used so far (0 once it is gone). */
+export function cpuTicks(pid: number): number {
+  const stat = readOr(`/proc/${pid}/stat`);
+  if (!stat) return 0;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14 and 15 of proc(5)
+}
+
+/** CPU ticks of a whole process tree (prefork children included). */
+export function treeCpuTicks(root: number): number {
+  return processTree(root).reduce((sum, p) => sum + cpuTicks(p), 0);
+}
+
 export function startWorker(spec: WorkerSpec): RunningWorker {
   const startedAt = performance.now();
   const proc = spawn(spec.command, spec.args, {
