@@ -133,7 +133,7 @@ export class Celery {
 
   /** Remote control of workers (Celery's app.control): ping, inspect(), revoke, rateLimit, shutdown … */
   get control(): Control {
-    return (this.controlClient ??= new Control(() => this.getTransport(), this.oid));
+    return (this.controlClient ??= new Control(() => this.getTransport(), this.oid, (n) => this.conf.get(n)));
   }
 
   /** Send a task by name, defined here or not (a Python worker's task, say). */

@@ -12,6 +12,9 @@ import { appTimeZone } from '../utils/time-zone.js';
 import { wireTimeToSend } from '../utils/wire-time.js';
 import { resolveRoute, type RoutesSetting } from './routes.js';
 import type { Signals } from './signals.js';
+import { stampsFromOptions } from '../protocol/stamps.js';
+import { EventDispatcher } from '../events/dispatcher.js';
+import { taskSentFields } from '../protocol/events.js';
 
 /** Anything that can become a signature dict on the wire (a Signature, or the dict itself). */
 export interface SignatureLike {
@@ -60,6 +63,9 @@ export interface ApplyOptions {
   replyTo?: string;
   /** Extra message properties (retry's origin and replaced_task_nesting). */
   extraProperties?: Record<string, unknown>;
+  /** Celery 5.3+ stamps: their names (header `stamped_headers`) and values (header `stamps`). */
+  stampedHeaders?: string[] | null;
+  stamps?: Record<string, unknown>;
 }
 
 /** Celery's task_publish_retry_policy (intervals in seconds). */
@@ -98,6 +104,8 @@ export interface TaskDefaults {
 export class Producer {
   private readonly declared = new Set<string>();
   private readonly origin = originString();
+  /** task-sent events (task_send_sent_event), sent as this client's anonymous node name, as Celery does. */
+  private sentEvents?: EventDispatcher;
 
   constructor(private readonly host: ProducerHost) {}
 
@@ -138,6 +146,7 @@ export class Producer {
       correlationId: id,
       customHeaders: options.headers ?? {},
       protocol: 2,
+      ...stampsFromOptions(options as Record<string, unknown>),
     };
     const outgoing = buildTaskMessage(message, {
       serializer: options.serializer ?? defaults.serializer ?? (conf('task_serializer') as string),
@@ -160,6 +169,11 @@ export class Producer {
     };
     const retry = options.retry ?? (conf('task_publish_retry') as boolean) ?? true;
     await (retry ? withRetry(publish, transport, { ...defaultPolicy(conf('task_publish_retry_policy')), ...options.retryPolicy }, name) : publish());
+    if (conf('task_send_sent_event')) {
+      this.sentEvents ??= new EventDispatcher(transport, this.origin, () => undefined, undefined, (conf('event_exchange') as string | null) ?? undefined);
+      const h = outgoing.headers;
+      await this.sentEvents.send('task-sent', taskSentFields({ ...message, rootId: h.root_id as string, argsrepr: h.argsrepr as string, kwargsrepr: h.kwargsrepr as string }, route));
+    }
     if (signals?.has('after_task_publish')) await signals.send('after_task_publish', { name, taskId: id, queue: route.queue });
     return id;
   }

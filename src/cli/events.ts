@@ -19,6 +19,7 @@ export function eventsCommand(): Command {
         if (duration !== undefined && !(Number.isFinite(duration) && duration > 0)) throw usage(`--duration takes seconds > 0, got '${flags.duration}'.`);
         const app = await loadAppFrom(command);
         const transport = await app.getTransport();
+        const conf = (name: string) => app.conf.get(name);
         const receiver = new EventReceiver(transport, (e) => {
           if (flags.json) process.stdout.write(`${JSON.stringify(e)}\n`);
           else {
@@ -26,8 +27,15 @@ export function eventsCommand(): Command {
             const when = new Date(timestamp * 1000).toISOString();
             process.stdout.write(`${when} [${hostname}] ${type}${uuid ? ` ${String(uuid)}` : ''} ${JSON.stringify(rest)}\n`);
           }
+        }, {
+          exchange: (conf('event_exchange') as string | null) ?? undefined,
+          queuePrefix: (conf('event_queue_prefix') as string | null) ?? undefined,
+          expires: conf('event_queue_expires') as number | null,
+          messageTtl: conf('event_queue_ttl') as number | null,
         });
         await receiver.start();
+        // As Celery's receiver (wakeup): ask workers for a heartbeat now, so they show up at once.
+        await app.control.broadcast('heartbeat', {}, { reply: false }).catch(() => undefined);
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);

@@ -6,7 +6,24 @@ import { loadAppFrom, runAction, withAppOptions } from './common.js';
 import { EX_OK, EX_UNAVAILABLE } from './exit-codes.js';
 import { usage } from './call.js';
 
-const INSPECT_METHODS = ['ping', 'stats', 'registered', 'active', 'reserved', 'scheduled', 'revoked', 'active_queues', 'query_task', 'report'];
+/** Celery 5.6's inspect commands and how the CLI turns its words into arguments. */
+const INSPECT_METHODS: Record<string, (a: string[]) => Record<string, unknown>> = {
+  ping: () => ({}),
+  stats: () => ({}),
+  registered: (items) => ({ taskinfoitems: items }),
+  active: () => ({}),
+  reserved: () => ({}),
+  scheduled: () => ({}),
+  revoked: () => ({}),
+  active_queues: () => ({}),
+  query_task: (ids) => ({ ids }),
+  conf: ([withDefaults]) => ({ with_defaults: /^(1|true|yes|on)$/i.test(withDefaults ?? '') }),
+  clock: () => ({}),
+  report: () => ({}),
+  memsample: () => ({}),
+  memdump: ([n]) => (n ? { samples: Number(n) } : {}),
+  objgraph: ([type, num, depth]) => ({ ...(type ? { type } : {}), ...(num ? { num: Number(num) } : {}), ...(depth ? { max_depth: Number(depth) } : {}) }),
+};
 
 interface Flags {
   destination?: string;
@@ -51,16 +68,16 @@ function broadcastOptions(f: Flags) {
 
 export function inspectCommand(): Command {
   return withBroadcastOptions(new Command('inspect'))
-    .description(`Inspect running workers: ${INSPECT_METHODS.join(', ')}`)
+    .description(`Inspect running workers: ${Object.keys(INSPECT_METHODS).join(', ')}`)
     .argument('<method>', 'what to ask')
     .argument('[args...]', 'arguments (task ids for query_task)')
     .action(async (method: string, args: string[], flags: Flags, command: Command) => {
       await runAction(async () => {
-        if (!INSPECT_METHODS.includes(method)) throw usage(`Unknown inspect method '${method}'. Use one of: ${INSPECT_METHODS.join(', ')}.`);
+        const build = Object.hasOwn(INSPECT_METHODS, method) ? INSPECT_METHODS[method] : undefined;
+        if (!build) throw usage(`Unknown inspect method '${method}'. Use one of: ${Object.keys(INSPECT_METHODS).join(', ')}.`);
         const app = await loadAppFrom(command);
         try {
-          const payload = method === 'query_task' ? { ids: args } : method === 'registered' ? { taskinfoitems: args } : {};
-          return print(await app.control.broadcast(method, payload, broadcastOptions(flags)), flags.json);
+          return print(await app.control.broadcast(method, build(args), broadcastOptions(flags)), flags.json);
         } finally {
           await app.close();
         }
@@ -68,12 +85,29 @@ export function inspectCommand(): Command {
     });
 }
 
-const CONTROL_METHODS: Record<string, { args: string[]; build: (a: string[]) => Record<string, unknown>; reply?: boolean }> = {
-  rate_limit: { args: ['task_name', 'rate_limit'], build: ([task_name, rate_limit]) => ({ task_name, rate_limit }) },
-  time_limit: { args: ['task_name', 'soft', 'hard'], build: ([task_name, soft, hard]) => ({ task_name, soft: soft ? Number(soft) : null, hard: hard ? Number(hard) : null }) },
+const num = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v));
+
+/** Celery 5.6's control commands: their CLI words (Celery's signatures) and the arguments sent. */
+const CONTROL_METHODS: Record<string, { args: string[]; build: (a: string[]) => Record<string, unknown> }> = {
   revoke: { args: ['task_id...'], build: (ids) => ({ task_id: ids, terminate: false }) },
   terminate: { args: ['signal', 'task_id...'], build: ([signal, ...ids]) => ({ task_id: ids, terminate: true, signal }) },
+  revoke_by_stamped_headers: { args: ['key=value...'], build: (headers) => ({ headers, terminate: false }) },
+  rate_limit: { args: ['task_name', 'rate_limit'], build: ([task_name, rate_limit]) => ({ task_name, rate_limit }) },
+  time_limit: { args: ['task_name', 'soft', 'hard?'], build: ([task_name, soft, hard]) => ({ task_name, soft: num(soft), hard: num(hard) }) },
+  election: { args: ['id', 'topic', 'action?'], build: ([id, topic, action]) => ({ id, topic, action: action ?? null }) },
+  enable_events: { args: [], build: () => ({}) },
+  disable_events: { args: [], build: () => ({}) },
+  heartbeat: { args: [], build: () => ({}) },
+  pool_grow: { args: ['n?'], build: ([n]) => ({ n: num(n) ?? 1 }) },
+  pool_shrink: { args: ['n?'], build: ([n]) => ({ n: num(n) ?? 1 }) },
+  pool_restart: { args: [], build: () => ({ modules: null, reload: false, reloader: null }) },
+  autoscale: { args: ['max', 'min?'], build: ([max, min]) => ({ max: num(max), min: num(min) }) },
   shutdown: { args: [], build: () => ({}) },
+  add_consumer: {
+    args: ['queue', 'exchange?', 'type?', 'routing_key?'],
+    build: ([queue, exchange, type, routing_key]) => ({ queue, exchange: exchange ?? null, exchange_type: type ?? 'direct', routing_key: routing_key ?? null }),
+  },
+  cancel_consumer: { args: ['queue'], build: ([queue]) => ({ queue }) },
   ping: { args: [], build: () => ({}) },
 };
 
@@ -84,9 +118,9 @@ export function controlCommand(): Command {
     .argument('[args...]', 'its arguments')
     .action(async (method: string, args: string[], flags: Flags, command: Command) => {
       await runAction(async () => {
-        const spec = CONTROL_METHODS[method];
+        const spec = Object.hasOwn(CONTROL_METHODS, method) ? CONTROL_METHODS[method] : undefined;
         if (!spec) throw usage(`Unknown control command '${method}'. Use one of: ${Object.keys(CONTROL_METHODS).join(', ')}.`);
-        const required = spec.args.filter((a) => !a.endsWith('...')).length;
+        const required = spec.args.filter((a) => !a.endsWith('...') && !a.endsWith('?')).length;
         if (args.length < required) throw usage(`control ${method} needs: ${spec.args.join(' ')}.`);
         const app = await loadAppFrom(command);
         try {

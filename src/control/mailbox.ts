@@ -1,19 +1,33 @@
-// The client side of the pidbox: broadcast a request on the celery.pidbox fanout exchange and collect the
-// replies that come back on this client's reply queue, matched by ticket (REDIS-WIRE.md §11).
+// The client side of the pidbox: broadcast a request on the <ns>.pidbox fanout exchange and collect the replies
+// that come back on this client's reply queue, matched by ticket (REDIS-WIRE.md §11, AMQP-WIRE.md §7). The reply
+// queue is declared exactly as kombu declares it, so Python and celeriac clients and workers share a broker.
 
 import { randomUUID } from 'node:crypto';
-import { buildControlRequest, CONTROL_EXCHANGE, parseControlReply, REPLY_EXCHANGE, replyQueue } from '../protocol/control.js';
+import {
+  buildControlRequest, DEFAULT_PIDBOX_QUEUE, parseControlReply, pidboxNames, replyQueueDeclaration,
+  type PidboxNames, type PidboxQueueSettings,
+} from '../protocol/control.js';
 import type { Subscription, Transport } from '../transports/transport.js';
+import { LamportClock } from '../utils/clock.js';
 import { setLongTimeout } from '../utils/long-timer.js';
 
 /** Whom a remote-control command goes to and how long replies are collected (Celery's destination, timeout, limit). */
 export interface BroadcastOptions {
   /** Node names that should act; default every worker. */
   destination?: readonly string[] | null;
+  /** Instead of a destination: a glob pattern node names must match (kombu's pattern + matcher 'glob'). */
+  pattern?: string | null;
   /** How long to collect replies, ms. Default 1000 (Celery's 1 s). */
   timeoutMs?: number;
   /** Stop after this many replies (e.g. the number of destinations). */
   limit?: number;
+}
+
+/** Where and how the mailbox declares its queues: Celery's control_exchange, control_queue_expires/ttl. */
+export interface MailboxOptions {
+  /** control_exchange; default 'celery'. */
+  readonly namespace?: string;
+  readonly queue?: PidboxQueueSettings;
 }
 
 interface Pending {
@@ -22,16 +36,18 @@ interface Pending {
   done: () => void;
 }
 
-/**
- * The client side of kombu's pidbox: publishes a request on the celery.pidbox fanout exchange and collects the
- * replies that carry its ticket on this client's reply queue.
- */
+/** kombu's Mailbox for one client (oid): call/cast requests, collect replies by ticket. */
 export class Mailbox {
   private subscription?: Promise<Subscription>;
   private readonly pending = new Map<string, Pending>();
-  private clock = 0;
+  readonly clock = new LamportClock();
+  readonly names: PidboxNames;
+  private readonly queueSettings: PidboxQueueSettings;
 
-  constructor(private readonly transport: () => Promise<Transport>, private readonly oid: string) {}
+  constructor(private readonly transport: () => Promise<Transport>, private readonly oid: string, options: MailboxOptions = {}) {
+    this.names = pidboxNames(options.namespace);
+    this.queueSettings = options.queue ?? DEFAULT_PIDBOX_QUEUE;
+  }
 
   /** Broadcast and collect replies: a list of `{ "<hostname>": reply }`. */
   async call(method: string, args: Record<string, unknown> = {}, options: BroadcastOptions = {}): Promise<Array<Record<string, unknown>>> {
@@ -67,30 +83,32 @@ export class Mailbox {
   }
 
   private publish(transport: Transport, method: string, args: Record<string, unknown>, options: BroadcastOptions, ticket: string, reply: boolean, timeoutMs: number) {
+    const pattern = options.destination?.length ? null : (options.pattern ?? null);
     const request = buildControlRequest(
       {
         method,
         arguments: args,
         destination: options.destination?.length ? [...options.destination] : null,
-        pattern: null,
-        matcher: null,
+        pattern,
+        matcher: pattern === null ? null : 'glob',
         ticket,
-        reply_to: reply ? { exchange: REPLY_EXCHANGE, routing_key: this.oid } : null,
+        reply_to: reply ? { exchange: this.names.replyExchange, routing_key: this.oid } : null,
       },
-      ++this.clock,
+      this.clock.forward(),
       Date.now() / 1000 + timeoutMs / 1000,
     );
-    return transport.publish(request, { exchange: CONTROL_EXCHANGE, routingKey: '' });
+    return transport.publish(request, { exchange: this.names.exchange, routingKey: '' });
   }
 
   private listen(transport: Transport): Promise<Subscription> {
     this.subscription ??= (async () => {
-      const queue = replyQueue(this.oid);
-      await transport.declare({ name: queue, exchange: REPLY_EXCHANGE, exchangeType: 'direct', routingKey: this.oid, autoDelete: true, durable: false });
-      return transport.subscribe([queue], (delivery) => {
+      const declaration = replyQueueDeclaration(this.names, this.oid, this.queueSettings);
+      await transport.declare(declaration);
+      return transport.subscribe([declaration.name], (delivery) => {
         void delivery.ack().catch(() => undefined);
         try {
           const { ticket, reply } = parseControlReply(delivery.message);
+          this.clock.adjust(delivery.message.headers.clock);
           const entry = ticket ? this.pending.get(ticket) : undefined;
           if (!entry) return;
           entry.replies.push(reply);
@@ -100,6 +118,10 @@ export class Mailbox {
         }
       }, { prefetch: 0, noAck: true });
     })();
+    // A failed declare (a broker hiccup) must not poison every later call.
+    this.subscription.catch(() => {
+      this.subscription = undefined;
+    });
     return this.subscription;
   }
 }

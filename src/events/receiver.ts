@@ -1,23 +1,41 @@
-// Consume task and worker events (CLI `events`, tests, monitors): binds an auto-deleting queue to the celeriac
-// topic exchange with key '#', and accepts both single events and Python's batched task.multi lists.
+// Consume task and worker events (CLI `events`, tests, monitors): binds a queue to the celeryev topic exchange
+// with key '#', declared as Celery's EventReceiver declares it (auto-delete, x-expires 60 s, x-message-ttl 5 s),
+// and accepts both single events and Python's batched task.multi lists.
 
 import { randomUUID } from 'node:crypto';
 import { EVENT_EXCHANGE, type EventFields } from '../protocol/events.js';
 import { parseJson } from '../protocol/json.js';
 import type { Subscription, Transport } from '../transports/transport.js';
 
-/**
- * Consumes events (Celery's EventReceiver): an auto-delete queue bound to celeryev with `routingKey` ('#' = all);
- * batched task.multi messages are split into single events.
- */
+/** Celery's event_queue_* and event_exchange settings. */
+export interface EventReceiverOptions {
+  /** Topic pattern; default '#' (every event). */
+  readonly routingKey?: string;
+  /** event_exchange; default 'celeryev'. */
+  readonly exchange?: string;
+  /** event_queue_prefix; default 'celeryev'. */
+  readonly queuePrefix?: string;
+  /** event_queue_expires, seconds (x-expires); default 60, null for none. */
+  readonly expires?: number | null;
+  /** event_queue_ttl, seconds (x-message-ttl); default 5, null for none. */
+  readonly messageTtl?: number | null;
+}
+
+/** Celery's EventReceiver: calls `onEvent` for every event that arrives. */
 export class EventReceiver {
   private subscription?: Subscription;
 
-  constructor(private readonly transport: Transport, private readonly onEvent: (event: EventFields) => void, private readonly routingKey = '#') {}
+  constructor(private readonly transport: Transport, private readonly onEvent: (event: EventFields) => void, private readonly options: EventReceiverOptions = {}) {}
 
   async start(): Promise<void> {
-    const queue = `celeryev.${randomUUID()}`;
-    await this.transport.declare({ name: queue, exchange: EVENT_EXCHANGE, exchangeType: 'topic', routingKey: this.routingKey, autoDelete: true, durable: false });
+    const o = this.options;
+    const queue = `${o.queuePrefix ?? 'celeryev'}.${randomUUID()}`;
+    const expires = o.expires === undefined ? 60 : o.expires;
+    const messageTtl = o.messageTtl === undefined ? 5 : o.messageTtl;
+    await this.transport.declare({
+      name: queue, exchange: o.exchange ?? EVENT_EXCHANGE, exchangeType: 'topic', routingKey: o.routingKey ?? '#', autoDelete: true, durable: false,
+      ...(expires !== null ? { expires } : {}), ...(messageTtl !== null ? { messageTtl } : {}),
+    });
     this.subscription = await this.transport.subscribe([queue], (delivery) => {
       void delivery.ack().catch(() => undefined);
       let doc: unknown;

@@ -55,6 +55,10 @@ export interface TaskMessage {
   customHeaders: Record<string, unknown>;
   /** 1 for old clients (celery-node, Celery 3). */
   protocol: 1 | 2;
+  /** Celery 5.3+ stamping: the names of the stamps this message carries (header `stamped_headers`); null = none. */
+  stampedHeaders?: string[] | null;
+  /** Stamp name → value (header `stamps`), kept through retries and chain steps. */
+  stamps?: Record<string, unknown>;
 }
 
 /** How buildTaskMessage encodes: serializer (task_serializer), compression, priority (0–255), delivery mode. */
@@ -95,6 +99,11 @@ export function buildTaskMessage(m: TaskMessage, options: BuildOptions): Outgoin
     origin: m.origin,
     ignore_result: m.ignoreResult,
   };
+  if (m.stampedHeaders?.length) {
+    // As Celery 5.3+ writes them: the names, and a dict holding exactly those stamps.
+    headers.stamped_headers = [...m.stampedHeaders];
+    headers.stamps = Object.fromEntries(m.stampedHeaders.map((h) => [h, m.stamps?.[h] ?? null]));
+  }
   for (const key in m.customHeaders) if (!(key in headers)) headers[key] = m.customHeaders[key];
   const encoded = encode([m.args, m.kwargs, m.embed], options.serializer);
   let body = encoded.body;
@@ -170,7 +179,16 @@ function parseV2(h: Record<string, unknown>, doc: unknown, props: MessagePropert
     correlationId: strOrNull(props.correlation_id),
     customHeaders: custom,
     protocol: 2,
+    ...stampsOf(h),
   };
+}
+
+/** `stamped_headers` (a list of names) and `stamps` (a dict) as Celery 5.3+ sends them; absent on older clients. */
+function stampsOf(h: Record<string, unknown>): { stampedHeaders: string[] | null; stamps: Record<string, unknown> } {
+  const names = Array.isArray(h.stamped_headers) ? h.stamped_headers.filter((x): x is string => typeof x === 'string') : null;
+  const dict = isPlainObject(h.stamps) ? (h.stamps as Record<string, unknown>) : {};
+  // Celery's Request.stamps: only the names listed in stamped_headers, each looked up in the dict.
+  return { stampedHeaders: names, stamps: Object.fromEntries((names ?? []).map((n) => [n, dict[n] ?? null])) };
 }
 
 function parseV1(b: Record<string, unknown>, props: MessageProperties): TaskMessage {

@@ -41,6 +41,9 @@ export interface Request {
   origin: string | null;
   ignore_result: boolean;
   shadow: string | null;
+  /** Celery 5.3+ stamps: the names (null when the message has none) and name → value. */
+  stamped_headers?: string[] | null;
+  stamps?: Record<string, unknown>;
   /** Aborted on revoke(terminate) or the soft time limit: long async tasks should watch it. */
   signal?: AbortSignal;
   /** Custom headers sent with `headers: {...}` are also readable as request properties, as in Celery. */

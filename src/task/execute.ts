@@ -198,6 +198,8 @@ async function sendRetry(input: ExecuteInput, info: RetryInfo): Promise<void> {
     softTimeLimit: request.timelimit[1] ?? undefined,
     expires: request.expires ?? undefined,
     headers: message.customHeaders,
+    stampedHeaders: message.stampedHeaders ?? null,
+    stamps: message.stamps,
     ignoreResult: message.ignoreResult,
     // Celery's retry keeps reply_to (as_execution_options), so an rpc:// sender still gets the result.
     replyTo: request.reply_to ?? undefined,

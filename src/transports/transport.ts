@@ -38,6 +38,8 @@ export interface QueueDeclaration {
   readonly maxPriority?: number;
   /** Seconds until an unused queue is deleted (x-expires). */
   readonly expires?: number;
+  /** Seconds a message may wait in the queue before the broker drops it (x-message-ttl). */
+  readonly messageTtl?: number;
 }
 
 /** One message handed to a consumer. Exactly one of ack/reject/defer must be called. */

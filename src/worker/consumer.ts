@@ -37,6 +37,7 @@ export class Consumer {
   private heldForEta = 0;
   private idleWaiters: Array<() => void> = [];
   private stopping = false;
+  private concurrency: number;
 
   constructor(
     private readonly app: Celery,
@@ -48,15 +49,31 @@ export class Consumer {
     private readonly limiter: RateLimiter,
     private readonly logger: Logger,
     private readonly options: ConsumerOptions,
-  ) {}
+  ) {
+    this.concurrency = options.settings.concurrency;
+  }
 
   get prefetchCount(): number {
-    const { prefetchMultiplier, concurrency } = this.options.settings;
-    return prefetchMultiplier > 0 ? concurrency * prefetchMultiplier + this.heldForEta : 0;
+    const { prefetchMultiplier } = this.options.settings;
+    return prefetchMultiplier > 0 ? this.concurrency * prefetchMultiplier + this.heldForEta : 0;
   }
 
   async start(): Promise<void> {
-    this.subscription = await this.transport.subscribe(this.options.queues, (d) => void this.onDelivery(d), { prefetch: this.prefetchCount });
+    await this.consumeFrom(this.options.queues);
+  }
+
+  /** Consume exactly these queues from now on (add_consumer/cancel_consumer); deliveries already handed out are unaffected. */
+  async consumeFrom(queues: readonly string[]): Promise<void> {
+    const previous = this.subscription;
+    this.subscription = queues.length && !this.stopping ? await this.transport.subscribe(queues, (d) => void this.onDelivery(d), { prefetch: this.prefetchCount }) : undefined;
+    await previous?.cancel();
+  }
+
+  /** Change how many tasks run at once (pool_grow/pool_shrink, autoscale); the prefetch window follows. */
+  setConcurrency(concurrency: number): void {
+    this.concurrency = concurrency;
+    void this.subscription?.setPrefetch(this.prefetchCount).catch(() => undefined);
+    this.pump();
   }
 
   /**
@@ -108,15 +125,20 @@ export class Consumer {
         const why = notRegistered(message.task, this.app.tasks.names()).message;
         return await this.results.unknownTask(delivery, message, this.contextOf(message, delivery), why);
       }
-      if (this.logger.isLevelEnabled('info')) this.logger.info(`Task ${message.task}[${message.id}] received`);
+      // A task this worker parked at the broker until its ETA was received then: it is not received twice.
+      const parkedHere = this.state.unpark(message.id);
+      if (!parkedHere && this.logger.isLevelEnabled('info')) this.logger.info(`Task ${message.task}[${message.id}] received`);
       const request = new Request(message, delivery, task, this.policies.of(task));
       // Celery checks revoked and expired before it reports the task received.
       if (this.discardIfRevoked(request)) return;
-      this.options.monitor?.received(message);
-      if (this.app.signals.has('task_received')) await this.app.signals.send('task_received', { name: message.task, taskId: message.id, hostname: this.options.hostname });
+      if (!parkedHere) {
+        this.options.monitor?.received(message);
+        if (this.app.signals.has('task_received')) await this.app.signals.send('task_received', { name: message.task, taskId: message.id, hostname: this.options.hostname });
+      }
       const eta = request.etaAt;
       const wait = eta === null ? 0 : eta - Date.now();
       if (wait > DEFER_AFTER_MS && delivery.defer) {
+        this.state.park({ message, deliveryInfo: delivery.message.deliveryInfo, eta: eta! });
         await delivery.defer(eta!);
         this.logger.debug(`Task ${message.task}[${message.id}] handed back to the broker until its ETA ${message.eta}`);
         return;
@@ -151,7 +173,7 @@ export class Consumer {
    */
   private discardIfRevoked(request: Request): boolean {
     const expired = request.expired();
-    if (!expired && !this.state.revoked.has(request.id)) return false;
+    if (!expired && !this.state.revokedBy(request.message)) return false;
     if (expired) this.state.revoke(request.id);
     this.state.reserved.delete(request.id);
     const { settings, hostname } = this.options;
@@ -181,7 +203,7 @@ export class Consumer {
   }
 
   private pump(): void {
-    while (!this.stopping && this.state.active.size < this.options.settings.concurrency && this.ready.length > 0) {
+    while (!this.stopping && this.state.active.size < this.concurrency && this.ready.length > 0) {
       const next = this.ready.shift()!;
       if (this.discardIfRevoked(next)) continue;
       const waitMs = this.limiter.acquire(next.task.name);

@@ -213,5 +213,7 @@ export function requestContext(message: TaskMessage, delivery: Delivery, hostnam
     origin: message.origin,
     ignore_result: message.ignoreResult,
     shadow: message.shadow,
+    stamped_headers: message.stampedHeaders ?? null,
+    stamps: message.stamps ?? {},
   };
 }

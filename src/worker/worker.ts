@@ -20,8 +20,10 @@ import { ResultWriter, WorkerResults } from './results.js';
 import { compileWorkerSettings, poolKindOf, TaskPolicies, type PoolKind, type QueueInfo, type WorkerSettings } from './settings.js';
 import { loadRevoked, saveRevoked } from './statedb.js';
 import { WorkerState } from './state.js';
-import { ControlServer } from './control.js';
+import { ControlServer } from './control/server.js';
+import type { ConsumedQueue, ControlHost } from './control/host.js';
 import { WorkerEvents } from './events.js';
+import { LamportClock } from '../utils/clock.js';
 import { VERSION } from '../utils/version.js';
 
 export type { PoolKind };
@@ -67,6 +69,8 @@ export class Worker {
   readonly state = new WorkerState();
   readonly limiter = new RateLimiter();
   readonly logger: Logger;
+  /** The worker's Lamport clock, shared by its events and remote control (Celery's app.clock). */
+  readonly clock = new LamportClock();
   private transport?: Transport;
   private backendDisplay = 'disabled://';
   private pool?: Pool;
@@ -77,7 +81,11 @@ export class Worker {
   private policies?: TaskPolicies;
   /** Run-time time limits (control command time_limit) set before start, applied to the policies at start. */
   private readonly pendingTimeLimits = new Map<string, [number | null, number | null]>();
-  private queueList: string[] = [];
+  private consumed: ConsumedQueue[] = [];
+  /** Rate limits set at run time (control rate_limit), by task name. */
+  private readonly rateLimits = new Map<string, string | number | null>();
+  /** Concurrency after pool_grow/pool_shrink/autoscale; undefined = as configured. */
+  private resized?: number;
   private stopped?: Promise<void>;
   private resolveDone!: () => void;
   /** Resolves when the worker has stopped. */
@@ -104,7 +112,7 @@ export class Worker {
   }
 
   get concurrency(): number {
-    return this.settings.concurrency;
+    return this.resized ?? this.settings.concurrency;
   }
 
   async start(): Promise<void> {
@@ -131,12 +139,12 @@ export class Worker {
     }
     const fanout = this.transport.capabilities.fanout;
     if (fanout) {
-      this.events = new WorkerEvents(this.transport, this.hostname, this.state, settings.sendTaskEvents, (e) => this.logger.debug(`events: ${(e as Error).message}`));
+      this.events = new WorkerEvents(this.transport, this.hostname, this.state, settings.sendTaskEvents, (e) => this.logger.debug(`events: ${(e as Error).message}`), this.clock, (app.conf.get('event_exchange') as string | null) ?? undefined);
     }
-    this.queueList = queues.map((q) => q.info.name);
+    this.consumed = queues.map((q) => ({ ...q.info, durable: true, autoDelete: false, maxPriority: null }));
     const results = new WorkerResults(writer, { signals: app.signals, logger: this.logger, monitor: this.events });
     this.consumer = new Consumer(app, this.transport, this.pool, results, policies, this.state, this.limiter, this.logger, {
-      queues: this.queueList,
+      queues: this.queueNames,
       hostname: this.hostname,
       settings,
       monitor: this.events,
@@ -144,7 +152,7 @@ export class Worker {
     if (this.options.banner !== false) process.stdout.write(this.banner(queues.map((q) => q.info)));
     await this.consumer.start();
     if (fanout && settings.remoteControl) {
-      this.control = new ControlServer(this, app, this.transport, this.logger);
+      this.control = new ControlServer(this.controlHost(), this.transport);
       await this.control.start();
     }
     await this.events?.start();
@@ -156,11 +164,12 @@ export class Worker {
   setRateLimit(taskName: string, limit: string | number | null): void {
     this.app.tasks.get(taskName);
     this.limiter.set(taskName, limit);
+    this.rateLimits.set(taskName, limit);
   }
 
   /** The queues this worker consumes. */
   get queueNames(): readonly string[] {
-    return this.queueList;
+    return this.consumed.map((q) => q.name);
   }
 
   /** The consumer's current prefetch window. */
@@ -185,12 +194,91 @@ export class Worker {
     this.saveState();
   }
 
+  /** What the remote-control commands may read and change (worker/control/host.ts). */
+  private controlHost(): ControlHost {
+    const app = this.app;
+    const worker = this;
+    const pool = () => {
+      if (!this.pool) throw new Error('The pool is not running.');
+      return this.pool;
+    };
+    const resized = (size: number) => {
+      this.resized = size;
+      this.consumer?.setConcurrency(size);
+    };
+    return {
+      hostname: this.hostname,
+      state: this.state,
+      logger: this.logger,
+      clock: this.clock,
+      version: VERSION,
+      setting: (name) => app.conf.get(name),
+      configTable: (withDefaults) => app.conf.table({ withDefaults }),
+      taskNames: () => app.tasks.names(),
+      task: (name) => (app.tasks.has(name) ? app.tasks.get(name) : undefined),
+      brokerUrl: app.brokerUrl(),
+      backendUrl: app.backendUrl(),
+      poolKind: this.poolKind,
+      get concurrency() {
+        return worker.concurrency;
+      },
+      get autoscaleLimits() {
+        return worker.pool?.autoscaleLimits ?? null;
+      },
+      poolStats: () => this.pool?.stats(),
+      get prefetchCount() {
+        return worker.prefetchCount;
+      },
+      events: this.events,
+      queues: () => this.consumed,
+      addConsumer: async (queue) => {
+        await this.transport!.declare({ name: queue.name, exchange: queue.exchange, exchangeType: queue.exchangeType as QueueDeclaration['exchangeType'], routingKey: queue.routingKey });
+        this.consumed = [...this.consumed, queue];
+        await this.consumer?.consumeFrom(this.queueNames);
+      },
+      cancelConsumer: async (name) => {
+        if (!this.consumed.some((q) => q.name === name)) return false;
+        this.consumed = this.consumed.filter((q) => q.name !== name);
+        await this.consumer?.consumeFrom(this.queueNames);
+        return true;
+      },
+      revoke: (ids, terminate) => {
+        const running = ids.filter((id) => this.state.active.has(id));
+        for (const id of ids) this.revoke(id, { terminate });
+        return terminate ? running : [];
+      },
+      setRateLimit: (name, limit) => this.setRateLimit(name, limit),
+      rateLimitOf: (name) => (this.rateLimits.has(name) ? this.rateLimits.get(name)! : (app.tasks.has(name) ? (app.tasks.get(name).options.rateLimit ?? null) : null)),
+      setTimeLimits: (name, soft, hard) => this.setTimeLimits(name, soft, hard),
+      resizePool: (n) => {
+        const p = pool();
+        if (!p.resize) throw new Error(`The ${p.kind} pool cannot change size.`);
+        const size = Math.max(1, this.concurrency + n);
+        p.resize(size);
+        resized(size);
+      },
+      restartPool: async () => {
+        const p = pool();
+        if (!p.restart) throw new Error(`The ${p.kind} pool runs tasks in this process, which cannot re-import modules in Node; pool_restart needs -P threads or prefork.`);
+        await p.restart();
+      },
+      autoscale: (max, min) => {
+        const p = pool();
+        if (!p.setAutoscale) throw new Error('Autoscale not enabled: start the worker with --autoscale max,min and -P threads or prefork.');
+        const range = p.setAutoscale(max, min);
+        resized(range.max);
+        return range;
+      },
+      shutdown: () => setImmediate(() => void this.stop('warm')),
+    };
+  }
+
   /** Persist revoked ids when --statedb is set; a failure is logged, never thrown (the revoke itself holds). */
   private saveState(): void {
     const path = this.settings.stateDb;
     if (!path) return;
     try {
-      saveRevoked(path, this.state.revoked);
+      saveRevoked(path, this.state.revoked.keys());
     } catch (error) {
       this.logger.error(`Could not save worker state to ${path}: ${(error as Error).message}`);
     }

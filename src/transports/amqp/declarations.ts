@@ -17,7 +17,7 @@ export const WELL_KNOWN: Readonly<Record<string, { type: ExchangeType; durable: 
 };
 
 function declarationKey(d: QueueDeclaration): string {
-  return JSON.stringify([d.name, d.exchange ?? d.name, d.exchangeType ?? null, d.routingKey ?? d.name, d.durable ?? true, d.autoDelete ?? false, d.maxPriority ?? null, d.expires ?? null]);
+  return JSON.stringify([d.name, d.exchange ?? d.name, d.exchangeType ?? null, d.routingKey ?? d.name, d.durable ?? true, d.autoDelete ?? false, d.maxPriority ?? null, d.expires ?? null, d.messageTtl ?? null]);
 }
 
 /** The declarations of one transport: what it declared, and how to declare it on a connection. */
@@ -74,6 +74,7 @@ export class Declarations {
     // Celery sends both as signed 32-bit ints (I): send the same bytes (amqplib alone would pick a byte or a short).
     if (d.maxPriority !== undefined && d.maxPriority !== null) args['x-max-priority'] = int32(Math.trunc(d.maxPriority));
     if (d.expires !== undefined && d.expires !== null) args['x-expires'] = int32(Math.round(d.expires * 1000));
+    if (d.messageTtl !== undefined && d.messageTtl !== null) args['x-message-ttl'] = int32(Math.round(d.messageTtl * 1000));
     const admin = await adminChannel(conn);
     try {
       await admin.assertQueue(d.name, { durable: d.durable ?? true, autoDelete: d.autoDelete ?? false, exclusive: false, arguments: args });

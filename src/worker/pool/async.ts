@@ -10,10 +10,21 @@ export class AsyncPool implements Pool {
 
   constructor(
     readonly kind: 'async' | 'solo',
-    readonly size: number,
+    private slots: number,
     private readonly app: Celery,
     private readonly host: ExecutionHost,
   ) {}
+
+  /** Tasks in flight at once. */
+  get size(): number {
+    return this.slots;
+  }
+
+  /** pool_grow/pool_shrink (async only: solo is one task at a time by definition). */
+  resize(size: number): void {
+    if (this.kind === 'solo') throw new Error('The solo pool runs one task at a time; it cannot grow or shrink. Use -P async, threads or prefork.');
+    this.slots = Math.max(1, Math.floor(size));
+  }
 
   async start(): Promise<void> {}
 

@@ -91,6 +91,8 @@ interface Slot {
   killedFor: unknown;
   fatal: string | null;
   timer: LongTimer | null;
+  /** Started before a pool_restart: replaced as soon as it is idle. */
+  stale?: boolean;
   readonly ready: Promise<void>;
   readonly settleReady: (error?: Error) => void;
 }
@@ -112,13 +114,16 @@ export abstract class ChildPool implements Pool {
   private respawnTimer: NodeJS.Timeout | null = null;
   private scaleTimer: NodeJS.Timeout | null = null;
   private lastScaleUp = Date.now();
+  /** The autoscale range in force (control command autoscale changes it); null without --autoscale. */
+  private scale: AutoscaleLimits | null;
 
   constructor(
     protected readonly app: Celery,
     protected readonly logger: Logger,
     protected readonly options: ChildPoolOptions,
   ) {
-    const scale = options.autoscale;
+    const scale = options.autoscale ?? null;
+    this.scale = scale;
     this.target = scale ? scale.min : options.size;
     if (!scale && (!Number.isInteger(options.size) || options.size < 1)) throw new ImproperlyConfigured(`Pool size must be a whole number ≥ 1 (got ${options.size}).`);
   }
@@ -149,7 +154,7 @@ export abstract class ChildPool implements Pool {
     }
     this.started = true;
     this.lastScaleUp = Date.now();
-    if (this.options.autoscale) {
+    if (this.scale) {
       this.scaleTimer = setInterval(() => this.autoscale(), 1000);
       this.scaleTimer.unref();
     }
@@ -189,6 +194,50 @@ export abstract class ChildPool implements Pool {
       for (const slot of this.slots) this.kill(slot, 'stop');
       await this.waitFor(() => this.slots.size === 0, 2_000);
     }
+  }
+
+  /** The autoscale range in force, or null without --autoscale. */
+  get autoscaleLimits(): AutoscaleLimits | null {
+    return this.scale;
+  }
+
+  /** pool_grow/pool_shrink: keep `size` children (at least 1); idle extras go now, busy ones after their task. */
+  resize(size: number): void {
+    if (this.scale) throw new Error('The pool size follows --autoscale; change the autoscale range instead.');
+    this.target = Math.max(1, Math.floor(size));
+    this.replenish();
+    let extra = this.size - this.target;
+    for (const slot of [...this.slots]) {
+      if (extra <= 0) break;
+      if (slot.state === 'idle') {
+        this.retire(slot, `${slot.name} stopped (pool_shrink)`);
+        extra--;
+      }
+    }
+  }
+
+  /** pool_restart: replace every child, idle ones now and busy ones after their task; new ones import the app afresh. */
+  async restart(): Promise<void> {
+    for (const slot of [...this.slots]) {
+      if (slot.state === 'idle') this.retire(slot, `${slot.name} replaced (pool_restart)`);
+      else slot.stale = true;
+    }
+  }
+
+  /** Change the autoscale range (control command autoscale); null keeps that bound. Returns the range in force. */
+  setAutoscale(max: number | null, min: number | null): AutoscaleLimits {
+    if (!this.scale) throw new Error('Autoscale not enabled: start the worker with --autoscale max,min.');
+    const hi = max ?? this.scale.max;
+    const lo = min ?? this.scale.min;
+    if (!Number.isInteger(hi) || !Number.isInteger(lo) || hi < 1 || lo < 0) throw new Error(`autoscale takes whole numbers max ≥ 1 and min ≥ 0, got max=${max} min=${min}.`);
+    this.scale = { ...this.scale, max: Math.max(hi, lo), min: Math.min(hi, lo) };
+    // As Celery's Autoscaler.update: a max below the current size shrinks now, not after the keepalive.
+    if (this.size > this.scale.max) {
+      this.target = this.scale.max;
+      for (const slot of [...this.slots]) if (this.size > this.target && slot.state === 'idle') this.retire(slot, `${slot.name} stopped (autoscale max=${this.scale.max})`);
+    }
+    this.autoscale();
+    return this.scale;
   }
 
   stats(): ChildPoolStats {
@@ -266,7 +315,9 @@ export abstract class ChildPool implements Pool {
 
   private recycleIfDue(slot: Slot): void {
     const { maxTasksPerChild: maxTasks, maxMemoryPerChild: maxMemory } = this.options;
-    if (maxTasks && slot.tasks >= maxTasks) {
+    if (slot.stale) this.retire(slot, `${slot.name} replaced (pool_restart)`);
+    else if (this.size > this.target) this.retire(slot, `${slot.name} stopped (pool_shrink)`);
+    else if (maxTasks && slot.tasks >= maxTasks) {
       this.retire(slot, `${slot.name} ran ${slot.tasks} task(s) (worker_max_tasks_per_child=${maxTasks}); replacing it`);
     } else if (maxMemory && slot.memoryKiB > maxMemory) {
       // Celery's wording: "child process %d exceeded memory limit: %dKiB / %dKiB".
@@ -357,11 +408,11 @@ export abstract class ChildPool implements Pool {
 
   /** Autoscale up at once when tasks wait for a child (the timer only does the shrinking). */
   private grow(): void {
-    if (this.options.autoscale) this.autoscale();
+    if (this.scale) this.autoscale();
   }
 
   private autoscale(): void {
-    const limits = this.options.autoscale;
+    const limits = this.scale;
     if (!limits || this.stopping) return;
     const step = autoscaleStep({ procs: this.size, wanted: this.busyCount() + this.queue.length, sinceScaleUpMs: Date.now() - this.lastScaleUp }, limits);
     if (step > 0) {

@@ -41,4 +41,12 @@ export interface Pool {
   terminate?(taskId: string, reason: Error): void;
   stop(mode: 'warm' | 'cold'): Promise<void>;
   stats(): PoolStats;
+  /** pool_grow/pool_shrink: run `size` tasks at once from now on; absent when this pool cannot change size. */
+  resize?(size: number): void;
+  /** pool_restart: replace the children, which import the app module afresh; absent for in-process pools. */
+  restart?(): Promise<void>;
+  /** The --autoscale range in force; null or absent without autoscale. */
+  readonly autoscaleLimits?: { readonly max: number; readonly min: number } | null;
+  /** The control command autoscale: change the --autoscale range; returns the range in force. */
+  setAutoscale?(max: number | null, min: number | null): { max: number; min: number };
 }

@@ -150,3 +150,21 @@ describe('eta and expires on the wire', () => {
     expect(left).toBeLessThanOrEqual(60_000);
   });
 });
+
+describe('Celery 5.3+ stamps', () => {
+  const headers = { task: 't', id: 'i', stamped_headers: ['mon', 'gone'], stamps: { mon: ['a', 'b'], extra: 1 } };
+  it('are read from stamped_headers + stamps (only the listed names), and written back the same way', () => {
+    const m = parseTaskMessage({ body: Buffer.from('[[], {}, {}]'), contentType: 'application/json', headers, properties: {} }, accept);
+    expect(m.stampedHeaders).toEqual(['mon', 'gone']);
+    expect(m.stamps).toEqual({ mon: ['a', 'b'], gone: null });
+    expect(m.customHeaders).toEqual({});
+    const out = buildTaskMessage(m, { serializer: 'json' });
+    expect(out.headers).toMatchObject({ stamped_headers: ['mon', 'gone'], stamps: { mon: ['a', 'b'], gone: null } });
+  });
+
+  it('a message without stamps gets no stamp headers (as Celery 5.2 sends it)', () => {
+    const m = parseTaskMessage({ body: Buffer.from('[[], {}, {}]'), contentType: 'application/json', headers: { task: 't', id: 'i' }, properties: {} }, accept);
+    expect(m.stampedHeaders).toBeNull();
+    expect(buildTaskMessage(m, { serializer: 'json' }).headers).not.toHaveProperty('stamped_headers');
+  });
+});
