@@ -53,7 +53,8 @@ function print(replies: Replies, json: boolean | undefined): number {
     const reply = replies[name] as { ok?: unknown; error?: unknown } | unknown;
     const r = reply as { ok?: unknown; error?: unknown };
     const status = r && typeof r === 'object' && 'error' in r ? 'ERROR' : 'OK';
-    const body = r && typeof r === 'object' && ('ok' in r || 'error' in r) ? String(r.ok ?? r.error) : JSON.stringify(reply, null, 2);
+    // Commands Celery answers with None (heartbeat, election) print as Python's CLI prints them.
+    const body = reply === null ? 'None' : r && typeof r === 'object' && ('ok' in r || 'error' in r) ? String(r.ok ?? r.error) : JSON.stringify(reply, null, 2);
     process.stdout.write(`->  ${name}: ${status}\n${body.split('\n').map((l) => `        ${l}`).join('\n')}\n`);
   }
   process.stdout.write(`\n${names.length} node${names.length === 1 ? '' : 's'} online.\n`);

@@ -56,7 +56,6 @@ const KNOWN: ReadonlySet<string> = new Set([
   'task/task.ts → app/celery.ts',
   'task/task.ts → app/producer.ts',
   'app/signals.ts → app/producer.ts',
-  'worker/control.ts → worker/worker.ts',
   'task/eager.ts → task/task.ts',
   'task/execute.ts → task/task.ts',
 ]);

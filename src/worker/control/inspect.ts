@@ -2,6 +2,7 @@
 // in the same shape. They change nothing, except memsample, which records a sample as Celery's does.
 
 import { taskOptionToCamel } from '../../config/settings.js';
+import { parseWireTime } from '../../utils/wire-time.js';
 import { bugreport, humanbytes, queueInfo, scheduledEntry, trackedInfo, workerStats } from './info.js';
 import type { ControlHost } from './host.js';
 import type { CommandTable } from './command.js';
@@ -93,11 +94,11 @@ export function inspectCommands(memSamples: string[] = []): CommandTable {
   };
 }
 
-/** An ETA still in the future (garbage ETAs count as none: the task runs now). */
+/** An ETA still in the future (a garbage ETA counts as none: the worker fails that task instead of holding it). */
 function isWaitingForEta(eta: string | null): boolean {
   if (!eta) return false;
-  const at = Date.parse(eta);
-  return Number.isFinite(at) && at > Date.now();
+  const at = parseWireTime(eta, 'eta');
+  return !(at instanceof Error) && at.epochMs > Date.now();
 }
 
 /** `name [rate_limit=10/m]`: the requested task attributes that are set, as Celery prints them. */
