@@ -2,10 +2,15 @@
 // Redis: every reply a celeriac worker sends has the keys and value kinds of the Python worker's reply (what
 // Flower reads), and every control command acts on the celeriac worker as it acts on Python's.
 
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { repoRoot } from '../support/shared.js';
 import { py as pyHarness, redisUrls, type Proc } from './harness.js';
 import { celeryCli, celeryJson, pyTools, shapeOf, startCeleriacToolsWorker, startPythonToolsWorker } from './tools-harness.js';
 
+const run = promisify(execFile);
 const urls = redisUrls(inject('redisUrl'), 10);
 const PY = 'py@tools-control';
 const TS = 'ts@tools-control';
@@ -188,6 +193,16 @@ describe('control: Python\'s CLI changes the celeriac worker', { timeout: 180_00
     const purged = await celeryCli(urls, ['purge', '-f', '-Q', 'ts-control']);
     expect(purged.stdout).toMatch(/Purged 1 message/);
     await celeryCli(urls, ['control', 'add_consumer', 'ts-control', '-d', TS]);
+  });
+
+  it('celeriac\'s own CLI asks the same questions of both workers', async () => {
+    const celeriac = (args: string[]) => run(process.execPath, [join(repoRoot, 'bin/celeriac.js'), ...args, '-b', urls.broker], { cwd: repoRoot, timeout: 60_000 });
+    const stats = JSON.parse((await celeriac(['inspect', 'stats', '-j', '-t', '2'])).stdout) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(stats).sort()).toEqual([PY, TS].sort());
+    expect(shapeOf(stats[TS]!.broker)).toEqual(shapeOf(stats[PY]!.broker));
+    const { stdout } = await celeriac(['control', 'heartbeat', '-d', TS, '-t', '2']);
+    expect(stdout).toContain(`->  ${TS}: OK\n        None`);
+    await expect(celeriac(['inspect', 'nope'])).rejects.toMatchObject({ stderr: expect.stringMatching(/Unknown inspect method 'nope'/) });
   });
 
   it('shutdown: no reply (as Python), and the worker stops cleanly', async () => {

@@ -96,7 +96,8 @@ describe('task events', { timeout: 180_000 }, () => {
   });
 
   it('an ETA parked at the broker is in `inspect scheduled` and is received once', async () => {
-    const id = (await send('tools.add', [5, 5], 'ts-events', ['--countdown', '6', '--no-wait'])).ids[0]!;
+    // Far enough out that the CLI round trips below end before it is due, even on a loaded machine.
+    const id = (await send('tools.add', [5, 5], 'ts-events', ['--countdown', '25', '--no-wait'])).ids[0]!;
     await monitor.waitFor(from(TS, 'task-received', id), 'task-received of the countdown task');
     const scheduled = await celeryJson<Array<{ request: { id: string } }>>(urls, 'inspect', 'scheduled', ['-d', TS]);
     expect(scheduled[TS]!.map((s) => s.request.id)).toContain(id);
