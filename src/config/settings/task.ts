@@ -28,7 +28,7 @@ export const TASK_SENDING_STATUS: StatusOf<typeof TASK_SENDING> = {
   task_annotations: APPLIED,
   task_publish_retry: APPLIED,
   task_publish_retry_policy: APPLIED,
-  task_send_sent_event: planned('task-sent events are not published yet'),
+  task_send_sent_event: APPLIED,
 };
 
 /** How tasks run and report (Celery's "Task execution settings"). */

@@ -59,7 +59,7 @@ export const WORKER_STATUS: StatusOf<typeof WORKER> = {
   worker_eta_task_limit: planned('ETA tasks held in memory are bounded by prefetch only'),
   worker_pool: APPLIED,
   worker_pool_putlocks: accepted('it tunes Python\'s pool; celeriac\'s consumer takes only what its prefetch window allows'),
-  worker_pool_restarts: planned('the pool_restart command is not built yet'),
+  worker_pool_restarts: APPLIED,
   worker_max_tasks_per_child: APPLIED,
   worker_max_memory_per_child: APPLIED,
   worker_proc_alive_timeout: APPLIED,
@@ -113,13 +113,13 @@ export const EVENTS = {
 /** Whether celeriac honours each EVENTS setting (see SettingStatus). */
 export const EVENTS_STATUS: StatusOf<typeof EVENTS> = {
   worker_send_task_events: APPLIED,
-  event_queue_ttl: planned('event queues are declared with fixed arguments'),
-  event_queue_expires: planned('event queues are declared with fixed arguments'),
+  event_queue_ttl: APPLIED,
+  event_queue_expires: APPLIED,
   event_queue_durable: planned('event queues are declared with fixed arguments'),
   event_queue_exclusive: planned('event queues are declared with fixed arguments'),
-  event_queue_prefix: planned('event queues are named celeryev.<uuid>'),
+  event_queue_prefix: APPLIED,
   event_serializer: planned('events are sent as JSON'),
-  event_exchange: planned('events go to the celeryev exchange'),
+  event_exchange: APPLIED,
   events_logfile: planned('`celeriac events` logs to stdout'),
   events_pidfile: planned('`celeriac events` writes no PID file'),
   events_uid: accepted(NO_DAEMON),
@@ -139,9 +139,9 @@ export const CONTROL = {
 
 /** Whether celeriac honours each CONTROL setting (see SettingStatus). */
 export const CONTROL_STATUS: StatusOf<typeof CONTROL> = {
-  control_queue_ttl: planned('control queues are declared with fixed arguments'),
-  control_queue_expires: planned('control queues are declared with fixed arguments'),
-  control_exchange: planned('remote control uses the celery.pidbox exchanges'),
+  control_queue_ttl: APPLIED,
+  control_queue_expires: APPLIED,
+  control_exchange: APPLIED,
   control_queue_durable: planned('control queues are declared with fixed arguments'),
   control_queue_exclusive: planned('control queues are declared with fixed arguments'),
 };

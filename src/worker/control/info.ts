@@ -147,7 +147,9 @@ function brokerInfo(host: ControlHost): Record<string, unknown> {
     return { transport: host.brokerUrl.split(':')[0] ?? 'unknown' };
   }
   const ssl = host.setting('broker_use_ssl');
-  const heartbeat = host.setting('broker_heartbeat');
+  const options = host.setting('broker_transport_options') as Record<string, unknown> | undefined;
+  // What the AMQP transport uses: ?heartbeat= in the URL, else the transport option, else amqplib's 60 s.
+  const heartbeat = url.base === 'amqp' ? Number(url.query.heartbeat ?? options?.heartbeat ?? 60) : null;
   const timeout = host.setting('broker_connection_timeout');
   const defaultPort: Record<string, number> = { redis: 6379, amqp: 5672, postgresql: 5432, sentinel: 26379 };
   const virtualHost = url.base === 'amqp' ? (url.path ?? '/') : url.base === 'redis' ? String(url.db ?? 0) : url.path;
@@ -164,7 +166,7 @@ function brokerInfo(host: ControlHost): Record<string, unknown> {
     // amqplib authenticates with SASL PLAIN, as py-amqp does; Redis has no login method.
     login_method: url.base === 'amqp' ? 'PLAIN' : null,
     uri_prefix: null,
-    heartbeat: typeof heartbeat === 'number' ? heartbeat : null,
+    heartbeat: Number.isFinite(heartbeat) ? heartbeat : null,
     failover_strategy: 'round-robin',
     alternates: url.alternates.map((a) => a.redacted),
   };

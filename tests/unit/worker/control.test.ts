@@ -86,7 +86,9 @@ describe('inspect commands', () => {
 
   it('hello (mingle) merges the sender\'s revoked ids and answers with ours as [float, id] and a clock', async () => {
     const { ask } = await setup();
-    const reply = await ask('hello', { from_node: 'py@other', revoked: { 'theirs-1': 1234.5, 'theirs-2': [1235.5, 'theirs-2'] } });
+    // Stamps on the sender's monotonic clock (machine uptime in seconds), a minute ago: not yet expired.
+    const mono = Number(process.hrtime.bigint()) / 1e9;
+    const reply = await ask('hello', { from_node: 'py@other', revoked: { 'theirs-1': mono - 60.5, 'theirs-2': [mono - 59.5, 'theirs-2'] } });
     expect(Object.keys(reply.revoked).sort()).toEqual(['theirs-1', 'theirs-2']);
     for (const [at, id] of Object.values(reply.revoked) as Array<[number, string]>) {
       expect(Number.isInteger(at)).toBe(false);
