@@ -124,11 +124,18 @@ export class Celery {
   task<A extends unknown[], R>(fn: Fn<A, R>, options?: TaskOptions): Task<A, Awaited<R>>;
   task(fn: TaskFunction, options: TaskOptions = {}): Task {
     const name = options.name ?? this.autoName(fn);
-    const annotated = { ...taskOptionsToCamel(resolveAnnotations(this.conf.get('task_annotations') as AnnotationsSetting, name)), ...options };
     const Base = (options.base ?? this.Task) as TaskClass;
-    const task = new Base(this, name, fn, Object.freeze(annotated));
+    const task = new Base(this, name, fn, Object.freeze({ ...options }));
     this.tasks.register(task);
     return task;
+  }
+
+  /**
+   * The task options task_annotations give the task `name` (every matching entry merged, camelCase fields such as
+   * rateLimit); {} when none match. Task#options lays them over the options given to app.task().
+   */
+  taskAnnotations(name: string): TaskOptions {
+    return taskOptionsToCamel(resolveAnnotations(this.conf.get('task_annotations') as AnnotationsSetting, name)) as TaskOptions;
   }
 
   /** Remote control of workers (Celery's app.control): ping, inspect(), revoke, rateLimit, shutdown … */

@@ -68,14 +68,23 @@ export function resolveRoute(
   return null;
 }
 
-/** Merge every matching annotation for a task (exact name or '*'), earlier entries winning, as Celery does. */
+/**
+ * The options task_annotations give the task `name`, as Celery 5.2.6 resolves them: the first entry (in list order)
+ * naming the task exactly (a function entry counts when it returns options), then the first entry with a '*' key laid
+ * over it, so '*' wins a conflict; entries are not merged further. {} when nothing matches.
+ */
 export function resolveAnnotations(annotations: AnnotationsSetting, name: string): Record<string, unknown> {
   if (!annotations) return {};
   const list = Array.isArray(annotations) ? annotations : [annotations];
-  const merged: Record<string, unknown> = {};
-  for (const entry of list.slice().reverse()) {
-    const found = typeof entry === 'function' ? entry(name) : (entry[name] ?? entry['*']);
-    if (found) Object.assign(merged, found);
+  let exact: Record<string, unknown> | undefined;
+  let any: Record<string, unknown> | undefined;
+  for (const entry of list) {
+    if (typeof entry === 'function') {
+      exact ??= entry(name) ?? undefined;
+      continue;
+    }
+    if (exact === undefined && Object.hasOwn(entry, name)) exact = entry[name];
+    if (any === undefined && Object.hasOwn(entry, '*')) any = entry['*'];
   }
-  return merged;
+  return { ...exact, ...any };
 }

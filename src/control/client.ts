@@ -38,7 +38,7 @@ function seconds(value: unknown): number | null {
 
 /**
  * Remote control of running workers (Celery's app.control): broadcast commands (revoke, rateLimit, addConsumer …)
- * and inspect() queries, collected for BroadcastOptions.timeoutMs. Rejects with OperationalError when the broker
+ * and inspect() queries, collected for BroadcastOptions.timeout (seconds) or timeoutMs. Rejects with OperationalError when the broker
  * is unreachable; workers that do not answer in time are simply missing from the replies.
  */
 export class Control {

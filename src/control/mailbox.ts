@@ -9,6 +9,7 @@ import {
 } from '../protocol/control.js';
 import type { Subscription, Transport } from '../transports/transport.js';
 import { LamportClock } from '../utils/clock.js';
+import { ImproperlyConfigured } from '../errors.js';
 import { setLongTimeout } from '../utils/long-timer.js';
 
 /** Whom a remote-control command goes to and how long replies are collected (Celery's destination, timeout, limit). */
@@ -17,7 +18,9 @@ export interface BroadcastOptions {
   destination?: readonly string[] | null;
   /** Instead of a destination: a glob pattern node names must match (kombu's pattern + matcher 'glob'). */
   pattern?: string | null;
-  /** How long to collect replies, ms. Default 1000 (Celery's 1 s). */
+  /** How long to collect replies, in seconds as Celery's `timeout=` (default 1). */
+  timeout?: number;
+  /** The same window in milliseconds; give `timeout` or `timeoutMs`, not both. */
   timeoutMs?: number;
   /** Stop after this many replies (e.g. the number of destinations). */
   limit?: number;
@@ -54,7 +57,7 @@ export class Mailbox {
     const transport = await this.transport();
     await this.listen(transport);
     const ticket = randomUUID();
-    const timeoutMs = options.timeoutMs ?? 1000;
+    const timeoutMs = replyWindowMs(options);
     const limit = options.limit ?? (options.destination?.length || undefined);
     let finish!: () => void;
     const finished = new Promise<void>((r) => (finish = r));
@@ -73,7 +76,7 @@ export class Mailbox {
 
   /** Broadcast without waiting for replies. */
   async cast(method: string, args: Record<string, unknown> = {}, options: BroadcastOptions = {}): Promise<void> {
-    await this.publish(await this.transport(), method, args, options, randomUUID(), false, options.timeoutMs ?? 1000);
+    await this.publish(await this.transport(), method, args, options, randomUUID(), false, replyWindowMs(options));
   }
 
   async close(): Promise<void> {
@@ -124,4 +127,20 @@ export class Mailbox {
     });
     return this.subscription;
   }
+}
+
+/**
+ * The reply window in ms from `timeout` (seconds, Celery's unit) or `timeoutMs`; 1000 when neither is given.
+ * Throws ImproperlyConfigured for both at once, or for a value that is not a number ≥ 0.
+ */
+export function replyWindowMs(options: Pick<BroadcastOptions, 'timeout' | 'timeoutMs'>): number {
+  const { timeout, timeoutMs } = options;
+  if (timeout !== undefined && timeoutMs !== undefined) {
+    throw new ImproperlyConfigured(`Broadcast options give both timeout (${timeout} s) and timeoutMs (${timeoutMs} ms). Give one: timeout in seconds, as Celery does.`);
+  }
+  const [value, name, scale] = timeout !== undefined ? [timeout, 'timeout', 1000] : [timeoutMs ?? 1000, 'timeoutMs', 1];
+  if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
+    throw new ImproperlyConfigured(`Broadcast option ${name}: ${String(value)} is not a finite number ≥ 0. Give timeout in seconds, e.g. { timeout: 1 }.`);
+  }
+  return value * scale;
 }

@@ -95,12 +95,24 @@ export class Task<A extends unknown[] = any[], R = unknown> {
   /** Set on the bound context only; undefined on the registered task itself. */
   declare readonly request?: Request;
 
+  private resolved?: Readonly<TaskOptions>;
+
+  /** `options` are the ones given to app.task(); task_annotations are laid over them on first use (see `options`). */
   constructor(
     readonly app: Celery,
     readonly name: string,
     readonly fn: TaskFunction,
-    readonly options: Readonly<TaskOptions>,
+    private readonly declared: Readonly<TaskOptions>,
   ) {}
+
+  /**
+   * The task's options: those given to app.task() with the app's task_annotations laid over them (an annotation
+   * wins, as in Celery). Resolved on first use, as Celery annotates a task when the app binds it, so annotations
+   * configured after app.task() but before the task is used still apply; later changes do not.
+   */
+  get options(): Readonly<TaskOptions> {
+    return (this.resolved ??= Object.freeze({ ...this.declared, ...this.app.taskAnnotations(this.name) }));
+  }
 
   /** Send with positional args (Celery's delay). */
   delay(...args: A): Promise<AsyncResult<R>> {

@@ -32,8 +32,10 @@ export interface ConsumerOptions {
 
 export class Consumer {
   private subscription?: Subscription;
-  private readonly ready: Request[] = [];
+  private ready: Request[] = [];
   private readonly timers = new Set<LongTimer>();
+  /** Rate-limited requests waiting for their task's token, in the order they came, with the timer that frees them. */
+  private readonly limited = new Map<string, { waiting: Request[]; timer: LongTimer }>();
   private heldForEta = 0;
   private idleWaiters: Array<() => void> = [];
   private stopping = false;
@@ -85,11 +87,12 @@ export class Consumer {
     await this.subscription?.cancel().catch(() => undefined);
     for (const t of this.timers) t.cancel();
     this.timers.clear();
+    this.limited.clear();
     const unstarted = [...this.state.reserved.values()].filter((r) => !r.acknowledged);
     if (unstarted.length) this.logger.warn(`Restoring ${unstarted.length} unacknowledged message(s)`);
     await Promise.allSettled(unstarted.map((r) => r.reject(true)));
     this.state.reserved.clear();
-    this.ready.length = 0;
+    this.ready = [];
     if (mode === 'warm' && this.state.active.size > 0) {
       this.logger.warn(`Waiting for ${this.state.active.size} running task(s) to finish…`);
       await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), sleepLong(waitMs, { unref: true })]);
@@ -206,19 +209,44 @@ export class Consumer {
     while (!this.stopping && this.state.active.size < this.concurrency && this.ready.length > 0) {
       const next = this.ready.shift()!;
       if (this.discardIfRevoked(next)) continue;
+      const lane = this.limited.get(next.task.name);
+      if (lane) {
+        // Behind the ones already waiting for this task's token: rate-limited tasks start in the order they came.
+        lane.waiting.push(next);
+        continue;
+      }
       const waitMs = this.limiter.acquire(next.task.name);
       if (waitMs > 0) {
-        // Rate-limited: park this one, keep serving other tasks.
-        const timer = setLongTimeout(() => {
-          this.timers.delete(timer);
-          this.ready.unshift(next);
-          this.pump();
-        }, waitMs);
-        this.timers.add(timer);
+        this.waitForToken(next.task.name, [next], waitMs);
         continue;
       }
       void this.run(next);
     }
+  }
+
+  /**
+   * A task's rate limit changed (control rate_limit): requests waiting under the old limit go back to the front of
+   * the line now and ask the new bucket.
+   */
+  rateLimitChanged(taskName: string): void {
+    const lane = this.limited.get(taskName);
+    if (!lane) return;
+    lane.timer.cancel();
+    this.release(taskName, lane);
+  }
+
+  // Rate-limited: park the task's waiting line (keep serving other tasks) until its bucket has a token.
+  private waitForToken(taskName: string, waiting: Request[], waitMs: number): void {
+    const lane = { waiting, timer: setLongTimeout(() => this.release(taskName, lane), waitMs) };
+    this.limited.set(taskName, lane);
+    this.timers.add(lane.timer);
+  }
+
+  private release(taskName: string, lane: { waiting: Request[]; timer: LongTimer }): void {
+    this.timers.delete(lane.timer);
+    this.limited.delete(taskName);
+    this.ready = lane.waiting.concat(this.ready);
+    this.pump();
   }
 
   private async run(request: Request): Promise<void> {

@@ -11,21 +11,21 @@ export function parseRateLimit(value: string | number | null | undefined): numbe
   return n > 0 ? n / per : null;
 }
 
-/** A token bucket whose capacity equals its rate (at least one token), as Celery's bucket for rate limits. */
+/**
+ * Celery's rate-limit bucket (kombu TokenBucket with capacity 1, as Celery's worker builds it): one token at once,
+ * then one every 1/rate seconds, never more than one saved, so at '10/s' no two tasks start less than 0.1 s apart.
+ * (kombu leaves its refill clock stale while the bucket is full, which lets a second task through at once after an
+ * idle spell; this bucket does not, so the rate is never exceeded.)
+ */
 export class TokenBucket {
-  private tokens: number;
+  private tokens = 1;
   private last: number;
 
   constructor(readonly perSecond: number, private readonly now: () => number = Date.now) {
-    this.tokens = this.capacity;
     this.last = now();
   }
 
-  get capacity(): number {
-    return Math.max(1, this.perSecond);
-  }
-
-  /** Take a token if one is there. */
+  /** Take the token if it is there. */
   tryTake(): boolean {
     this.refill();
     if (this.tokens < 1) return false;
@@ -33,7 +33,7 @@ export class TokenBucket {
     return true;
   }
 
-  /** Milliseconds until a token is available (0 if one is). */
+  /** Milliseconds until the token is there (0 if it is). */
   msUntilToken(): number {
     this.refill();
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
@@ -41,7 +41,7 @@ export class TokenBucket {
 
   private refill(): void {
     const t = this.now();
-    this.tokens = Math.min(this.capacity, this.tokens + ((t - this.last) / 1000) * this.perSecond);
+    this.tokens = Math.min(1, this.tokens + ((t - this.last) / 1000) * this.perSecond);
     this.last = t;
   }
 }

@@ -165,6 +165,7 @@ export class Worker {
     this.app.tasks.get(taskName);
     this.limiter.set(taskName, limit);
     this.rateLimits.set(taskName, limit);
+    this.consumer?.rateLimitChanged(taskName);
   }
 
   /** The queues this worker consumes. */

@@ -90,9 +90,9 @@ describe('celeriac client → Python worker', () => {
   });
 
   it('remote control reaches the Python worker', async () => {
-    const replies = await app.control.ping({ timeoutMs: 2000 });
+    const replies = await app.control.ping({ timeout: 2 });
     expect(replies['py@interop']).toEqual({ ok: 'pong' });
-    const set = await app.control.rateLimit('interop.add', '10/m', { timeoutMs: 2000 });
+    const set = await app.control.rateLimit('interop.add', '10/m', { timeout: 2 });
     expect(set['py@interop']).toEqual({ ok: 'new rate limit set successfully' });
   });
 

@@ -197,6 +197,16 @@ describe('the app', () => {
     expect(add.options.acksLate).toBe(true);
   });
 
+  it('lays task_annotations over the decorator options, also when set after app.task() and before use (Celery 5.2.6)', () => {
+    const app = makeApp('tasks');
+    const x = app.task(() => 1, { name: 'tasks.x', rateLimit: '1/s' });
+    app.conf.task_annotations = { 'tasks.x': { rate_limit: '5/s' }, '*': { time_limit: 3 } };
+    expect(x.options.rateLimit).toBe('5/s');
+    expect(x.options.timeLimit).toBe(3);
+    app.conf.task_annotations = { 'tasks.x': { rate_limit: '20/s' } };
+    expect(x.options.rateLimit).toBe('5/s');
+  });
+
   it('uses a custom base class (base: and app.Task)', async () => {
     const app = makeApp();
     class DatabaseTask extends Task {

@@ -28,10 +28,15 @@ describe('task_routes', () => {
 });
 
 describe('task_annotations', () => {
-  it('merges exact and * entries, earlier list entries winning', () => {
+  // Each expectation is what Debian's Celery 5.2.6 gives the task (task.rate_limit, task.time_limit …).
+  it('takes the first exact entry, then lays the first * entry over it; nothing else is merged', () => {
     expect(resolveAnnotations({ 'tasks.add': { rate_limit: '10/m' } }, 'tasks.add')).toEqual({ rate_limit: '10/m' });
     expect(resolveAnnotations({ '*': { acks_late: true } }, 'x')).toEqual({ acks_late: true });
-    expect(resolveAnnotations([{ 'tasks.add': { rate_limit: '1/s' } }, { 'tasks.add': { rate_limit: '9/s', acks_late: true } }], 'tasks.add')).toEqual({ rate_limit: '1/s', acks_late: true });
+    expect(resolveAnnotations({ 'tasks.add': { rate_limit: '5/s' }, '*': { rate_limit: '9/s', time_limit: 3 } }, 'tasks.add')).toEqual({ rate_limit: '9/s', time_limit: 3 });
+    expect(resolveAnnotations([{ 'tasks.add': { rate_limit: '5/s' } }, { 'tasks.add': { rate_limit: '6/s', time_limit: 4 } }], 'tasks.add')).toEqual({ rate_limit: '5/s' });
+    expect(resolveAnnotations([{ '*': { rate_limit: '7/s' } }, { 'tasks.add': { rate_limit: '6/s' } }], 'tasks.add')).toEqual({ rate_limit: '7/s' });
+    expect(resolveAnnotations([{ '*': { time_limit: 7 } }, { '*': { rate_limit: '6/s' } }], 'tasks.add')).toEqual({ time_limit: 7 });
+    expect(resolveAnnotations({ constructor: { rate_limit: '1/s' } }, 'toString')).toEqual({});
     expect(resolveAnnotations((name) => (name.startsWith('t') ? { priority: 3 } : null), 'tasks.x')).toEqual({ priority: 3 });
   });
 });

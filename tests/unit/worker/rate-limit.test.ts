@@ -13,17 +13,33 @@ describe('rate limits', () => {
     expect(() => parseRateLimit('ten per minute')).toThrow(/Bad rate limit/);
   });
 
-  it('a bucket gives its capacity at once, then one token per 1/rate seconds (fake clock)', () => {
+  it('a bucket holds one token, as Celery\'s (capacity 1): at 10/s the second task waits 100 ms (fake clock)', () => {
     let now = 0;
-    const bucket = new TokenBucket(2, () => now);
-    expect(bucket.tryTake()).toBe(true);
+    const bucket = new TokenBucket(10, () => now);
     expect(bucket.tryTake()).toBe(true);
     expect(bucket.tryTake()).toBe(false);
-    expect(bucket.msUntilToken()).toBe(500);
-    now = 499;
+    expect(bucket.msUntilToken()).toBe(100);
+    now = 99;
     expect(bucket.tryTake()).toBe(false);
-    now = 500;
+    now = 100;
     expect(bucket.tryTake()).toBe(true);
+    now = 60_000; // a long idle spell saves one token, not 600
+    expect(bucket.tryTake()).toBe(true);
+    expect(bucket.tryTake()).toBe(false);
+  });
+
+  it('at 10/s, 20 tasks asked for at once start one per 100 ms: never more than the rate', () => {
+    let now = 0;
+    const limiter = new RateLimiter(() => now);
+    limiter.set('tasks.add', '10/s');
+    const starts: number[] = [];
+    while (starts.length < 20) {
+      const wait = limiter.acquire('tasks.add');
+      if (wait === 0) starts.push(now);
+      else now += wait;
+    }
+    expect(starts.filter((t) => t < 1000)).toHaveLength(10);
+    expect(starts.every((t, i) => i === 0 || t - starts[i - 1]! >= 100)).toBe(true);
   });
 
   it('the limiter applies per task name and can be changed at run time', () => {
