@@ -23,6 +23,8 @@ interface CeleriacVariant extends Variant {
 
 /** The async pool: many no-op tasks in flight on one event loop, a prefetch window of c × 2 messages. */
 const ASYNC_ARGS = ['-P', 'async', '-c', '200', '--prefetch-multiplier', '2'];
+/** Two worker nodes (processes), each consuming from the broker directly with its own async pool: one per core. */
+const NODES_ARGS = ['-P', 'async', '-c', '100', '--prefetch-multiplier', '2', '--nodes', '2'];
 /** The process pool, when the CLI offers one: one child per core. */
 const PREFORK_ARGS = ['-P', 'prefork', '-c', '2'];
 
@@ -60,6 +62,7 @@ export function celeriacDriver({ redis, root }: DriverContext): Driver {
       // Only the pools this build's CLI offers are measured.
       const help = await run(process.execPath, [cli, 'worker', '--help'], root);
       addVariant('async', ASYNC_ARGS);
+      if (/--nodes/.test(help)) addVariant('async --nodes 2', NODES_ARGS);
       if (/prefork/.test(help)) addVariant('prefork -c 2', PREFORK_ARGS);
       const tasks = (await import(pathToFileURL(join(root, 'bench/celeriac/tasks.mjs')).href)) as { createApp(url: string): Bench };
       bench = tasks.createApp(redis.url);

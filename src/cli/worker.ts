@@ -7,6 +7,7 @@ import { installShutdownSignals } from '../worker/shutdown.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
 import { appFlags, loadAppFrom, runAction, withAppOptions } from './common.js';
 import { resolveAppSpec } from './load-app.js';
+import { nodeIndex, nodeName, runNodes } from './worker-nodes.js';
 
 interface WorkerFlags {
   concurrency?: string;
@@ -26,6 +27,7 @@ interface WorkerFlags {
   statedb?: string;
   beat?: boolean;
   schedule?: string;
+  nodes?: string;
 }
 
 /** The worker command's options, without an action (shared by the CLI and app.workerMain). */
@@ -47,7 +49,8 @@ function workerOptions(): Command {
     .option('-S, --statedb <path>', 'file that keeps revoked task ids across restarts (worker_state_db)')
     .option('-B, --beat', 'also run the periodic task scheduler (beat) in this process; several may run: one leader sends')
     .option('-s, --schedule <file>', 'with -B: schedule file, where the broker keeps no beat state (beat_schedule_filename)')
-    .option('--no-banner', 'do not print the start-up banner');
+    .option('--no-banner', 'do not print the start-up banner')
+    .option('--nodes <n>', 'run n worker nodes in separate processes, each consuming from the broker (names celery1@%h, celery2@%h …; -B runs in node 1 only; -S gets .1, .2 … appended): for several cores with the async pool');
 }
 
 export function workerCommand(): Command {
@@ -60,13 +63,26 @@ export function workerCommand(): Command {
     });
 }
 
-function toWorkerOptions(f: WorkerFlags, appModule: string | undefined): WorkerOptions {
-  const int = (v: string | undefined, flag: string) => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} takes a whole number, got '${v}'.`);
-    return n;
+function toWholeNumber(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} takes a whole number, got '${v}'.`);
+  return n;
+}
+
+/** Node `index` of `--nodes`: its own name and state file; beat runs in node 1 only. */
+function nodeFlags(f: WorkerFlags, index: number): WorkerFlags {
+  return {
+    ...f,
+    hostname: nodeName(f.hostname ?? 'celery@%h', index),
+    statedb: f.statedb === undefined ? undefined : `${f.statedb}.${index}`,
+    beat: f.beat && index === 1,
+    banner: f.banner !== false && index === 1,
   };
+}
+
+function toWorkerOptions(f: WorkerFlags, appModule: string | undefined): WorkerOptions {
+  const int = toWholeNumber;
   const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     concurrency: int(f.concurrency, '--concurrency'),
@@ -88,7 +104,11 @@ function toWorkerOptions(f: WorkerFlags, appModule: string | undefined): WorkerO
 }
 
 /** Start a worker and resolve with its exit code when it has shut down. */
-export async function runWorker(app: Celery, flags: WorkerFlags, appModule?: string): Promise<number> {
+export async function runWorker(app: Celery, given: WorkerFlags, appModule?: string): Promise<number> {
+  const nodes = toWholeNumber(given.nodes, '--nodes') ?? 1;
+  const index = nodeIndex();
+  if (nodes > 1 && index === undefined) return runNodes(nodes);
+  const flags = index === undefined ? given : nodeFlags(given, index);
   const worker = new Worker(app, toWorkerOptions(flags, appModule));
   if (flags.beat) {
     // Started first, so a bad schedule stops the command before the worker consumes anything.
