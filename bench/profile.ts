@@ -3,7 +3,7 @@
 // redis-server CPU µs per task, the drain rate, and with --cpu-prof the worker's top self-time entries.
 // The table it prints is the profile summary in bench/README.md.
 
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +23,7 @@ const { values: flags, positionals } = parseArgs({
     'acks-late': { type: 'boolean', default: false },
     'no-prof': { type: 'boolean', default: false },
     top: { type: 'string', default: '25' },
+    save: { type: 'string' },
   },
 });
 const tasks = Number(flags.tasks);
@@ -35,6 +36,11 @@ interface Bench {
 }
 
 const redis = await startRedis();
+/** Calls so far per Redis command (INFO commandstats), e.g. evalsha → 1234. */
+async function commandCalls(): Promise<Map<string, number>> {
+  const info = await redis.db(0).info('commandstats');
+  return new Map([...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+}
 const { createApp } = (await import(pathToFileURL(join(root, 'bench/celeriac/tasks.mjs')).href)) as { createApp(url: string): Bench };
 const bench = createApp(redis.url);
 try {
@@ -53,15 +59,18 @@ try {
       cwd: root,
       env: { BENCH_REDIS: redis.url, BENCH_ACKS_LATE: flags['acks-late'] ? '1' : '0' },
     });
-    let first: { t: number; n: number; worker: number; redis: number } | undefined;
+    let first: { t: number; n: number; worker: number; redis: number; calls: Map<string, number> } | undefined;
     for (;;) {
       const n = await redis.db(1).dbsize();
       const t = performance.now();
-      if (!first && n > 0) first = { t, n, worker: treeCpuTicks(worker.pid), redis: cpuTicks(redisPid) };
+      if (!first && n > 0) first = { t, n, worker: treeCpuTicks(worker.pid), redis: cpuTicks(redisPid), calls: await commandCalls() };
       if (first && n >= tasks) {
         const done = n - first.n;
         const workerUs = ((treeCpuTicks(worker.pid) - first.worker) * TICK_US) / done;
         const redisUs = ((cpuTicks(redisPid) - first.redis) * TICK_US) / done;
+        const calls = await commandCalls();
+        const perTask = [...calls].filter(([c]) => c !== 'dbsize' && c !== 'info').map(([c, v]) => [c, (v - (first!.calls.get(c) ?? 0)) / done] as const).filter(([, v]) => v >= 0.001);
+        log(`Redis commands per task: ${perTask.map(([c, v]) => `${c} ${v.toFixed(3)}`).join(', ')}`);
         log(`run ${run}: drain ${Math.round(done / ((t - first.t) / 1000))} tasks/s; CPU per task: worker ${workerUs.toFixed(1)} µs, redis ${redisUs.toFixed(1)} µs; load ${load.toFixed(2)}`);
         break;
       }
@@ -71,6 +80,7 @@ try {
     await worker.stop();
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (file) console.log(summarize(JSON.parse(readFileSync(join(dir, file), 'utf8')), Number(flags.top)));
+    if (file && flags.save) copyFileSync(join(dir, file), flags.save);
     rmSync(dir, { recursive: true, force: true });
   }
 } finally {
