@@ -46,7 +46,7 @@ const bench = createApp(redis.url);
 try {
   for (let i = 0; i < tasks; i += 5_000) await Promise.all(Array.from({ length: Math.min(5_000, tasks - i) }, (_, j) => bench.add.delay(i + j, i + j)));
   const queue = await snapshot(redis.db(0));
-  const redisPid = Number(/process_id:(\d+)/.exec(await redis.db(0).info('server'))?.[1]);
+  const redisPid = redis.pid;
   for (let run = 1; run <= Number(flags.runs); run++) {
     await redis.db(0).flushall();
     await restore(redis.db(0), queue);

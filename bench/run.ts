@@ -7,13 +7,13 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { bullmqDriver } from './drivers/bullmq.js';
 import { celeriacDriver } from './drivers/celeriac.js';
 import { celeryDriver } from './drivers/celery.js';
 import type { Driver, DriverFactory, Variant } from './drivers/driver.js';
 import { measureCeiling } from './lib/ceiling.js';
-import { startWorker, type RunningWorker } from './lib/procs.js';
+import { drain } from './lib/drain.js';
+import { startWorker } from './lib/procs.js';
 import { restore, snapshot, startRedis, type RedisServer } from './lib/redis-server.js';
 import { FIGURES, renderMarkdown, renderText, toJson, type FigureKey, type Report } from './lib/report.js';
 import { percentile } from './lib/stats.js';
@@ -43,24 +43,6 @@ for (const s of systems) if (!FACTORIES[s]) throw new Error(`Unknown system '${s
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const rate = (n: number, seconds: number) => n / seconds;
 
-/** Waits until `target` results are stored; start-up is spawn → first result, the rate is measured after it. */
-async function drain(driver: Driver, worker: RunningWorker, target: number): Promise<{ startup: number; rate: number }> {
-  const deadline = worker.startedAt + 30_000 + (target / 200) * 1000; // a system slower than 200 tasks/s is broken
-  let first: { t: number; n: number } | undefined;
-  for (;;) {
-    const n = await driver.stored();
-    const t = performance.now();
-    if (!first && n > 0) first = { t, n };
-    if (first && n >= target) {
-      // Count from the first poll that saw a result: the results before it fall in the start-up figure.
-      return { startup: (first.t - worker.startedAt) / 1000, rate: n === first.n ? Number.NaN : rate(n - first.n, (t - first.t) / 1000) };
-    }
-    if (worker.exitCode() !== undefined) throw new Error(`worker exited (${worker.exitCode()}) with ${n}/${target} results: ${worker.output().slice(-800)}`);
-    if (t > deadline) throw new Error(`drain timed out with ${n}/${target} results stored: ${worker.output().slice(-800)}`);
-    await sleep(5);
-  }
-}
-
 async function measureSystem(driver: Driver, redis: RedisServer, report: Report, columns: number[], run: number) {
   const record = (column: number, key: FigureKey, value: number) => report.samples[column][key].push(value);
   const tag = (v?: Variant) => `[run ${run}] ${driver.system}${v ? ` ${v.label}` : ''}`;
@@ -77,10 +59,12 @@ async function measureSystem(driver: Driver, redis: RedisServer, report: Report,
   for (const [mode, key] of [['awaited', 'enqueueAwaited'], ['in-flight', 'enqueueInFlight']] as const) {
     await attempt(`enqueue ${mode}`, async () => {
       await redis.db(0).flushall();
+      const before = await usedMemory(redis);
       const seconds = await driver.enqueue(mode, n);
       const queued = await driver.queued();
       if (queued !== n + 1) throw new Error(`${queued} messages queued after sending ${n + 1}`);
       record(columns[0], key, rate(n, seconds));
+      if (mode === 'in-flight') record(columns[0], 'queuedBytes', ((await usedMemory(redis)) - before) / queued);
       log(`${tag()} enqueue ${mode}: ${Math.round(rate(n, seconds))} tasks/s`);
     });
   }
@@ -96,18 +80,20 @@ async function measureSystem(driver: Driver, redis: RedisServer, report: Report,
         await restore(redis.db(0), queue);
         const worker = startWorker(driver.worker(variant, { acksLate }));
         try {
-          const result = await drain(driver, worker, target);
+          const result = await drain(driver, worker, target, redis.pid);
           if (acksLate) {
             record(columns[i], 'safeDrain', result.rate);
             log(`${tag(variant)} safe drain: ${Math.round(result.rate)} tasks/s`);
             return;
           }
           record(columns[i], 'drain', result.rate);
+          record(columns[i], 'workerCpu', result.workerCpu);
+          record(columns[i], 'redisCpu', result.redisCpu);
           record(columns[i], 'startup', result.startup);
           const latencies = await driver.roundTrip(options.roundTrips, options.warmup);
           record(columns[i], 'rtP50', percentile(latencies, 50));
           record(columns[i], 'rtP99', percentile(latencies, 99));
-          log(`${tag(variant)} drain ${Math.round(result.rate)} tasks/s, start-up ${result.startup.toFixed(2)} s, round trip p50 ${percentile(latencies, 50).toFixed(2)} ms`);
+          log(`${tag(variant)} drain ${Math.round(result.rate)} tasks/s (CPU per task: worker ${result.workerCpu.toFixed(1)} µs, redis ${result.redisCpu.toFixed(1)} µs), start-up ${result.startup.toFixed(2)} s, round trip p50 ${percentile(latencies, 50).toFixed(2)} ms`);
         } finally {
           await worker.stop();
           if (!acksLate) {
@@ -119,6 +105,11 @@ async function measureSystem(driver: Driver, redis: RedisServer, report: Report,
       });
     }
   }
+}
+
+/** Bytes redis-server uses for data (INFO memory used_memory). */
+async function usedMemory(redis: RedisServer): Promise<number> {
+  return Number(/used_memory:(\d+)/.exec(await redis.db(0).info('memory'))?.[1]);
 }
 
 function machine(redis: RedisServer): Record<string, string> {

@@ -25,21 +25,24 @@ export function bullmqDriver({ redis, root }: DriverContext): Driver {
     async prepare() {
       await open().waitUntilReady();
     },
-    async enqueue(mode, n) {
+    async enqueue(mode, n, shape = {}) {
       const q = open();
-      await q.add('add', { x: 0, y: 0 });
+      const payload = shape.payloadBytes === undefined ? undefined : 'x'.repeat(shape.payloadBytes);
+      const options = shape.delaySeconds === undefined ? undefined : { delay: shape.delaySeconds * 1000 };
+      const send = (i: number) => q.add('add', payload === undefined ? { x: i, y: i } : { x: payload, y: '' }, options);
+      await send(0);
       const start = performance.now();
-      if (mode === 'awaited') for (let i = 0; i < n; i++) await q.add('add', { x: i, y: i });
-      else await Promise.all(Array.from({ length: n }, (_, i) => q.add('add', { x: i, y: i })));
+      if (mode === 'awaited') for (let i = 0; i < n; i++) await send(i);
+      else await Promise.all(Array.from({ length: n }, (_, i) => send(i)));
       return (performance.now() - start) / 1000;
     },
     queued: () => redis.db(0).llen(`bull:${QUEUE}:wait`),
     stored: () => redis.db(0).zcard(`bull:${QUEUE}:completed`),
-    worker: () => ({
+    worker: (_variant, { concurrency, processes }) => ({
       command: process.execPath,
       args: [join(root, 'bench/bullmq/worker.mjs')],
       cwd: root,
-      env: { BENCH_REDIS: redis.url, BENCH_CONCURRENCY: CONCURRENCY },
+      env: { BENCH_REDIS: redis.url, BENCH_CONCURRENCY: String(concurrency ?? CONCURRENCY), BENCH_PROCESSES: String(processes ?? 1) },
     }),
     async roundTrip(n, warmup) {
       const q = open();

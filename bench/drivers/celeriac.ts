@@ -14,7 +14,10 @@ interface AsyncResult {
 }
 interface Bench {
   app: { close(): Promise<void> };
-  add: { delay(x: number, y: number): Promise<AsyncResult> };
+  add: {
+    delay(x: number | string, y: number | string): Promise<AsyncResult>;
+    applyAsync(args: unknown[], kwargs?: Record<string, unknown>, options?: { countdown?: number }): Promise<AsyncResult>;
+  };
 }
 
 interface CeleriacVariant extends Variant {
@@ -67,21 +70,25 @@ export function celeriacDriver({ redis, root }: DriverContext): Driver {
       const tasks = (await import(pathToFileURL(join(root, 'bench/celeriac/tasks.mjs')).href)) as { createApp(url: string): Bench };
       bench = tasks.createApp(redis.url);
     },
-    async enqueue(mode, n) {
+    async enqueue(mode, n, shape = {}) {
       const { add } = client();
-      await add.delay(0, 0);
+      const payload = shape.payloadBytes === undefined ? undefined : 'x'.repeat(shape.payloadBytes);
+      const options = shape.delaySeconds === undefined ? {} : { countdown: shape.delaySeconds };
+      const send = (i: number) => add.applyAsync(payload === undefined ? [i, i] : [payload, ''], {}, options);
+      await send(0);
       const start = performance.now();
-      if (mode === 'awaited') for (let i = 0; i < n; i++) await add.delay(i, i);
-      else await Promise.all(Array.from({ length: n }, (_, i) => add.delay(i, i)));
+      if (mode === 'awaited') for (let i = 0; i < n; i++) await send(i);
+      else await Promise.all(Array.from({ length: n }, (_, i) => send(i)));
       return (performance.now() - start) / 1000;
     },
     queued: () => redis.db(0).llen('celery'),
     stored: () => redis.db(1).dbsize(),
-    worker(variant, { acksLate }) {
+    worker(variant, { acksLate, concurrency, processes }) {
       const v = variant as CeleriacVariant;
+      const shape = [...(concurrency === undefined ? [] : ['-c', String(concurrency)]), ...(processes === undefined ? [] : ['--nodes', String(processes)])];
       return {
         command: process.execPath,
-        args: [cli, 'worker', '-A', module, ...v.args, '-l', 'warning', '--no-banner'],
+        args: [cli, 'worker', '-A', module, ...v.args, ...shape, '-l', 'warning', '--no-banner'],
         cwd: root,
         env: { BENCH_REDIS: redis.url, BENCH_ACKS_LATE: acksLate ? '1' : '0' },
       };

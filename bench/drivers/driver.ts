@@ -31,16 +31,33 @@ export interface Driver {
    * Send n `add(i, i)` tasks through the normal client API after one untimed warm-up send (connections open);
    * resolves with the seconds the n sends took, timed where the client runs.
    */
-  enqueue(mode: 'awaited' | 'in-flight', n: number): Promise<number>;
+  enqueue(mode: 'awaited' | 'in-flight', n: number, shape?: TaskShape): Promise<number>;
   /** Messages waiting in the broker: checks an enqueue and sets the drain target. */
   queued(): Promise<number>;
   /** Results stored so far; polled during a drain, so it must be one cheap command. */
   stored(): Promise<number>;
-  /** The command line of one worker process. acksLate: acknowledge after the result is stored. */
-  worker(variant: Variant, options: { acksLate: boolean }): WorkerSpec;
+  /** The command line of one worker (which may start several processes). acksLate: acknowledge after the result is stored. */
+  worker(variant: Variant, options: WorkerShape): WorkerSpec;
   /** Latencies in ms of n sequential call-then-wait-for-result, after `warmup` unrecorded ones. */
   roundTrip(n: number, warmup: number): Promise<number[]>;
   close(): Promise<void>;
+}
+
+/** What the sent tasks carry (bench/sweep.ts): add(payload, '') instead of add(i, i), or an ETA far ahead. */
+export interface TaskShape {
+  /** A string argument of this many bytes; its result is the same string. */
+  readonly payloadBytes?: number;
+  /** Seconds until the task is due (countdown / delay): parked, not run during the measurement. */
+  readonly delaySeconds?: number;
+}
+
+/** How the worker runs: the variant's defaults unless given (bench/sweep.ts). */
+export interface WorkerShape {
+  readonly acksLate: boolean;
+  /** Tasks in flight per process. */
+  readonly concurrency?: number;
+  /** Worker processes, each consuming from Redis. */
+  readonly processes?: number;
 }
 
 export type DriverFactory = (context: DriverContext) => Driver;

@@ -11,6 +11,8 @@ import { Redis } from 'ioredis';
 
 export interface RedisServer {
   readonly port: number;
+  /** redis-server's process id (for its CPU time). */
+  readonly pid: number;
   readonly url: string;
   readonly version: string;
   /** A client per database, for the harness only. */
@@ -57,7 +59,7 @@ export async function startRedis(): Promise<RedisServer> {
     try {
       const info = await db(0).info('server');
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
-      return { port, url: `redis://127.0.0.1:${port}`, version, db, stop };
+      return { port, pid: proc.pid!, url: `redis://127.0.0.1:${port}`, version, db, stop };
     } catch (error) {
       if (i >= 50 || proc.exitCode !== null) {
         await stop();

@@ -3,7 +3,8 @@
 
 import { spread, type Spread } from './stats.js';
 
-export type FigureKey = 'enqueueAwaited' | 'enqueueInFlight' | 'drain' | 'startup' | 'safeDrain' | 'rtP50' | 'rtP99' | 'rss' | 'pss';
+export type FigureKey =
+  | 'enqueueAwaited' | 'enqueueInFlight' | 'queuedBytes' | 'drain' | 'workerCpu' | 'redisCpu' | 'startup' | 'safeDrain' | 'rtP50' | 'rtP99' | 'rss' | 'pss';
 
 interface Figure {
   key: FigureKey;
@@ -17,7 +18,10 @@ interface Figure {
 export const FIGURES: readonly Figure[] = [
   { key: 'enqueueAwaited', label: 'enqueue, each call awaited', unit: 'tasks/s', higherIsBetter: true, perSystem: true },
   { key: 'enqueueInFlight', label: 'enqueue, all in flight', unit: 'tasks/s', higherIsBetter: true, perSystem: true },
+  { key: 'queuedBytes', label: 'Redis memory per queued task', unit: 'B', higherIsBetter: false, perSystem: true },
   { key: 'drain', label: 'drain, first to last result', unit: 'tasks/s', higherIsBetter: true },
+  { key: 'workerCpu', label: 'drain: worker CPU per task', unit: 'µs', higherIsBetter: false },
+  { key: 'redisCpu', label: 'drain: redis-server CPU per task', unit: 'µs', higherIsBetter: false },
   { key: 'startup', label: 'worker start-up to first result', unit: 's', higherIsBetter: false },
   { key: 'safeDrain', label: 'safe drain (acks_late)', unit: 'tasks/s', higherIsBetter: true },
   { key: 'rtP50', label: 'round trip p50', unit: 'ms', higherIsBetter: false },
@@ -50,7 +54,8 @@ const name = (c: Column) => `${c.system} ${c.variant}`;
 
 function format(value: number, unit: string): string {
   if (unit === 'tasks/s' || unit === 'ops/s') return Math.round(value).toLocaleString('en-US');
-  if (unit === 'MiB') return value.toFixed(1);
+  if (unit === 'MiB' || unit === 'µs') return value.toFixed(1);
+  if (unit === 'B') return Math.round(value).toLocaleString('en-US');
   return value < 10 ? value.toFixed(2) : value.toFixed(1);
 }
 
