@@ -2,6 +2,7 @@
 // A static list of components instead of Celery's bootstep graph.
 
 import { constants, hostname as osHostname } from 'node:os';
+import { importDefaultModules } from '../app/default-modules.js';
 import type { Celery } from '../app/celery.js';
 import { ImproperlyConfigured } from '../errors.js';
 import type { ExecutionHost } from '../task/execute.js';
@@ -116,6 +117,7 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    await importDefaultModules(this.app.conf);
     const app = this.app.finalize();
     const settings = (this.compiled = this.compileSettings());
     const policies = (this.policies = new TaskPolicies(settings.task));

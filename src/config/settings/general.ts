@@ -21,8 +21,8 @@ export const GENERAL_STATUS: StatusOf<typeof GENERAL> = {
   result_accept_content: planned('results are read with json, msgpack and yaml accepted'),
   enable_utc: APPLIED,
   timezone: APPLIED,
-  imports: planned('the worker does not import these modules yet: import them from the app module'),
-  include: planned('the worker does not import these modules yet: import them from the app module'),
+  imports: APPLIED,
+  include: APPLIED,
 };
 
 /** Message signing (Celery's "Security" settings). */

@@ -6,6 +6,7 @@
 import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 import { deserialize, getHeapStatistics, serialize } from 'node:v8';
 import { pathToFileURL } from 'node:url';
+import { importDefaultModules } from '../../app/default-modules.js';
 import type { Celery } from '../../app/celery.js';
 import { NotRegistered } from '../../errors.js';
 import { tracebackOf } from '../../protocol/exceptions.js';
@@ -40,19 +41,22 @@ function parentChannel(): Channel | null {
   return null;
 }
 
+/**
+ * Import a user module by path or package name. Started from source (this file is .ts), tsx is already registered
+ * by the bootstrap: import directly so it is not registered twice. Started from dist, importModule registers it
+ * when the module is TypeScript.
+ */
+async function importUserModule(modulePath: string): Promise<Record<string, unknown>> {
+  if (!import.meta.url.endsWith('.ts')) return importModule(modulePath);
+  const path = resolveModulePath(modulePath);
+  return (await import(path ? pathToFileURL(path).href : modulePath)) as Record<string, unknown>;
+}
+
 /** `/abs/tasks.ts:app` → the app; the attribute is optional (then app, celery, default or the only Celery export). */
 async function loadApp(spec: string): Promise<Celery> {
   const colon = spec.lastIndexOf(':');
   const [modulePath, attribute] = colon > 0 && !spec.slice(colon).includes('/') ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, undefined];
-  // Started from source (this file is .ts), tsx is already registered by the bootstrap: import directly so it is not
-  // registered twice. Started from dist, importModule registers it when the app module is TypeScript.
-  let mod: Record<string, unknown>;
-  if (import.meta.url.endsWith('.ts')) {
-    const path = resolveModulePath(modulePath);
-    mod = (await import(path ? pathToFileURL(path).href : modulePath)) as Record<string, unknown>;
-  } else {
-    mod = await importModule(modulePath);
-  }
+  const mod = await importUserModule(modulePath);
   const isApp = (v: unknown) => typeof v === 'object' && v !== null && v.constructor?.name === 'Celery' && 'tasks' in v && 'conf' in v;
   const candidates = attribute ? [attribute] : ['app', 'celery', 'default'];
   for (const name of candidates) if (isApp(mod[name])) return mod[name] as Celery;
@@ -92,6 +96,7 @@ class Child {
       this.init = init;
       const app = await loadApp(init.appModule);
       for (const [name, value] of Object.entries(init.settings)) if (value !== null && value !== undefined) app.conf.set(name, value);
+      await importDefaultModules(app.conf, importUserModule);
       app.finalize();
       const backend = app.backendUrl() ? await app.getBackend() : null;
       this.app = app;
