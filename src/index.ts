@@ -6,7 +6,7 @@ import { workerMain } from './cli/worker.js';
 Celery.workerRunner = workerMain;
 
 export { Celery, sharedTask, SharedTask, currentApp, DEFAULT_BROKER_URL, type CeleryOptions } from './app/celery.js';
-export type { ApplyOptions, RetryPolicy } from './app/producer.js';
+export type { ApplyOptions, RetryPolicy } from './task/options.js';
 export type { RouteSpec, RoutesSetting, AnnotationsSetting, RouterFunction } from './app/routes.js';
 export { Task, type TaskOptions, type RetryOptions, type BoundTask, type TaskClass } from './task/task.js';
 export { currentExecution, type Request } from './task/context.js';

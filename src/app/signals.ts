@@ -1,7 +1,7 @@
 // Celery's signals as typed events on the app (`app.signals.connect('task_success', fn)`). Handlers may be async;
 // a failing handler is logged and never breaks the task or the worker.
 
-import type { ApplyOptions } from './producer.js';
+import type { ApplyOptions } from '../task/options.js';
 
 /** Payloads, by Celery's signal names. `task` is the registered task name. */
 export interface SignalPayloads {

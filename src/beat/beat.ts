@@ -4,7 +4,7 @@
 
 import { hostname } from 'node:os';
 import type { Celery } from '../app/celery.js';
-import type { ApplyOptions } from '../app/producer.js';
+import type { ApplyOptions } from '../task/options.js';
 import { SchedulingError } from '../errors.js';
 import { uuid } from '../utils/ids.js';
 import type { Logger } from '../utils/logger.js';

@@ -1,7 +1,7 @@
 // Schedule entries (Celery's ScheduleEntry) read from `beat_schedule` and checked all at once at start: every
 // problem names the entry and the field, so a bad schedule stops beat before it sends anything. No I/O.
 
-import type { ApplyOptions } from '../app/producer.js';
+import type { ApplyOptions } from '../task/options.js';
 import { SchedulingError } from '../errors.js';
 import { BaseSchedule, IntervalSchedule, type Duration } from './schedule.js';
 

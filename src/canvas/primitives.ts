@@ -2,7 +2,7 @@
 // celeriac's workflows and the reverse. The worker side (next step, chord counting) lives in task/execute.ts.
 
 import type { ResultBackend } from '../backends/backend.js';
-import type { ApplyOptions } from '../app/producer.js';
+import type { ApplyOptions } from '../task/options.js';
 import { AsyncResult } from '../result/async-result.js';
 import { GroupResult } from '../result/group-result.js';
 import { uuid } from '../utils/ids.js';

@@ -1,6 +1,6 @@
 // Signature: a task call as plain data in Celery's dict shape (REDIS-WIRE.md §3.3), sendable, clonable, partial.
 
-import type { ApplyOptions } from '../app/producer.js';
+import type { ApplyOptions } from '../task/options.js';
 import type { SignatureDict } from '../protocol/task-message.js';
 import type { AsyncResult } from '../result/async-result.js';
 

@@ -1,7 +1,7 @@
 // Eager execution (Celery's apply() and task_always_eager): the full execution path in this process, with
 // request.is_eager set, nothing published for the task itself, and retries run again in place.
 
-import type { ApplyOptions } from '../app/producer.js';
+import type { ApplyOptions } from './options.js';
 import type { ResultBackend } from '../backends/backend.js';
 import type { Retry } from '../errors.js';
 import { exceptionToDoc } from '../protocol/exceptions.js';

@@ -2,7 +2,7 @@
 // link callbacks on success, retry/autoretry/backoff. What each outcome writes (the result, a chord part, the rest
 // of a chain, errbacks) is the recorder's job: the worker's results.ts, or eager execution's own.
 
-import type { ApplyOptions } from '../app/producer.js';
+import type { ApplyOptions } from './options.js';
 import { EncodeError, Ignore, Reject, Retry, TaskRevokedError, TimeLimitExceeded, type RetryInfo } from '../errors.js';
 import { tracebackOf } from '../protocol/exceptions.js';
 import type { SignatureDict, TaskMessage } from '../protocol/task-message.js';

@@ -2,7 +2,7 @@
 // (call/apply), and carries the options and hooks the worker honours. Subclass it for a custom base (Celery's base=).
 
 import type { Celery } from '../app/celery.js';
-import type { ApplyOptions, TaskDefaults } from '../app/producer.js';
+import type { ApplyOptions, TaskDefaults } from './options.js';
 import { InvalidTaskError, MaxRetriesExceededError, Retry } from '../errors.js';
 import type { Logger } from '../utils/logger.js';
 import { Signature } from '../canvas/signature.js';
