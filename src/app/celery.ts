@@ -126,7 +126,7 @@ export class Celery {
   task(fn: TaskFunction, options: TaskOptions = {}): Task {
     const name = options.name ?? this.autoName(fn);
     const Base = (options.base ?? this.Task) as TaskClass;
-    const task = new Base(this, name, fn, Object.freeze({ ...options }));
+    const task = new Base(this, name, fn, Object.freeze({ ...options })) as Task; // app.Task and base= are Task subclasses
     this.tasks.register(task);
     return task;
   }

@@ -15,9 +15,9 @@ import { wireTimeToSend } from '../utils/wire-time.js';
 import { directRequest } from './context.js';
 import { callErrbacks, type ErrbackHost } from './errbacks.js';
 import { executeTask, type ExecutedCall, type ExecutionHost, type OutcomeRecorder } from './execute.js';
-import type { Task } from './task.js';
+import type { ExecutableTask } from './interfaces.js';
 
-export async function executeEagerly(task: Task, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions): Promise<EagerResult> {
+export async function executeEagerly(task: ExecutableTask, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions): Promise<EagerResult> {
   const app = task.app;
   const id = options.taskId ?? uuid();
   const storeResult = Boolean(app.conf.get('task_store_eager_result'));

@@ -10,7 +10,7 @@ import { applyOptionsFromDict } from '../canvas/signature.js';
 import { FAILURE, RETRY, SUCCESS } from '../states.js';
 import type { Logger } from '../utils/logger.js';
 import { runInContext, type Request } from './context.js';
-import type { Task, RetryOptions } from './task.js';
+import type { ExecutableTask, RetryOptions } from './interfaces.js';
 import { overridesHook, type HookName } from './hooks.js';
 
 /** What execution needs from its surroundings (the app and, in a worker, the worker). */
@@ -24,7 +24,7 @@ export interface ExecutionHost {
 
 /** The call being executed, as a recorder sees it. */
 export interface ExecutedCall {
-  readonly task: Task;
+  readonly task: ExecutableTask;
   readonly message: TaskMessage;
   readonly request: Request;
 }
@@ -53,7 +53,7 @@ export type TaskOutcome =
   | { readonly state: 'REJECTED'; readonly requeue: boolean; readonly reason: unknown; readonly runtimeMs: number };
 
 export interface ExecuteInput {
-  readonly task: Task;
+  readonly task: ExecutableTask;
   readonly message: TaskMessage;
   readonly request: Request;
   readonly host: ExecutionHost;
@@ -115,7 +115,7 @@ function abandoned(input: ExecuteInput): boolean {
 }
 
 /** With autoretryFor, turn a matching error into a Retry (or the final error once retries are exhausted). */
-function autoretry(task: Task, request: Request, error: unknown): unknown {
+function autoretry(task: ExecutableTask, request: Request, error: unknown): unknown {
   const classes = task.options.autoretryFor;
   if (!classes?.length || error instanceof Retry || !classes.some((c) => error instanceof c)) return error;
   const retryKwargs: RetryOptions = { ...(task.options.retryKwargs ?? {}) };
@@ -127,7 +127,7 @@ function autoretry(task: Task, request: Request, error: unknown): unknown {
     retryKwargs.countdown = countdown;
   }
   try {
-    const bound = Object.create(task, { request: { value: request } }) as Task;
+    const bound = Object.create(task, { request: { value: request } }) as ExecutableTask;
     return bound.retry({ ...retryKwargs, exc: error });
   } catch (outcome) {
     return outcome;
@@ -217,7 +217,7 @@ export function sendSignature(host: Pick<ExecutionHost, 'send'>, parent: Pick<Re
   });
 }
 
-async function hook(logger: Logger, task: Task, name: HookName, fn: () => void | Promise<void>): Promise<void> {
+async function hook(logger: Logger, task: ExecutableTask, name: HookName, fn: () => void | Promise<void>): Promise<void> {
   // The no-op default hooks are skipped on the hot path.
   if (!overridesHook(task, name)) return;
   try {

@@ -1,12 +1,12 @@
 // getTaskLogger (Celery's get_task_logger): a logger for task code whose lines carry the running task's
 // name and id, taken from the current execution at each call.
 
-import type { Celery } from '../app/celery.js';
+import type { TaskApp } from './interfaces.js';
 import type { Logger } from '../utils/logger.js';
 import { currentExecution } from './context.js';
 
 /** A logger for tasks of `app`; inside a running task each line is tagged `task_name[task_id]:`. */
-export function getTaskLogger(app: Celery, name = 'celery.task'): Logger {
+export function getTaskLogger(app: Pick<TaskApp, 'log'>, name = 'celery.task'): Logger {
   const base = () => {
     const exec = currentExecution();
     return exec ? app.log.taskLogger(exec.taskName, exec.request.id) : app.log.getLogger(name);

@@ -1,7 +1,6 @@
 // The Task: what `app.task(fn, options)` returns. Sends (delay/applyAsync), builds signatures (s/si), runs here
 // (call/apply), and carries the options and hooks the worker honours. Subclass it for a custom base (Celery's base=).
 
-import type { Celery } from '../app/celery.js';
 import type { ApplyOptions, TaskDefaults } from './options.js';
 import { InvalidTaskError, MaxRetriesExceededError, Retry } from '../errors.js';
 import type { Logger } from '../utils/logger.js';
@@ -12,76 +11,12 @@ import { uuid } from '../utils/ids.js';
 import { buildResultMeta } from '../protocol/result-meta.js';
 import { executeEagerly } from './eager.js';
 import { HOOK_NAMES, noHook, type HookName } from './hooks.js';
+import type { ExecutableTask, RetryOptions, TaskApp, TaskFunction, TaskOptions } from './interfaces.js';
+
+export type { RetryOptions, TaskClass, TaskFunction, TaskOptions } from './interfaces.js';
 
 /** Most arguments one JavaScript call takes safely (spreading more overflows the stack). */
 const MAX_CALL_ARGS = 65_535;
-
-/** Per-task options (Celery's task decorator arguments, camelCase; Celery names in config/settings TASK_OPTION_NAMES). */
-export interface TaskOptions {
-  /** Registered name; default `<app.main>.<function name>`. */
-  name?: string;
-  /** Pass a bound context (the task, with `request`) as the first argument. */
-  bind?: boolean;
-  /** A Task subclass to instantiate (Celery's base=); default app.Task. */
-  base?: TaskClass;
-  /** Acknowledge after the task returns instead of before it runs (default: task_acks_late). */
-  acksLate?: boolean;
-  /** With acksLate: ack even when the task fails or times out (default: task_acks_on_failure_or_timeout). */
-  acksOnFailureOrTimeout?: boolean;
-  /** With acksLate: requeue when the process running it dies (default: task_reject_on_worker_lost). */
-  rejectOnWorkerLost?: boolean;
-  /** Retries before giving up; null = forever. Default 3. */
-  maxRetries?: number | null;
-  /** Seconds before a retry when no countdown is given. Default 180. */
-  defaultRetryDelay?: number;
-  /** '10/s', '10/m', '10/h' or a number per second; per worker. */
-  rateLimit?: string | number | null;
-  /** Hard time limit, seconds. */
-  timeLimit?: number | null;
-  /** Soft time limit, seconds: the task's signal aborts with SoftTimeLimitExceeded. */
-  softTimeLimit?: number | null;
-  ignoreResult?: boolean;
-  storeErrorsEvenIfIgnored?: boolean;
-  /** Store STARTED when the task begins (default: task_track_started). */
-  trackStarted?: boolean;
-  serializer?: string;
-  compression?: string;
-  queue?: string;
-  routingKey?: string;
-  exchange?: string;
-  priority?: number;
-  /** Default expires (seconds) for every call. */
-  expires?: number;
-  /** Retry automatically when one of these error classes is thrown. */
-  autoretryFor?: Array<abstract new (...args: never[]) => Error>;
-  /** Options for automatic retries (e.g. { maxRetries: 5, countdown: 2 }). */
-  retryKwargs?: RetryOptions;
-  /** Exponential backoff for automatic retries: true = 1 s base, or a base in seconds. */
-  retryBackoff?: boolean | number;
-  /** Cap of the backoff, seconds. Default 600. */
-  retryBackoffMax?: number;
-  /** Randomize backoff delays (full jitter). Default true. */
-  retryJitter?: boolean;
-  /** Any other option, kept as given (Celery allows arbitrary task attributes). */
-  [custom: string]: unknown;
-}
-
-export interface RetryOptions {
-  /** Seconds before the retry runs (default: defaultRetryDelay). */
-  countdown?: number;
-  eta?: Date;
-  /** The error that caused the retry: rethrown if max retries is exceeded. */
-  exc?: unknown;
-  maxRetries?: number | null;
-  args?: unknown[];
-  kwargs?: Record<string, unknown>;
-  queue?: string;
-  priority?: number;
-}
-
-export type TaskClass = new (app: Celery, name: string, fn: TaskFunction, options: TaskOptions) => Task;
-// eslint-style escape: task functions are user functions of any shape.
-export type TaskFunction = (...args: any[]) => unknown;
 
 /** A bound task's first argument: the task itself with the running request (Celery's `self`). */
 export type BoundTask<T extends Task = Task> = T & {
@@ -91,7 +26,12 @@ export type BoundTask<T extends Task = Task> = T & {
   readonly logger: Logger;
 };
 
-export class Task<A extends unknown[] = any[], R = unknown> {
+/**
+ * A registered task (Celery's Task): what `app.task(fn, options)` returns. Sends itself (delay, applyAsync),
+ * builds signatures (s, si, signature), runs here (call, apply), retries and stores custom states from inside a
+ * run; subclasses override the hooks (base=). `app` is the narrow TaskApp the Celery class implements.
+ */
+export class Task<A extends unknown[] = any[], R = unknown> implements ExecutableTask {
   /** Set on the bound context only; undefined on the registered task itself. */
   declare readonly request?: Request;
 
@@ -99,7 +39,7 @@ export class Task<A extends unknown[] = any[], R = unknown> {
 
   /** `options` are the ones given to app.task(); task_annotations are laid over them on first use (see `options`). */
   constructor(
-    readonly app: Celery,
+    readonly app: TaskApp,
     readonly name: string,
     readonly fn: TaskFunction,
     private readonly declared: Readonly<TaskOptions>,

@@ -7,7 +7,7 @@ import type { Config } from '../config/resolve.js';
 import type { Settings } from '../config/settings.js';
 import { ImproperlyConfigured } from '../errors.js';
 import { acceptSet } from '../protocol/serializers.js';
-import type { Task } from '../task/task.js';
+import type { ExecutableTask } from '../task/interfaces.js';
 
 /** `processes` is an alias of `prefork`. */
 export type PoolKind = 'async' | 'solo' | 'threads' | 'prefork' | 'processes';
@@ -176,7 +176,7 @@ export class TaskPolicies {
   constructor(private readonly defaults: TaskDefaultsSettings) {}
 
   /** The policy of a registered task. */
-  of(task: Task): TaskPolicy {
+  of(task: ExecutableTask): TaskPolicy {
     let policy = this.compiled.get(task.name);
     if (!policy) {
       policy = compileTaskPolicy(task, this.defaults, this.timeLimits.get(task.name));
@@ -193,7 +193,7 @@ export class TaskPolicies {
 }
 
 /** One task's policy: its own option, else the worker's default (Celery's task attributes over task_* settings). */
-export function compileTaskPolicy(task: Task, d: TaskDefaultsSettings, limits?: { soft: number | null; hard: number | null }): TaskPolicy {
+export function compileTaskPolicy(task: ExecutableTask, d: TaskDefaultsSettings, limits?: { soft: number | null; hard: number | null }): TaskPolicy {
   const o = task.options;
   const ignoreResult = o.ignoreResult ?? d.ignoreResult;
   return {
