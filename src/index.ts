@@ -1,11 +1,24 @@
 // The public API of celeriac: an explicit list. Anything not exported here is internal and may change.
 
-import { Celery } from './app/celery.js';
+import { Celery as CeleryApp } from './app/celery.js';
 import { workerMain } from './cli/worker.js';
 
-Celery.workerRunner = workerMain;
+/**
+ * The Celery application (Celery's Celery class: conf, tasks, sending, results, control; see app/celery.ts), plus
+ * `workerMain`, which needs the CLI: the entry adds it here, so the app never imports the worker or the CLI and
+ * nothing is wired at import time.
+ */
+export class Celery extends CeleryApp {
+  /**
+   * Start a worker for this app from code (Celery's app.worker_main), e.g. `app.workerMain(['worker', '-l', 'info'])`:
+   * the `celeriac worker` options; exits the process when the worker stops.
+   */
+  async workerMain(argv: readonly string[] = ['worker']): Promise<void> {
+    await workerMain(this, argv);
+  }
+}
 
-export { Celery, sharedTask, SharedTask, currentApp, DEFAULT_BROKER_URL, type CeleryOptions } from './app/celery.js';
+export { sharedTask, SharedTask, currentApp, DEFAULT_BROKER_URL, type CeleryOptions } from './app/celery.js';
 export type { ApplyOptions, RetryPolicy } from './task/options.js';
 export type { RouteSpec, RoutesSetting, AnnotationsSetting, RouterFunction } from './app/routes.js';
 export { Task, type TaskOptions, type RetryOptions, type BoundTask, type TaskClass } from './task/task.js';

@@ -98,8 +98,6 @@ export class Celery {
   readonly signals = new Signals((signal, error) => this.log.logger.error({ err: error }, `Signal handler for ${signal} raised: ${(error as Error).message}`));
   /** The base class of tasks created by this app (Celery's app.Task); set before defining tasks. */
   Task: TaskClass = Task as unknown as TaskClass;
-  /** Set by the package entry so that `workerMain()` can start a worker without the app importing the worker. */
-  static workerRunner?: (app: Celery, argv: readonly string[]) => Promise<void>;
 
   private controlClient?: Control;
   private transport?: Promise<Transport>;
@@ -275,12 +273,6 @@ export class Celery {
       throw error;
     });
     return this.backend;
-  }
-
-  /** Start a worker for this app from code (Celery's app.worker_main), e.g. `app.workerMain(['worker', '-l', 'info'])`. */
-  async workerMain(argv: readonly string[] = ['worker']): Promise<void> {
-    if (!Celery.workerRunner) throw new ImproperlyConfigured('workerMain needs the full package: import { Celery } from "celeriac".');
-    await Celery.workerRunner(this, argv);
   }
 
   /** Close broker and backend connections. */

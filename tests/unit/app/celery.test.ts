@@ -266,3 +266,11 @@ describe('signals', () => {
     expect(events.at(-1)).toBe('worker_shutdown');
   });
 });
+
+describe('app.workerMain (Celery\'s app.worker_main)', () => {
+  it('parses the worker command for this app: an unknown flag is refused before any worker starts', async () => {
+    const app = makeApp();
+    expect(app.constructor.name).toBe('Celery');
+    await expect(app.workerMain(['worker', '--no-such-flag'])).rejects.toThrow(/unknown option '--no-such-flag'/);
+  });
+});
