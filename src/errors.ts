@@ -48,6 +48,11 @@ function coded(code: string, base: typeof CeleryError = CeleryError) {
 
 /** A setting has a bad value, an unknown near-miss name, or settings cannot be loaded. */
 export class ImproperlyConfigured extends coded('IMPROPERLY_CONFIGURED') {}
+/**
+ * A call the API cannot carry out as made (a signature bound to no app, an empty chain or chord header,
+ * updateState outside a task): the message says what to pass or call instead.
+ */
+export class UsageError extends coded('USAGE_ERROR') {}
 /** The task name is not in the registry (Celery's NotRegistered). */
 export class NotRegistered extends coded('NOT_REGISTERED') {}
 /** A message could not be decoded: bad bytes, bad shape, unknown protocol. */

@@ -36,7 +36,7 @@ export { Solar, solar, type SolarEvent } from './beat/solar.js';
 export type { PeriodicTaskSpec } from './beat/entry.js';
 export * as states from './states.js';
 export {
-  CeleryError, ImproperlyConfigured, NotRegistered, DecodeError, ContentDisallowed, TimeoutError, OperationalError,
+  CeleryError, ImproperlyConfigured, UsageError, NotRegistered, DecodeError, ContentDisallowed, TimeoutError, OperationalError,
   UnknownScheme, BackendDisabled, ResultUnavailable, UnsupportedEncoding, MaxRetriesExceededError, TaskRevokedError,
   TimeLimitExceeded, SoftTimeLimitExceeded, WorkerLostError, ChordError, SchedulingError, RemoteTaskError, TaskPredicate,
   Retry, Ignore, Reject,

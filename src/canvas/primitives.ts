@@ -2,6 +2,7 @@
 // celeriac's workflows and the reverse. The worker side (next step, chord counting) lives in task/execute.ts.
 
 import type { ResultBackend } from '../backends/backend.js';
+import { UsageError } from '../errors.js';
 import type { ApplyOptions } from '../task/options.js';
 import { AsyncResult } from '../result/async-result.js';
 import { GroupResult } from '../result/group-result.js';
@@ -15,14 +16,14 @@ export interface CanvasHost extends SignatureSender {
 
 function hostOf(sigs: readonly Signature[], app?: CanvasHost): CanvasHost {
   const found = app ?? (sigs.find((s) => s.app)?.app as CanvasHost | undefined);
-  if (!found) throw new Error('These signatures are not bound to an app: build them with task.s() or app.signature(), or pass the app.');
+  if (!found) throw new UsageError('These signatures are not bound to an app: build them with task.s() or app.signature(), or pass the app.');
   return found;
 }
 
 /** Run signatures one after another, each receiving the previous result (unless immutable). */
 export class Chain<R = unknown> {
   constructor(readonly tasks: readonly Signature[], private readonly app?: CanvasHost) {
-    if (tasks.length === 0) throw new Error('chain() needs at least one signature.');
+    if (tasks.length === 0) throw new UsageError('chain() needs at least one signature.');
   }
 
   /** Sends ONE message: the first task, carrying the rest reversed in embed.chain with pre-allocated ids. */
@@ -60,7 +61,7 @@ export class Group<R = unknown> {
 /** A group whose results, once all succeed, are passed as a list to the body. */
 export class Chord<R = unknown> {
   constructor(readonly header: readonly Signature[], readonly body: Signature<R>, private readonly app?: CanvasHost) {
-    if (header.length === 0) throw new Error('chord() needs at least one header task; call the body directly instead.');
+    if (header.length === 0) throw new UsageError('chord() needs at least one header task; call the body directly instead.');
   }
 
   /** Records the header size, then sends the header tasks with group_index and the body in embed.chord. */

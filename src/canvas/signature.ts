@@ -1,5 +1,6 @@
 // Signature: a task call as plain data in Celery's dict shape (REDIS-WIRE.md §3.3), sendable, clonable, partial.
 
+import { UsageError } from '../errors.js';
 import type { ApplyOptions } from '../task/options.js';
 import type { SignatureDict } from '../protocol/task-message.js';
 import type { AsyncResult } from '../result/async-result.js';
@@ -25,7 +26,7 @@ export class Signature<R = unknown> {
   /** Send it (Celery's apply_async); `args` are prepended to the partial args unless immutable. */
   applyAsync(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
     if (!this.app) {
-      throw new Error(`Signature for ${this.task} is not bound to an app; create it with app.signature() or task.s().`);
+      throw new UsageError(`Signature for ${this.task} is not bound to an app; create it with app.signature() or task.s().`);
     }
     const merged = this.immutable ? this.args : [...args, ...this.args];
     return this.app.sendTask<R>(this.task, merged, { ...this.kwargs, ...kwargs }, { ...applyOptionsFromDict(this.options), ...options });

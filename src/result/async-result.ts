@@ -2,6 +2,7 @@
 // once a result is ready it is cached, so later calls cost nothing (as in Celery).
 
 import type { ResultBackend } from '../backends/backend.js';
+import { UsageError } from '../errors.js';
 import { docToError } from '../protocol/exceptions.js';
 import { parseDateDone, type ResultMeta } from '../protocol/result-meta.js';
 import { FAILURE, PENDING, PROPAGATE_STATES, READY_STATES, SUCCESS } from '../states.js';
@@ -123,7 +124,7 @@ export class AsyncResult<R = unknown> {
 
   /** Revoke this task on every worker (Celery's AsyncResult.revoke); terminate also stops it if running. */
   async revoke(options: { terminate?: boolean; signal?: string } = {}): Promise<void> {
-    if (!this.source.control) throw new Error('This result is not bound to an app; revoke through app.control.revoke(id).');
+    if (!this.source.control) throw new UsageError('This result is not bound to an app; revoke through app.control.revoke(id).');
     await this.source.control.revoke(this.id, options);
   }
 

@@ -2,7 +2,7 @@
 // (call/apply), and carries the options and hooks the worker honours. Subclass it for a custom base (Celery's base=).
 
 import type { ApplyOptions, TaskDefaults } from './options.js';
-import { InvalidTaskError, MaxRetriesExceededError, Retry } from '../errors.js';
+import { InvalidTaskError, MaxRetriesExceededError, Retry, UsageError } from '../errors.js';
 import type { Logger } from '../utils/logger.js';
 import { Signature } from '../canvas/signature.js';
 import { AsyncResult, EagerResult } from '../result/async-result.js';
@@ -140,7 +140,7 @@ export class Task<A extends unknown[] = any[], R = unknown> implements Executabl
   /** Store a custom state (Celery's update_state), e.g. PROGRESS with meta. */
   async updateState(state: string, meta: unknown = null, taskId?: string): Promise<void> {
     const id = taskId ?? this.request?.id ?? currentExecution()?.request.id;
-    if (!id) throw new Error(`updateState on ${this.name} needs a task id: call it inside a running task or pass taskId.`);
+    if (!id) throw new UsageError(`updateState on ${this.name} needs a task id: call it inside a running task or pass taskId.`, { context: { taskName: this.name } });
     const running = this.request ?? currentExecution()?.request;
     await (await this.app.getBackend()).store(id, buildResultMeta({ taskId: id, status: state, result: meta, dateDone: null }), running?.id === id ? destinationOf(running) : undefined);
   }

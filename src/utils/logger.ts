@@ -4,6 +4,7 @@
 
 import pino, { type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
+import { ImproperlyConfigured } from '../errors.js';
 
 /** The logging surface celeriac and tasks use: pino's level methods, child(bindings), level and isLevelEnabled. */
 export type Logger = Pick<PinoLogger, 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'trace' | 'child' | 'level' | 'isLevelEnabled'>;
@@ -32,7 +33,7 @@ const LEVELS: Record<string, LogLevel> = {
 /** Celery's level names → pino's; unknown names are an error naming the accepted ones. */
 export function toLogLevel(level: string): LogLevel {
   const found = LEVELS[level.toLowerCase()];
-  if (!found) throw new Error(`Unknown log level '${level}'. Use DEBUG, INFO, WARNING, ERROR or CRITICAL.`);
+  if (!found) throw new ImproperlyConfigured(`Unknown log level '${level}'. Use DEBUG, INFO, WARNING, ERROR or CRITICAL.`);
   return found;
 }
 

@@ -1,11 +1,13 @@
 // Per-task-name token buckets for rate limits ('10/s', '10/m', '10/h'), per worker, changeable at run time.
 
+import { ImproperlyConfigured } from '../errors.js';
+
 /** Tokens per second for a Celery rate-limit string or number; null = no limit. */
 export function parseRateLimit(value: string | number | null | undefined): number | null {
   if (value === null || value === undefined || value === '' || value === 0 || value === '0') return null;
   if (typeof value === 'number') return value > 0 ? value : null;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*([smh]))?\s*$/.exec(value);
-  if (!m) throw new Error(`Bad rate limit '${value}'. Use a number per second or 'N/s', 'N/m', 'N/h' (e.g. '10/m').`);
+  if (!m) throw new ImproperlyConfigured(`Bad rate limit '${value}'. Use a number per second or 'N/s', 'N/m', 'N/h' (e.g. '10/m').`);
   const n = Number(m[1]);
   const per = m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1;
   return n > 0 ? n / per : null;

@@ -1,6 +1,8 @@
 // Autoscaling of the child pools (Celery's --autoscale max,min): grow when tasks wait for a child, shrink back
 // toward min once no scale-up has been needed for a keepalive period. Pure decisions; the pool acts on them.
 
+import { ImproperlyConfigured } from '../../errors.js';
+
 /** `--autoscale 10,3` → { max: 10, min: 3 }; `--autoscale 10` → { max: 10, min: 0 } (Celery's parsing). */
 export interface AutoscaleLimits {
   readonly max: number;
@@ -13,7 +15,7 @@ export function parseAutoscale(value: string | readonly number[]): AutoscaleLimi
   const parts = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean).map(Number) : [...value];
   const [max, min = 0] = parts;
   if (parts.length < 1 || parts.length > 2 || !Number.isInteger(max) || !Number.isInteger(min) || max! < 1 || min < 0) {
-    throw new Error(`--autoscale takes max,min (whole numbers, max ≥ 1), got '${String(value)}'.`);
+    throw new ImproperlyConfigured(`--autoscale takes max,min (whole numbers, max ≥ 1), got '${String(value)}'.`);
   }
   // Celery sorts the pair, so `--autoscale 3,10` means the same as `10,3`.
   return { max: Math.max(max!, min), min: Math.min(max!, min) };

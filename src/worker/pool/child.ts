@@ -8,7 +8,7 @@ import { deserialize, getHeapStatistics, serialize } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { importDefaultModules } from '../../app/default-modules.js';
 import type { Celery } from '../../app/celery.js';
-import { NotRegistered } from '../../errors.js';
+import { ImproperlyConfigured, NotRegistered } from '../../errors.js';
 import { tracebackOf } from '../../protocol/exceptions.js';
 import { FAILURE } from '../../states.js';
 import type { Request } from '../../task/context.js';
@@ -62,7 +62,7 @@ async function loadApp(spec: string): Promise<Celery> {
   for (const name of candidates) if (isApp(mod[name])) return mod[name] as Celery;
   const found = Object.values(mod).filter(isApp);
   if (!attribute && found.length === 1) return found[0] as Celery;
-  throw new Error(`Module '${modulePath}' has no Celery app${attribute ? ` named '${attribute}'` : ''} (pool child).`);
+  throw new ImproperlyConfigured(`Module '${modulePath}' has no Celery app${attribute ? ` named '${attribute}'` : ''} (pool child).`);
 }
 
 class Child {
