@@ -25,6 +25,7 @@ import { taskOptionsToCamel } from '../config/settings.js';
 /** The embedded default: a SQLite file in the working directory, so a newcomer needs no server. */
 export const DEFAULT_BROKER_URL = 'sqlite://celeriac.db';
 
+/** Options of `new Celery(main, options)` (Celery's app constructor keywords): broker, backend, include and any setting by Celery's name. */
 export interface CeleryOptions {
   /** Broker URL (broker_url). Default: the embedded SQLite file `sqlite://celeriac.db`. */
   broker?: string;
@@ -84,6 +85,10 @@ class LazyTaskLogger {
 
 type Fn<A extends unknown[], R> = (...args: A) => R;
 
+/**
+ * A Celery application (Celery's Celery class): its settings (`conf`), task registry, producer, result backend,
+ * remote control and signals. Connections open lazily on first use; `close()` ends them.
+ */
 export class Celery {
   /** The main module name: prefix of automatic task names. */
   readonly main: string;

@@ -31,6 +31,10 @@ export interface ProducerHost {
   readonly signals?: Signals;
 }
 
+/**
+ * The app's send path (Celery's amqp.send_task_message): builds protocol-2 messages, routes them, declares the
+ * queue once, publishes with task_publish_retry_policy, and sends the publish signals and task-sent events.
+ */
 export class Producer {
   private readonly declared = new Set<string>();
   private readonly origin = originString();

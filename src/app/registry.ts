@@ -30,6 +30,7 @@ export class TaskRegistry<T extends { readonly name: string }> {
   }
 }
 
+/** A NotRegistered error for `name`, suggesting the closest registered names (edit distance ≤ 3). */
 export function notRegistered(name: string, known: readonly string[]): NotRegistered {
   const near = suggest(name, known);
   return new NotRegistered(
@@ -50,6 +51,7 @@ export function suggest(name: string, known: readonly string[], max = 2): string
     .map((x) => x.k);
 }
 
+/** Levenshtein distance between two strings (insert, delete, substitute each cost 1). */
 export function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {

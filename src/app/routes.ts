@@ -10,6 +10,7 @@ export interface RouteSpec {
   [key: string]: unknown;
 }
 
+/** A task_routes function (Celery's router): name, args, kwargs and options → a route, or null/undefined to pass. */
 export type RouterFunction = (name: string, args: unknown[], kwargs: Record<string, unknown>, options: Record<string, unknown>) => RouteSpec | string | null | undefined;
 
 /**
@@ -18,6 +19,7 @@ export type RouterFunction = (name: string, args: unknown[], kwargs: Record<stri
  */
 export type RoutesSetting = Record<string, RouteSpec | string> | RouterFunction | Array<Record<string, RouteSpec | string> | RouterFunction | [string | RegExp, RouteSpec | string]> | null | undefined;
 
+/** task_annotations: task name (or '*') → options, or a function of the name (Celery's annotations). */
 export type AnnotationsSetting = Record<string, Record<string, unknown>> | ((name: string) => Record<string, unknown> | null | undefined) | Array<Record<string, Record<string, unknown>> | ((name: string) => Record<string, unknown> | null | undefined)> | null | undefined;
 
 const globCache = new Map<string, RegExp>();

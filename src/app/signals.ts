@@ -21,9 +21,15 @@ export interface SignalPayloads {
   worker_shutdown: { hostname: string; mode: 'warm' | 'cold' };
 }
 
+/** Celery's signal names celeriac sends (the keys of SignalPayloads). */
 export type SignalName = keyof SignalPayloads;
+/** A handler for one signal: gets its payload; may be async (awaited where Celery runs the signal synchronously). */
 export type SignalHandler<K extends SignalName> = (payload: SignalPayloads[K]) => void | Promise<void>;
 
+/**
+ * Celery's signals on one app (`app.signals`): connect/disconnect handlers by signal name; send awaits each in turn.
+ * A handler that throws is reported through the app's logger and never breaks the sender.
+ */
 export class Signals {
   private readonly handlers = new Map<SignalName, Set<SignalHandler<never>>>();
 

@@ -17,6 +17,7 @@ import { CoordinationStateStore, FileStateStore, type BeatStateStore, type Store
 /** Celery's default scheduler sleeps at most this long between checks (DEFAULT_MAX_INTERVAL). */
 const DEFAULT_MAX_INTERVAL_S = 300;
 
+/** Options of `new Beat(app, options)` (celery beat's flags): schedule file, max interval and takeover timeout, logger. */
 export interface BeatOptions {
   /** Schedule file for brokers that keep no beat state (-s). Default beat_schedule_filename. */
   scheduleFile?: string;

@@ -76,6 +76,9 @@ export class Chord<R = unknown> {
   }
 }
 
+/** chain(a, b, c): each step's result is passed to the next (Celery's chain). Throws UsageError when empty. */
 export const chain = <R = unknown>(...tasks: Signature[]): Chain<R> => new Chain<R>(tasks);
+/** group(a, b, …): run in parallel, results as one GroupResult (Celery's group); arrays are flattened. */
 export const group = <R = unknown>(...tasks: Array<Signature | Signature[]>): Group<R> => new Group<R>(tasks.flat());
+/** chord(header, body): run the header as a group, then the body with the list of their results (Celery's chord). */
 export const chord = <R = unknown>(header: Signature[], body: Signature<R>): Chord<R> => new Chord<R>(header, body);

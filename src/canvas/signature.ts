@@ -10,6 +10,10 @@ export interface SignatureSender {
   sendTask<R = unknown>(name: string, args?: unknown[], kwargs?: Record<string, unknown>, options?: ApplyOptions): Promise<AsyncResult<R>>;
 }
 
+/**
+ * A task call as data (Celery's Signature / subtask): name, args, kwargs, options in Celery's snake_case, immutable
+ * flag. Sent with applyAsync/delay; to and from Celery's dict shape for the wire.
+ */
 export class Signature<R = unknown> {
   constructor(
     readonly task: string,

@@ -18,6 +18,7 @@ interface CallFlags {
   priority?: string;
 }
 
+/** `celeriac call`: send a task by name with JSON args and kwargs; prints its id. */
 export function callCommand(): Command {
   return withAppOptions(new Command('call'))
     .description('Send a task by name and print its id')

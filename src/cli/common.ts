@@ -5,12 +5,14 @@ import type { Celery } from '../app/celery.js';
 import { describeFailure } from './exit-codes.js';
 import { loadApp } from './load-app.js';
 
+/** The flags every subcommand takes: -A, -b, --result-backend. */
 export interface AppFlags {
   app?: string;
   broker?: string;
   resultBackend?: string;
 }
 
+/** Add -A, -b and --result-backend to a command. */
 export function withAppOptions(command: Command): Command {
   return command
     .option('-A, --app <module>', 'the app: a module or path, optionally with :attribute (e.g. ./tasks.ts:app)')
@@ -25,6 +27,7 @@ export function appFlags(command: Command): AppFlags {
   return { app: own.app ?? parent.app, broker: own.broker ?? parent.broker, resultBackend: own.resultBackend ?? parent.resultBackend };
 }
 
+/** Load the app named by a command's -A flag, with -b and --result-backend applied. */
 export function loadAppFrom(command: Command): Promise<Celery> {
   const f = appFlags(command);
   return loadApp(f.app, { broker: f.broker, resultBackend: f.resultBackend });

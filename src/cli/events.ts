@@ -8,6 +8,7 @@ import { usage } from './call.js';
 import { loadAppFrom, runAction, withAppOptions } from './common.js';
 import { EX_OK, EX_UNAVAILABLE } from './exit-codes.js';
 
+/** `celeriac events`: print task and worker events as they arrive. */
 export function eventsCommand(): Command {
   return withAppOptions(new Command('events'))
     .description('Print task and worker events as they arrive (Ctrl+C to stop)')
@@ -48,6 +49,7 @@ export function eventsCommand(): Command {
     });
 }
 
+/** `celeriac status`: list the workers that answer a ping. */
 export function statusCommand(): Command {
   return withAppOptions(new Command('status'))
     .description('Show the workers that answer a ping')

@@ -3,8 +3,11 @@
 import { isNetworkError } from '../drivers/network-errors.js';
 import { CeleryError, ImproperlyConfigured, OperationalError } from '../errors.js';
 
+/** Exit codes as Celery's (sysexits): success. */
 export const EX_OK = 0;
+/** A command failed. */
 export const EX_FAILURE = 1;
+/** Bad flags or arguments. */
 export const EX_USAGE = 2;
 /** The broker or backend cannot be reached. */
 export const EX_UNAVAILABLE = 69;

@@ -67,6 +67,7 @@ function broadcastOptions(f: Flags) {
   return { destination: f.destination?.split(',').map((s) => s.trim()).filter(Boolean), timeoutMs };
 }
 
+/** `celeriac inspect`: ask workers what they hold (active, reserved, stats …). */
 export function inspectCommand(): Command {
   return withBroadcastOptions(new Command('inspect'))
     .description(`Inspect running workers: ${Object.keys(INSPECT_METHODS).join(', ')}`)
@@ -112,6 +113,7 @@ const CONTROL_METHODS: Record<string, { args: string[]; build: (a: string[]) => 
   ping: { args: [], build: () => ({}) },
 };
 
+/** `celeriac control`: change workers at run time (rate_limit, revoke, shutdown …). */
 export function controlCommand(): Command {
   return withBroadcastOptions(new Command('control'))
     .description(`Change running workers: ${Object.keys(CONTROL_METHODS).join(', ')} (e.g. control rate_limit tasks.add 10/m)`)

@@ -4,6 +4,7 @@ import { Celery } from '../app/celery.js';
 import { ImproperlyConfigured } from '../errors.js';
 import { importModule, resolveModulePath } from '../utils/import-module.js';
 
+/** URLs from the command line that win over the app's broker_url and result_backend. */
 export interface AppOverrides {
   broker?: string;
   resultBackend?: string;

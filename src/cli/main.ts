@@ -12,6 +12,7 @@ import { beatCommand } from './beat.js';
 import { controlCommand, inspectCommand } from './inspect.js';
 import { eventsCommand, statusCommand } from './events.js';
 
+/** The `celeriac` program: every subcommand, as Celery's `celery` command has them. */
 export function buildProgram(): Command {
   const program = withAppOptions(new Command('celeriac'))
     .description('Celery for TypeScript: run workers, send tasks and read results')

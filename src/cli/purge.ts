@@ -6,6 +6,7 @@ import { loadAppFrom, runAction, withAppOptions } from './common.js';
 import { EX_OK } from './exit-codes.js';
 import { usage } from './call.js';
 
+/** `celeriac purge`: delete all waiting messages from the queues. */
 export function purgeCommand(): Command {
   return withAppOptions(new Command('purge'))
     .description('Erase all messages from the task queues (cannot be undone)')

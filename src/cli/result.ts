@@ -5,6 +5,7 @@ import { RemoteTaskError } from '../errors.js';
 import { loadAppFrom, runAction, withAppOptions } from './common.js';
 import { EX_FAILURE, EX_OK } from './exit-codes.js';
 
+/** `celeriac result`: print a task's result (or traceback). */
 export function resultCommand(): Command {
   return withAppOptions(new Command('result'))
     .description('Print the result of a task (waits for it)')

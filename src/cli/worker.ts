@@ -53,6 +53,7 @@ function workerOptions(): Command {
     .option('--nodes <n>', 'run n worker nodes in separate processes, each consuming from the broker (names celery1@%h, celery2@%h …; -B runs in node 1 only; -S gets .1, .2 … appended): for several cores with the async pool');
 }
 
+/** `celeriac worker`: start a worker (Celery's `celery worker` flags). */
 export function workerCommand(): Command {
   return workerOptions().action(async (_opts, command: Command) => {
       await runAction(async () => {

@@ -26,6 +26,10 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A handle on one task's result (Celery's AsyncResult): state, get({ timeout }) in seconds, ready, traceback,
+ * forget and revoke. Reads the result backend; a ready result is cached.
+ */
 export class AsyncResult<R = unknown> {
   private cached: ResultMeta | null = null;
 

@@ -4,6 +4,7 @@ import { PROPAGATE_STATES, READY_STATES, SUCCESS } from '../states.js';
 import { AsyncResult, type GetOptions, type ResultSource } from './async-result.js';
 import { secondsOption } from './get-options.js';
 
+/** The results of a group (Celery's GroupResult): its id, the member AsyncResults, get/ready/completedCount, save and forget through the backend. */
 export class GroupResult<R = unknown> {
   constructor(
     readonly id: string,

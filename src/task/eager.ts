@@ -17,6 +17,10 @@ import { callErrbacks, type ErrbackHost } from './errbacks.js';
 import { executeTask, type ExecutedCall, type ExecutionHost, type OutcomeRecorder } from './execute.js';
 import type { ExecutableTask } from './interfaces.js';
 
+/**
+ * Run a task here through the full execution path (Celery's Task.apply): retries, hooks, errbacks and, with
+ * task_store_eager_result, stored results. Resolves with an EagerResult; rethrows with task_eager_propagates.
+ */
 export async function executeEagerly(task: ExecutableTask, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions): Promise<EagerResult> {
   const app = task.app;
   const id = options.taskId ?? uuid();

@@ -45,6 +45,7 @@ export interface OutcomeRecorder {
   retried(call: ExecutedCall, retry: Retry, traceback: string | null): Promise<void>;
 }
 
+/** How one execution ended: SUCCESS with its result, FAILURE with the error, RETRY sent, IGNORED, or REJECTED (requeue or not); runtime in ms. */
 export type TaskOutcome =
   | { readonly state: typeof SUCCESS; readonly result: unknown; readonly runtimeMs: number }
   | { readonly state: typeof FAILURE; readonly error: unknown; readonly traceback: string | null; readonly runtimeMs: number }
@@ -52,6 +53,7 @@ export type TaskOutcome =
   | { readonly state: 'IGNORED'; readonly runtimeMs: number }
   | { readonly state: 'REJECTED'; readonly requeue: boolean; readonly reason: unknown; readonly runtimeMs: number };
 
+/** One execution: the task, its message and request, where outcomes go, its logger and the abort signal (revoke, soft limit). */
 export interface ExecuteInput {
   readonly task: ExecutableTask;
   readonly message: TaskMessage;

@@ -128,7 +128,7 @@ export interface RetryOptions {
 
 /** A Task class (Celery's base= and app.Task): Task or a subclass overriding its hooks. */
 export type TaskClass = new (app: TaskApp, name: string, fn: TaskFunction, options: TaskOptions) => ExecutableTask;
-/** The user's task function; any shape (JavaScript has no keyword arguments: kwargs come as one last object). */
 // eslint-style escape: task functions are user functions of any shape.
+/** The user's task function; any shape (JavaScript has no keyword arguments: kwargs come as one last object). */
 export type TaskFunction = (...args: any[]) => unknown;
 

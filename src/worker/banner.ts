@@ -2,6 +2,7 @@
 
 import { arch, platform, release } from 'node:os';
 
+/** What the start-up banner shows (URLs already redacted). */
 export interface BannerInfo {
   hostname: string;
   version: string;
@@ -16,6 +17,7 @@ export interface BannerInfo {
   notes?: readonly string[];
 }
 
+/** The banner text, laid out as Celery's worker prints it. */
 export function renderBanner(b: BannerInfo): string {
   const art = [
     ' -------------- ', '--- ***** ----- ', '-- ******* ---- ', '- *** --- * --- ', '- ** ---------- ', '- ** ---------- ',

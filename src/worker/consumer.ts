@@ -22,6 +22,7 @@ const DEFER_AFTER_MS = 2_000;
 /** revoke(terminate=True) without a signal: SIGTERM, as Celery's default. */
 const SIGTERM = 15;
 
+/** What the consumer needs: the queues to consume, the worker's name, its compiled settings, and the task-event monitor. */
 export interface ConsumerOptions {
   readonly queues: readonly string[];
   readonly hostname: string;
@@ -30,6 +31,7 @@ export interface ConsumerOptions {
   readonly monitor?: TaskMonitor;
 }
 
+/** Takes deliveries from the transport (Celery's Consumer): prefetch, ETA holds, reconnects; hands each to the worker. */
 export class Consumer {
   private subscription?: Subscription;
   private ready: Request[] = [];

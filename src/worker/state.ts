@@ -23,6 +23,7 @@ const MAX_STAMP_HEADERS = 1_000;
 // Parked ETA tasks remembered for inspect scheduled and for sending task-received once; oldest forgotten first.
 const MAX_PARKED = 100_000;
 
+/** The worker's task sets (Celery's worker.state): active, reserved, scheduled and revoked ids, and counters. */
 export class WorkerState {
   /** Started, not finished. */
   readonly active = new Map<string, Request>();

@@ -9,6 +9,7 @@ import type { ControlHost } from './host.js';
  */
 export const NO_REPLY: unique symbol = Symbol('no reply');
 
+/** One remote-control command (Celery's Panel entry). */
 export interface ControlCommand {
   /** 'inspect' reads, 'control' changes something (Celery's inspect_command / control_command). */
   readonly type: 'inspect' | 'control';
@@ -18,4 +19,5 @@ export interface ControlCommand {
   run(host: ControlHost, args: Record<string, unknown>): unknown;
 }
 
+/** Commands by their name on the wire (ping, stats, revoke, rate_limit …). */
 export type CommandTable = Record<string, ControlCommand>;

@@ -32,6 +32,7 @@ export interface ControlEvents {
   heartbeatNow(): Promise<void>;
 }
 
+/** What the remote-control commands read and change in the worker (Celery's Panel state): the Worker provides it. */
 export interface ControlHost {
   readonly hostname: string;
   readonly state: WorkerState;

@@ -5,6 +5,7 @@ import { executeTask, type ExecutionHost, type TaskOutcome } from '../../task/ex
 import type { Celery } from '../../app/celery.js';
 import type { Pool, PoolStats, TaskCall } from './pool.js';
 
+/** The in-process pool (async, and solo with size 1): tasks run as concurrent promises on the worker's event loop. */
 export class AsyncPool implements Pool {
   private running = 0;
 

@@ -11,6 +11,7 @@ export interface AutoscaleLimits {
   readonly keepaliveMs?: number;
 }
 
+/** Parse `--autoscale max,min` (or a pair); throws ImproperlyConfigured for anything but whole numbers with max ≥ 1. */
 export function parseAutoscale(value: string | readonly number[]): AutoscaleLimits {
   const parts = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean).map(Number) : [...value];
   const [max, min = 0] = parts;
@@ -21,11 +22,13 @@ export function parseAutoscale(value: string | readonly number[]): AutoscaleLimi
   return { max: Math.max(max!, min), min: Math.min(max!, min) };
 }
 
+/** How long (ms) a pool stays scaled up without need before shrinking: AUTOSCALE_KEEPALIVE seconds (Celery's), default 30. */
 export function defaultKeepaliveMs(): number {
   const env = Number(process.env.AUTOSCALE_KEEPALIVE);
   return (Number.isFinite(env) && env > 0 ? env : 30) * 1000;
 }
 
+/** What the autoscaler decides from: children alive, tasks wanting one, time since the last scale-up. */
 export interface PoolLoad {
   /** Children alive or starting (not retiring). */
   readonly procs: number;

@@ -27,6 +27,7 @@ export interface ChildHandle {
   onExit(fn: (how: string) => void): void;
 }
 
+/** How a threads or prefork pool is built: the app module children import, sizes, limits and recycling. */
 export interface ChildPoolOptions {
   /** The app module children import: '/abs/tasks.ts:app'. */
   readonly appModule: string;
@@ -48,6 +49,7 @@ export interface ChildPoolOptions {
   readonly settings?: Record<string, unknown>;
 }
 
+/** One child as `inspect stats` lists it: name, pid or thread id, state, tasks run, memory (KiB), task running. */
 export interface ChildInfo {
   readonly name: string;
   readonly pid: number | null;
@@ -59,6 +61,7 @@ export interface ChildInfo {
   readonly taskId: string | null;
 }
 
+/** PoolStats plus tasks waiting for a child and every child. */
 export interface ChildPoolStats extends PoolStats {
   readonly waiting: number;
   readonly children: readonly ChildInfo[];
@@ -100,6 +103,10 @@ interface Slot {
 const RETIRE_GRACE_MS = 10_000;
 const MAX_RESPAWN_DELAY_MS = 30_000;
 
+/**
+ * A pool of children that import the app themselves (threads, prefork): start, run with time limits, kill a
+ * stuck or revoked task with its child, recycle by task count and memory, autoscale, report a lost child.
+ */
 export abstract class ChildPool implements Pool {
   abstract readonly kind: 'threads' | 'prefork';
   private readonly slots = new Set<Slot>();

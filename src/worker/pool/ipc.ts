@@ -26,6 +26,7 @@ export interface InitMessage {
   readonly memory: 'rss' | 'heap';
 }
 
+/** Run one task in the child: the job number pairs it with its DoneMessage. */
 export interface RunMessage {
   readonly type: 'run';
   readonly job: number;
@@ -47,14 +48,17 @@ export interface ShutdownMessage {
   readonly type: 'shutdown';
 }
 
+/** Every message the parent sends a child. */
 export type ParentMessage = InitMessage | RunMessage | AbortMessage | ShutdownMessage;
 
+/** The child loaded the app and is ready: its pid (and thread id for the threads pool). */
 export interface ReadyMessage {
   readonly type: 'ready';
   readonly pid: number;
   readonly threadId: number | null;
 }
 
+/** A job's outcome, with the child's memory after it (worker_max_memory_per_child). */
 export interface DoneMessage {
   readonly type: 'done';
   readonly job: number;
@@ -69,8 +73,10 @@ export interface FatalMessage {
   readonly message: string;
 }
 
+/** Every message a child sends the parent. */
 export type ChildMessage = ReadyMessage | DoneMessage | FatalMessage;
 
+/** An error as it crosses between threads or processes: its exception document, message, traceback and code. */
 export interface WireError {
   readonly doc: ExceptionDoc;
   readonly message: string;
@@ -79,6 +85,7 @@ export interface WireError {
   readonly code: string | null;
 }
 
+/** A TaskOutcome in structured-clone form (errors as WireError). */
 export type WireOutcome =
   | { readonly state: 'SUCCESS'; readonly result: unknown; readonly runtimeMs: number }
   | { readonly state: 'FAILURE'; readonly error: WireError; readonly traceback: string | null; readonly runtimeMs: number }
@@ -86,6 +93,7 @@ export type WireOutcome =
   | { readonly state: 'IGNORED'; readonly runtimeMs: number }
   | { readonly state: 'REJECTED'; readonly requeue: boolean; readonly reason: unknown; readonly runtimeMs: number };
 
+/** An error (or any thrown value) → WireError. */
 export function errorToWire(error: unknown): WireError {
   const code = typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : null;
   return { doc: exceptionToDoc(error), message: error instanceof Error ? error.message : String(error), traceback: tracebackOf(error), code };
@@ -100,6 +108,7 @@ const REBUILT: Record<string, new (message: string) => Error> = {
   WORKER_LOST: WorkerLostError,
 };
 
+/** WireError → the error class the consumer tests for, else a RemoteTaskError with the same document and traceback. */
 export function errorFromWire(wire: WireError): Error {
   const cls = wire.code ? REBUILT[wire.code] : undefined;
   if (cls) {
@@ -120,6 +129,7 @@ export function cloneable(value: unknown): unknown {
   }
 }
 
+/** A child's TaskOutcome → WireOutcome (values structured clone refuses cross as their repr). */
 export function outcomeToWire(outcome: TaskOutcome): WireOutcome {
   switch (outcome.state) {
     case 'SUCCESS':
@@ -135,6 +145,7 @@ export function outcomeToWire(outcome: TaskOutcome): WireOutcome {
   }
 }
 
+/** WireOutcome → TaskOutcome in the parent. */
 export function outcomeFromWire(wire: WireOutcome): TaskOutcome {
   switch (wire.state) {
     case 'SUCCESS':

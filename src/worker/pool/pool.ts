@@ -7,6 +7,7 @@ import type { WorkerLostError } from '../../errors.js';
 import type { TaskOutcome } from '../../task/execute.js';
 import type { Task } from '../../task/task.js';
 
+/** One task to run: the registered task, its decoded message and its request. */
 export interface TaskCall {
   readonly task: Task;
   readonly message: TaskMessage;
@@ -19,6 +20,7 @@ export interface TaskCall {
  */
 export type PoolOutcome = TaskOutcome | { readonly state: 'LOST'; readonly error: WorkerLostError; readonly runtimeMs: number };
 
+/** What `inspect stats` shows of a pool (Celery's pool info): kind, size, tasks running, children. */
 export interface PoolStats {
   readonly kind: string;
   readonly size: number;
@@ -27,6 +29,7 @@ export interface PoolStats {
   readonly children?: readonly { readonly pid?: number | null }[];
 }
 
+/** An execution pool (Celery's -P): runs TaskCalls, reports outcomes, can be resized and stopped; terminate where it can kill a task. */
 export interface Pool {
   readonly kind: 'async' | 'solo' | 'threads' | 'prefork';
   readonly size: number;
