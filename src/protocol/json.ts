@@ -1,6 +1,7 @@
 // JSON as Python's peer writes and reads it, without changing a value: integers beyond 2^53 stay exact (bigint),
 // bytes are refused as kombu 5.2 refuses them. V8's JSON.parse/stringify on the fast path; lossless-json only when
-// a long number or a bigint is there.
+// a long number or a bigint is there. Values a kombu 5.3+ peer wraps as {"__type__", "__value__"} are read back as a
+// 5.2 peer sends them (reviveKombuTypes).
 
 import { isInteger, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import { EncodeError } from '../errors.js';
@@ -67,4 +68,48 @@ function refuseChanged(this: unknown, key: string, value: unknown): unknown {
 
 function at(key: string): string {
   return key === '' ? '' : ` (under key ${JSON.stringify(key)})`;
+}
+
+/**
+ * Values a kombu 5.3+ peer wraps as `{"__type__": t, "__value__": v}` under json, read back as the value Celery 5.2
+ * (which sends them plain) would have sent: bytes/base64 → Buffer; datetime → its ISO text (+00:00 written Z); date →
+ * its midnight (2026-01-01T00:00:00); time and decimal → their text; uuid → its canonical text. Other objects, and markers with an unknown type, are kept as they are. Walks `value` in place.
+ */
+export function reviveKombuTypes(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = reviveKombuTypes(value[i]);
+    return value;
+  }
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return value;
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object);
+  if (keys.length === 2 && Object.hasOwn(object, '__type__') && Object.hasOwn(object, '__value__')) {
+    const revived = reviveMarker(object.__type__, object.__value__);
+    if (revived !== undefined) return revived;
+  }
+  for (const key of keys) object[key] = reviveKombuTypes(object[key]);
+  return object;
+}
+
+function reviveMarker(type: unknown, v: unknown): unknown {
+  if (type === 'uuid' && typeof v === 'object' && v !== null && typeof (v as { hex?: unknown }).hex === 'string') {
+    const hex = (v as { hex: string }).hex;
+    if (/^[0-9a-f]{32}$/i.test(hex)) return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`.toLowerCase();
+  }
+  if (typeof v !== 'string') return undefined;
+  switch (type) {
+    case 'bytes':
+      return Buffer.from(v, 'utf8');
+    case 'base64':
+      return Buffer.from(v, 'base64');
+    case 'datetime':
+      return v.endsWith('+00:00') ? `${v.slice(0, -6)}Z` : v;
+    case 'date':
+      return /^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00` : v;
+    case 'time':
+    case 'decimal':
+      return v;
+    default:
+      return undefined;
+  }
 }

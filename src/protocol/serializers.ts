@@ -4,7 +4,7 @@
 import yaml from 'js-yaml';
 import { Packr, type Options } from 'msgpackr';
 import { ContentDisallowed, DecodeError, EncodeError } from '../errors.js';
-import { parseJson, stringifyJson } from './json.js';
+import { parseJson, reviveKombuTypes, stringifyJson } from './json.js';
 
 /**
  * A value ↔ bytes codec named by its content type (kombu's serialization registry entry). Register custom
@@ -36,7 +36,12 @@ const json: Serializer = {
   // Dates become ISO 8601 strings through Date#toJSON, as kombu's encoder does for datetime; bigint is written
   // exactly and long integers read back as bigint; bytes are refused (protocol/json.ts).
   encode: (value) => Buffer.from(stringifyJson(value), 'utf8'),
-  decode: (body) => parseJson(bytesToString(body)),
+  decode: (body) => {
+    const text = bytesToString(body);
+    const value = parseJson(text);
+    // A kombu 5.3+ peer wraps bytes, datetime, uuid … as {"__type__", "__value__"}: only then is the value walked.
+    return text.includes('"__type__"') ? reviveKombuTypes(value) : value;
+  },
 };
 
 // Python's msgpack (raw=False) maps str ↔ str and bytes ↔ bin; records are a JS-only extension, so off.
