@@ -1,7 +1,8 @@
 // The result document Celery stores per task (REDIS-WIRE.md §6.1): field order and formats as Python writes them.
 
 import { encode, decode, acceptSet, getSerializer } from './serializers.js';
-import { DecodeError } from '../errors.js';
+import { DecodeError, InvalidTaskError } from '../errors.js';
+import { parseWireTime } from '../utils/wire-time.js';
 
 /** `[[child_id, null], null]`: a result tuple as Celery stores it in `children`. */
 export type ResultTuple = [[string, null], null] | unknown[];
@@ -85,10 +86,9 @@ export function decodeResultMeta(bytes: Uint8Array, serializer: string, taskId?:
   return meta;
 }
 
-/** Parse a date_done (no offset means UTC). */
+/** Parse a date_done with the one wire-time parser (no offset means UTC, as Celery writes it); null if absent or not a date. */
 export function parseDateDone(text: string | null | undefined): Date | null {
   if (!text) return null;
-  const hasZone = /(Z|[+-]\d\d:?\d\d)$/.test(text);
-  const d = new Date(hasZone ? text : `${text}Z`);
-  return Number.isNaN(d.getTime()) ? null : d;
+  const parsed = parseWireTime(text, 'date_done');
+  return parsed instanceof InvalidTaskError ? null : new Date(parsed.epochMs);
 }
