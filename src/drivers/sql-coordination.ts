@@ -65,7 +65,7 @@ export class SqliteCoordination implements Coordination {
 }
 
 /** The server's clock in epoch ms, so leases do not depend on the clocks of the processes using them. */
-const PG_NOW = '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT';
+export const PG_NOW = '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT';
 
 /** Coordination in PostgreSQL, on the store's pool. */
 export class PgCoordination implements Coordination {

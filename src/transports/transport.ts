@@ -79,8 +79,40 @@ export interface SubscribeOptions {
   noAck?: boolean;
 }
 
-/** Events a Transport emits: 'connected' after a reconnect, 'disconnected' with the cause, 'error' worth logging. */
-export type TransportEvent = 'connected' | 'disconnected' | 'error';
+/**
+ * Events a Transport emits: 'connected' after a reconnect, 'disconnected' with the cause, 'error' worth logging,
+ * 'settle-lost' with a SettleLost when acks or rejects could not take effect (the tasks named may run twice).
+ */
+export type TransportEvent = 'connected' | 'disconnected' | 'error' | 'settle-lost';
+
+/**
+ * Deliveries whose ack or reject can no longer take effect: the broker has given (or will give) them to a consumer
+ * again, so their tasks may run twice. Emitted with the 'settle-lost' event.
+ */
+export interface SettleLost {
+  /** The task ids (the message's `id` header; the delivery tag when a message has none). */
+  readonly taskIds: readonly string[];
+  /** Why, in a sentence: what failed and what happens to the messages. */
+  readonly reason: string;
+}
+
+/**
+ * A consumer's liveness lease in the broker (celeriac's, beyond kombu's visibility timeout): while it is renewed,
+ * the messages taken under it are never redelivered, however long they run; once it stops being renewed (the
+ * process died), any other celeriac consumer returns them to their queues within the lease time. The worker starts
+ * it before consuming and stops it after its last settle. Messages of consumers without a lease (Python workers)
+ * keep the visibility-timeout rule.
+ */
+export interface TransportLease {
+  /** Seconds a lease lives without renewal (broker_transport_options.lease_timeout). */
+  readonly timeoutSeconds: number;
+  /** The current lease id (changes when a lost lease is replaced); undefined while stopped. */
+  readonly id: string | undefined;
+  /** Open the lease and keep renewing it; messages taken from now on are held under it. Nested calls share one lease. */
+  start(): Promise<void>;
+  /** After the consumer's settles: retry settles still pending, restore what the lease still holds, drop it. */
+  stop(): Promise<void>;
+}
 
 /** A connection to one broker. */
 export interface Transport {
@@ -90,6 +122,8 @@ export interface Transport {
    * elect one leader and claim each due run once. Absent where the broker keeps none (AMQP).
    */
   readonly coordination?: Coordination;
+  /** Liveness lease for consumers (Redis, SQL, memory); absent where the broker redelivers by itself (AMQP). */
+  readonly lease?: TransportLease;
   /** The broker URL with any password replaced by `**`, for logs and the banner. */
   readonly displayUrl: string;
   connect(signal?: AbortSignal): Promise<void>;

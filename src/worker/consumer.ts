@@ -62,7 +62,9 @@ export class Consumer {
     return prefetchMultiplier > 0 ? this.concurrency * prefetchMultiplier + this.heldForEta : 0;
   }
 
+  /** Opens the transport's worker lease (where it has one) before consuming, so what is taken is held under it. */
   async start(): Promise<void> {
+    await this.transport.lease?.start();
     await this.consumeFrom(this.options.queues);
   }
 
@@ -106,6 +108,7 @@ export class Consumer {
       // Rejected (settled) now, so an outcome arriving after this (a killed pool child) does not ack or reject again.
       await Promise.allSettled(left.map((r) => r.reject(true)));
     }
+    await this.transport.lease?.stop().catch((e) => this.logger.error(`shutdown: ${(e as Error).message}`));
   }
 
   /** Turn a warm shutdown in progress into a cold one: stop waiting for running tasks. */

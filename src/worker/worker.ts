@@ -6,7 +6,7 @@ import { importDefaultModules } from '../app/default-modules.js';
 import type { Celery } from '../app/celery.js';
 import { ImproperlyConfigured } from '../errors.js';
 import type { ExecutionHost } from '../task/execute.js';
-import type { QueueDeclaration, Transport } from '../transports/transport.js';
+import type { QueueDeclaration, SettleLost, Transport } from '../transports/transport.js';
 import { expandNodeName } from '../utils/ids.js';
 import type { Logger } from '../utils/logger.js';
 import { renderBanner } from './banner.js';
@@ -129,6 +129,7 @@ export class Worker {
     this.transport.on('disconnected', (e) => this.logger.warn(`consumer: Connection to broker lost (${(e as Error | undefined)?.message ?? 'unknown error'}). Trying to re-establish the connection…`));
     this.transport.on('connected', () => this.logger.info('consumer: Connected to the broker again; consuming.'));
     this.transport.on('error', (e) => this.logger.error(`consumer: ${(e as Error | undefined)?.message ?? String(e)}`));
+    this.transport.on('settle-lost', (arg) => { const lost = arg as SettleLost; this.logger.error(`consumer: ${lost.reason}. These tasks may run twice: ${listIds(lost.taskIds)}`); });
     for (const q of queues) await this.transport.declare(q.declaration);
     const backend = app.backendUrl() ? await app.getBackend() : null;
     this.backendDisplay = backend?.displayUrl ?? 'disabled://';
@@ -396,4 +397,9 @@ function signalNumber(signal: string | number | undefined): number {
   const name = signal?.toUpperCase();
   const known = name ? (constants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`] : undefined;
   return known ?? constants.signals.SIGTERM;
+}
+
+/** Task ids for a log line: at most 100 named, then how many more. */
+function listIds(ids: readonly string[]): string {
+  return ids.length <= 100 ? ids.join(', ') : `${ids.slice(0, 100).join(', ')} and ${ids.length - 100} more`;
 }

@@ -9,8 +9,8 @@ import { describeTransportConformance } from './transport.suite.js';
 const broker = `memory://conformance-${randomUUID()}`;
 
 describeTransportConformance('memory', {
-  open: async () => {
-    const t = await openTransport({ url: broker, transportOptions: { deferral_check_interval: 0.1 } });
+  open: async (extra = {}) => {
+    const t = await openTransport({ url: broker, transportOptions: { deferral_check_interval: 0.1, ...extra } });
     await t.connect();
     return t;
   },

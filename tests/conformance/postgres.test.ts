@@ -13,8 +13,8 @@ const url = database.url;
 afterAll(() => database.drop());
 
 describeTransportConformance('postgres', {
-  open: async () => {
-    const t = await createTransport({ url, transportOptions: { deferral_check_interval: 0.1 } });
+  open: async (extra = {}) => {
+    const t = await createTransport({ url, transportOptions: { deferral_check_interval: 0.1, ...extra } });
     await t.connect();
     return t;
   },

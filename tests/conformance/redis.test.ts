@@ -10,8 +10,8 @@ import { describeTransportConformance } from './transport.suite.js';
 const base = inject('redisUrl').replace(/\/\d+$/, '');
 
 describeTransportConformance('redis', {
-  open: async () => {
-    const t = await openTransport({ url: `${base}/10`, transportOptions: { deferral_check_interval: 0.1 } });
+  open: async (extra = {}) => {
+    const t = await openTransport({ url: `${base}/10`, transportOptions: { deferral_check_interval: 0.1, ...extra } });
     await t.connect();
     return t;
   },

@@ -15,8 +15,8 @@ const url = `sqlite:///${join(dir, 'broker.db')}`; // sqlite:/// + absolute path
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describeTransportConformance('sqlite', {
-  open: async () => {
-    const t = await openTransport({ url, transportOptions: { deferral_check_interval: 0.1 } });
+  open: async (extra = {}) => {
+    const t = await openTransport({ url, transportOptions: { deferral_check_interval: 0.1, ...extra } });
     await t.connect();
     return t;
   },

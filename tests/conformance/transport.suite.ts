@@ -8,8 +8,8 @@ import type { Delivery, OutgoingMessage, Transport } from '../../src/transports/
 import { bodyOf, Inbox, testMessage } from '../support/deliveries.js';
 
 export interface TransportSuiteOptions {
-  /** A fresh, connected transport to the broker under test; every call reaches the same broker. */
-  open(): Promise<Transport>;
+  /** A fresh, connected transport to the broker under test (with these broker_transport_options added); every call reaches the same broker. */
+  open(transportOptions?: Record<string, unknown>): Promise<Transport>;
   /** Which priority a store serves first: AMQP and SQL take the higher number, kombu's Redis the lower. */
   priorityOrder: 'higher-first' | 'lower-first';
 }
@@ -267,6 +267,66 @@ export function describeTransportConformance(name: string, options: TransportSui
       await again!.ack();
       await sub.cancel();
       expect(await producer.size(q)).toBe(0);
+    });
+
+    it('a live lease keeps its messages past the visibility timeout; an ack under it takes effect (where the broker has leases)', async () => {
+      const holder = await options.open({ visibility_timeout: 1, lease_timeout: 2 });
+      const rival = await options.open({ visibility_timeout: 1, lease_timeout: 2 });
+      try {
+        if (!holder.lease || !rival.lease) return;
+        const q = queue('lease-live');
+        await holder.declare({ name: q });
+        await producer.publish(message('long'), { exchange: '', routingKey: q });
+        await holder.lease.start();
+        await rival.lease.start();
+        const mine = new Inbox();
+        const theirs = new Inbox();
+        const a = await holder.subscribe([q], mine.push, { prefetch: 1 });
+        const [d] = await mine.waitFor(1);
+        const b = await rival.subscribe([q], theirs.push, { prefetch: 1 });
+        // Three visibility timeouts, several sweeps and renewals: nothing may leave the live holder.
+        await pause(3_500);
+        expect(theirs.deliveries).toHaveLength(0);
+        const lost: unknown[] = [];
+        holder.on('settle-lost', (l) => lost.push(l));
+        await d!.ack();
+        expect(lost).toEqual([]);
+        await Promise.all([a.cancel(), b.cancel()]);
+        expect(await producer.size(q)).toBe(0);
+      } finally {
+        await Promise.all([holder.close(), rival.close()]);
+      }
+    }, 20_000);
+
+    it('stopping a lease returns what it still holds at once, marked redelivered; a later ack under it is reported lost (where the broker has leases)', async () => {
+      const holder = await options.open({ lease_timeout: 30 });
+      try {
+        if (!holder.lease) return;
+        const q = queue('lease-stop');
+        await holder.declare({ name: q });
+        await producer.publish(message('held', { headers: { id: 'lease-stop-id', task: 'conformance.echo' } }), { exchange: '', routingKey: q });
+        await holder.lease.start();
+        const mine = new Inbox();
+        const sub = await holder.subscribe([q], mine.push, { prefetch: 1 });
+        const [d] = await mine.waitFor(1);
+        await sub.cancel();
+        await holder.lease.stop();
+        expect(await producer.size(q)).toBe(1);
+        const lost: Array<{ taskIds: string[] }> = [];
+        holder.on('settle-lost', (l) => lost.push(l as { taskIds: string[] }));
+        await d!.ack();
+        expect(lost.map((l) => l.taskIds)).toEqual([['lease-stop-id']]);
+        const again = new Inbox();
+        const next = await consumer.subscribe([q], again.push, { prefetch: 1 });
+        const [r] = await again.waitFor(1);
+        expect(bodyOf(r!)).toBe('held');
+        expect(r!.redelivered).toBe(true);
+        await r!.ack();
+        await next.cancel();
+        expect(await producer.size(q)).toBe(0);
+      } finally {
+        await holder.close();
+      }
     });
   });
 }

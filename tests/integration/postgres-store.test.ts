@@ -54,7 +54,7 @@ describe('PostgreSQL broker store', () => {
     const def = await raw.query("SELECT column_default FROM information_schema.columns WHERE table_name = 'kombu_message' AND column_name = 'id'");
     expect(def.rows[0].column_default).toBeNull();
     const cols = await raw.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'kombu_message'");
-    expect(cols.rows.map((r) => r.column_name).sort()).toEqual(['due_at', 'id', 'payload', 'priority', 'queue_id', 'taken_at', 'timestamp', 'version', 'visible']);
+    expect(cols.rows.map((r) => r.column_name).sort()).toEqual(['due_at', 'id', 'lease_id', 'payload', 'priority', 'queue_id', 'taken_at', 'timestamp', 'version', 'visible']);
   });
 
   it('never gives one row to two of several concurrent takers', async () => {

@@ -54,9 +54,9 @@ describe('celeriac workers on SQLite', () => {
     expect(new Set(ran).size).toBe(300);
   });
 
-  it('SIGKILL while holding acks_late tasks loses none: another worker finishes them after the visibility timeout', async () => {
+  it('SIGKILL while holding acks_late tasks loses none: another worker finishes them after the lease expires', async () => {
     const { client, start, executions } = setup();
-    const env = { CELERIAC_VISIBILITY_TIMEOUT: '2' };
+    const env = { CELERIAC_LEASE_TIMEOUT: '2' };
     const doomed = await start('doomed@sqlite', ['-c', '2'], env);
     const results = await Promise.all(Array.from({ length: 10 }, () => client.sendTask('counting.late', [400])));
     for (let i = 0; i < 100 && executions().length < 2; i++) await new Promise((r) => setTimeout(r, 50));

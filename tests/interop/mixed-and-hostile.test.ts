@@ -94,5 +94,5 @@ describe('hostile input on the queue of a celeriac worker', () => {
     expect(ts.output()).toMatch(/not JSON/);
     expect(ts.output()).toMatch(/untrusted content of type application\/x-python-serialize/);
     expect(await redis.llen('celery')).toBe(0);
-  });
+  }, 120_000);
 });

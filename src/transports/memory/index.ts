@@ -1,6 +1,7 @@
 // memory://[name]: a QueueStore in this process's memory, shared by every app that opens the same name (kombu's
 // memory transport). For tests and eager development: real prefetch, acks, priorities, redelivery and broadcast,
-// no persistence. Priorities follow AMQP: a higher number is taken first.
+// no persistence. Priorities follow AMQP: a higher number is taken first. Worker leases expire on this process's
+// clock (a stopped worker's messages come back; a crashed process takes its memory with it).
 
 import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
 import { redactUrl } from '../../config/urls.js';
@@ -41,7 +42,7 @@ class Deque<T> {
   }
 }
 
-interface Held { queue: string; raw: string; priority: number; since: number; dueAt?: number }
+interface Held { queue: string; raw: string; priority: number; since: number; dueAt?: number; lease?: string }
 
 /** A queue: one FIFO per priority in use, highest first. */
 class PriorityQueue {
@@ -85,6 +86,8 @@ class PriorityQueue {
 class MemoryBroker {
   readonly queues = new Map<string, PriorityQueue>();
   readonly unacked = new Map<string, Held>();
+  /** Lease id → expiry (epoch ms). */
+  readonly leases = new Map<string, number>();
   readonly deferred = new Map<string, Held>();
   readonly bindings = new Map<string, Binding[]>();
   readonly channels = new Map<string, Set<(raw: string) => void>>();
@@ -124,16 +127,17 @@ function brokerNamed(name: string): MemoryBroker {
 export function createMemoryStore(name = ''): QueueStore {
   const b = brokerNamed(name);
 
-  const takeNow = (queues: readonly string[], max: number): TakenMessage[] => {
+  const takeNow = (queues: readonly string[], max: number, holder?: string): TakenMessage[] => {
     const taken: TakenMessage[] = [];
+    const lease = holder !== undefined && b.leases.has(holder) ? holder : undefined;
     for (const queue of queues) {
       const q = b.queues.get(queue);
       while (q && taken.length < max) {
         const next = q.shift();
         if (!next) break;
         const tag = b.tag();
-        b.unacked.set(tag, { queue, raw: next.raw, priority: next.priority, since: Date.now() });
-        taken.push({ queue, raw: next.raw, tag });
+        b.unacked.set(tag, { queue, raw: next.raw, priority: next.priority, since: Date.now(), lease });
+        taken.push({ queue, raw: next.raw, tag, holder: lease });
       }
       if (taken.length >= max) break;
     }
@@ -145,6 +149,25 @@ export function createMemoryStore(name = ''): QueueStore {
     b.wakeAll();
   };
 
+  /** The held message `tag`, when `holder` (if given) still holds it. */
+  const heldBy = (tag: string, holder?: string): Held | undefined => {
+    const held = b.unacked.get(tag);
+    return held && (holder === undefined || held.lease === holder) ? held : undefined;
+  };
+
+  /** Restore every message held under a lease `gone` says is gone, then forget those leases. */
+  const restoreLeased = (gone: (lease: string) => boolean): number => {
+    let n = 0;
+    for (const [tag, held] of b.unacked) {
+      if (held.lease === undefined || !gone(held.lease)) continue;
+      b.unacked.delete(tag);
+      requeueHeld(held, true);
+      n++;
+    }
+    for (const id of [...b.leases.keys()]) if (gone(id)) b.leases.delete(id);
+    return n;
+  };
+
   return {
     async put(queue, raw, priority) {
       b.queue(queue).push(raw, priority);
@@ -153,7 +176,7 @@ export function createMemoryStore(name = ''): QueueStore {
     async take(queues, options: TakeOptions) {
       const deadline = Date.now() + options.timeoutMs;
       for (;;) {
-        const taken = takeNow(queues, Math.max(1, options.max));
+        const taken = takeNow(queues, Math.max(1, options.max), options.holder);
         if (taken.length || options.signal.aborted) return taken;
         const left = deadline - Date.now();
         if (left <= 0) return [];
@@ -170,20 +193,40 @@ export function createMemoryStore(name = ''): QueueStore {
         });
       }
     },
-    async ack(tag) {
+    async ack(tag, holder) {
+      if (!heldBy(tag, holder)) return holder === undefined ? undefined : false;
       b.unacked.delete(tag);
+      return true;
     },
-    async requeue(tag) {
-      const held = b.unacked.get(tag);
-      if (!held) return;
+    async requeue(tag, holder) {
+      const held = heldBy(tag, holder);
+      if (!held) return false;
       b.unacked.delete(tag);
       requeueHeld(held, true);
+      return true;
+    },
+    leases: {
+      async open(id, ttlMs) {
+        b.leases.set(id, Date.now() + ttlMs);
+      },
+      async renew(id, ttlMs) {
+        if (!b.leases.has(id)) return false;
+        b.leases.set(id, Date.now() + ttlMs);
+        return true;
+      },
+      async sweep() {
+        const now = Date.now();
+        return restoreLeased((id) => (b.leases.get(id) ?? 0) <= now);
+      },
+      async release(id) {
+        return restoreLeased((lease) => lease === id);
+      },
     },
     async restoreExpired(visibilityTimeoutMs) {
       const cutoff = Date.now() - visibilityTimeoutMs;
       let n = 0;
       for (const [tag, held] of b.unacked) {
-        if (held.since > cutoff) continue;
+        if (held.since > cutoff || held.lease !== undefined) continue;
         b.unacked.delete(tag);
         requeueHeld(held, true);
         n++;
@@ -229,11 +272,12 @@ export function createMemoryStore(name = ''): QueueStore {
     },
     coordination: b.coordination,
     deferral: {
-      async defer(tag, dueAt) {
-        const held = b.unacked.get(tag);
-        if (!held) return;
+      async defer(tag, dueAt, holder) {
+        const held = heldBy(tag, holder);
+        if (!held) return false;
         b.unacked.delete(tag);
-        b.deferred.set(tag, { ...held, dueAt });
+        b.deferred.set(tag, { ...held, dueAt, lease: undefined });
+        return true;
       },
       async releaseDue(now) {
         let n = 0;

@@ -18,7 +18,8 @@
 //   that returns as soon as that list is non-empty; then TAKE runs again. With several lists (always, with priority
 //   steps) the wait is capped at `polling_interval` (default 0.1 s) so the other lists are re-checked. Abort
 //   disconnects the blocking connection, which ends the wait at once.
-// - ack = ZREM unacked_index + HDEL unacked in one MULTI, batched across acks issued in the same event-loop turn.
+// - ack = ZREM unacked_index + HDEL unacked in one MULTI, batched across acks issued in the same event-loop turn
+//   (ACK_HELD, per lease, for messages held under one).
 // - requeue/restoreExpired = the RESTORE/RESTORE_EXPIRED scripts: RPUSH the envelope (marked redelivered in headers
 //   and properties.delivery_info, by editing the JSON text in Lua) to the consuming end of its priority list. The
 //   sweep takes `unacked_mutex` (SET NX PX) inside the script, so Python workers sweeping concurrently skip.
@@ -28,19 +29,21 @@
 //   `/<db>.<exchange>/*` on one shared subscriber connection.
 // - connections: one auto-pipelined command connection, one blocking connection per concurrent take, one
 //   subscriber. ioredis reconnects with backoff; failed commands surface as OperationalError naming the redacted URL.
-// Known limit (as in kombu): if a consumer is slower than visibility_timeout the sweep redelivers its message, and
-// the second copy is held under the same tag.
+// - leases (scripts.ts header): a worker's takes record each tag in its lease's held hash; renewals re-score those
+//   tags in unacked_index, so no visibility sweep (ours or kombu's) redelivers a live worker's messages however long
+//   they run; LEASE_SWEEP restores the messages of expired leases. Entries without a lease (Python workers', or a
+//   consumer that opened none) keep kombu's visibility-timeout rule.
 
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ImproperlyConfigured } from '../../errors.js';
 import { sleepLong } from '../../utils/long-timer.js';
 import { CHUNK, chunks } from '../../utils/chunks.js';
-import type { Binding, BindingTable, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
+import type { Binding, BindingTable, QueueStore, QueueStoreLeases, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import { RedisSubscriber } from '../../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisFailure, type RedisConnectionConfig } from '../../drivers/redis.js';
 import { RedisCoordination } from '../../drivers/redis-coordination.js';
-import { DEFER, PURGE, RELEASE_DUE, RESTORE, RESTORE_EXPIRED, TAKE } from './scripts.js';
+import { ACK_HELD, DEFER, LEASE_OPEN, LEASE_RELEASE, LEASE_RENEW, LEASE_SWEEP, PURGE, RELEASE_DUE, RESTORE, RESTORE_EXPIRED, TAKE } from './scripts.js';
 
 /** kombu's separator for priority lists and binding members: ASCII ACK + SYN. */
 export const DEFAULT_SEP = '\x06\x16';
@@ -48,6 +51,9 @@ export const DEFAULT_SEP = '\x06\x16';
 export const DEFAULT_PRIORITY_STEPS: readonly number[] = [0, 3, 6, 9];
 /** Our deferred-message set (not part of kombu's layout). */
 export const DEFERRED_KEY = 'celeriac.deferred';
+/** Our lease registry (zset: lease id → expiry, epoch ms) and the prefix of each lease's held hash. */
+export const LEASES_KEY = 'celeriac.leases';
+export const HELD_PREFIX = 'celeriac.held.';
 const BATCH_LIMIT = 1000;
 
 type Reply = (string | number)[];
@@ -58,6 +64,11 @@ interface ScriptCommands {
   celeriacDefer(numKeys: number, ...args: string[]): Promise<number>;
   celeriacReleaseDue(numKeys: number, ...args: string[]): Promise<[number, number]>;
   celeriacPurge(numKeys: number, ...args: string[]): Promise<number>;
+  celeriacAckHeld(numKeys: number, ...args: string[]): Promise<string[]>;
+  celeriacLeaseOpen(numKeys: number, ...args: string[]): Promise<number>;
+  celeriacLeaseRenew(numKeys: number, ...args: string[]): Promise<number>;
+  celeriacLeaseSweep(numKeys: number, ...args: string[]): Promise<[number, number]>;
+  celeriacLeaseRelease(numKeys: number, ...args: string[]): Promise<number>;
 }
 type CommandClient = Redis & ScriptCommands;
 
@@ -118,13 +129,15 @@ export class RedisQueueStore implements QueueStore {
   readonly coordination: RedisCoordination;
   readonly broadcast: NonNullable<QueueStore['broadcast']>;
   readonly deferral: NonNullable<QueueStore['deferral']>;
+  readonly leases: QueueStoreLeases;
   private readonly client: CommandClient;
   private readonly subscriber: RedisSubscriber;
   private readonly idle: Redis[] = [];
   private readonly blocking = new Set<Redis>();
   private readonly plans = new Map<string, ListPlan>();
   private readonly rotation = new Map<string, string[]>();
-  private ackBatch?: { tags: string[]; done: Promise<void> };
+  /** Acks issued in this event-loop turn, per lease ('' = none): sent as one command each. */
+  private readonly ackBatches = new Map<string, { tags: string[]; done: Promise<ReadonlySet<string>> }>();
   private readonly putBatches = new Map<string, { queue: string; raws: string[]; settle: { resolve: () => void; reject: (e: unknown) => void }[] }>();
   private noBlmove = false;
   private closed = false;
@@ -142,17 +155,24 @@ export class RedisQueueStore implements QueueStore {
     client.defineCommand('celeriacDefer', { lua: DEFER });
     client.defineCommand('celeriacReleaseDue', { lua: RELEASE_DUE });
     client.defineCommand('celeriacPurge', { lua: PURGE });
+    client.defineCommand('celeriacAckHeld', { lua: ACK_HELD });
+    client.defineCommand('celeriacLeaseOpen', { lua: LEASE_OPEN });
+    client.defineCommand('celeriacLeaseRenew', { lua: LEASE_RENEW });
+    client.defineCommand('celeriacLeaseSweep', { lua: LEASE_SWEEP });
+    client.defineCommand('celeriacLeaseRelease', { lua: LEASE_RELEASE });
     this.client = client as CommandClient;
     this.bindings = this.makeBindings();
+    this.leases = this.makeLeases();
     this.coordination = new RedisCoordination(this.client, this.s.prefix, this.displayUrl);
     this.broadcast = {
       publish: (channel, raw) => this.run(`publishing to fanout channel ${channel}`, async () => void (await this.client.publish(this.channel(channel), raw))),
       listen: (exchange, onMessage) => this.listen(exchange, onMessage),
     };
     this.deferral = {
-      defer: (tag, dueAt) => this.run('deferring a message', async () => {
+      defer: (tag, dueAt, holder) => this.run('deferring a message', async () => {
         const k = this.keys();
-        await this.client.celeriacDefer(3, k.unacked, k.index, this.key(DEFERRED_KEY), tag, String(Math.round(dueAt)));
+        const held = holder === undefined ? [] : [this.heldKey(holder)];
+        return (await this.client.celeriacDefer(3 + held.length, k.unacked, k.index, this.key(DEFERRED_KEY), ...held, tag, String(Math.round(dueAt)))) === 1;
       }),
       releaseDue: (now) => this.run('releasing deferred messages', async () => {
         let total = 0;
@@ -163,6 +183,37 @@ export class RedisQueueStore implements QueueStore {
         }
       }),
     };
+  }
+
+  private makeLeases(): QueueStoreLeases {
+    const steps = () => [this.s.prefix, this.s.sep, this.s.steps.join(',')];
+    return {
+      open: (id, ttlMs) => this.run('opening a worker lease', async () => {
+        await this.client.celeriacLeaseOpen(1, this.key(LEASES_KEY), id, String(Math.round(ttlMs)));
+      }),
+      renew: (id, ttlMs) => this.run('renewing a worker lease', async () => {
+        const k = this.keys();
+        return (await this.client.celeriacLeaseRenew(3, this.key(LEASES_KEY), this.heldKey(id), k.index, id, String(Math.round(ttlMs)), String(Date.now() / 1000))) === 1;
+      }),
+      sweep: () => this.run('restoring the messages of expired worker leases', async () => {
+        const k = this.keys();
+        let total = 0;
+        for (;;) {
+          const [n, leases] = await this.client.celeriacLeaseSweep(3, this.key(LEASES_KEY), k.unacked, k.index, ...steps(), this.key(HELD_PREFIX), String(100));
+          total += Number(n);
+          if (Number(leases) < 100) return total;
+        }
+      }),
+      release: (id) => this.run('releasing a worker lease', async () => {
+        const k = this.keys();
+        return Number(await this.client.celeriacLeaseRelease(4, this.key(LEASES_KEY), k.unacked, k.index, this.heldKey(id), ...steps(), id));
+      }),
+    };
+  }
+
+  /** The held hash of lease `id`. */
+  private heldKey(id: string): string {
+    return this.key(HELD_PREFIX + id);
   }
 
   /** The full (prefixed) key name. */
@@ -272,7 +323,7 @@ export class RedisQueueStore implements QueueStore {
     for (;;) {
       if (this.closed) return [];
       const ordered = this.order(queues);
-      const taken = await this.takeNow(this.plan(ordered), max);
+      const taken = await this.takeNow(this.plan(ordered), max, options.holder);
       if (taken.length) {
         this.rotate(queues, taken[taken.length - 1]!.queue);
         return taken;
@@ -284,13 +335,15 @@ export class RedisQueueStore implements QueueStore {
     }
   }
 
-  private takeNow(plan: ListPlan, max: number): Promise<TakenMessage[]> {
+  private takeNow(plan: ListPlan, max: number, holder?: string): Promise<TakenMessage[]> {
     return this.run(`taking messages from ${[...new Set(plan.names)].join(', ')}`, async () => {
       const k = this.keys();
-      const reply = await this.client.celeriacTake(2 + plan.lists.length, k.unacked, k.index, ...plan.lists, String(max), String(Date.now() / 1000), `${randomUUID()}.`, ...plan.names);
+      const held = holder === undefined ? this.key(LEASES_KEY) : this.heldKey(holder);
+      const reply = await this.client.celeriacTake(4 + plan.lists.length, k.unacked, k.index, this.key(LEASES_KEY), held, ...plan.lists, String(max), String(Date.now() / 1000), `${randomUUID()}.`, holder ?? '', ...plan.names);
+      const leased = Number(reply[0]) === 1 ? holder : undefined;
       const taken: TakenMessage[] = [];
-      for (let i = 0; i + 2 < reply.length; i += 3) {
-        taken.push({ queue: plan.names[Number(reply[i]) - 1]!, raw: String(reply[i + 1]), tag: String(reply[i + 2]) });
+      for (let i = 1; i + 2 < reply.length; i += 3) {
+        taken.push({ queue: plan.names[Number(reply[i]) - 1]!, raw: String(reply[i + 1]), tag: String(reply[i + 2]), holder: leased });
       }
       return taken;
     });
@@ -338,31 +391,41 @@ export class RedisQueueStore implements QueueStore {
     return conn;
   }
 
-  ack(tag: string): Promise<void> {
-    let batch = this.ackBatch;
+  async ack(tag: string, holder?: string): Promise<boolean> {
+    const key = holder ?? '';
+    let batch = this.ackBatches.get(key);
     if (!batch) {
       const tags: string[] = [];
-      const done = new Promise<void>((resolve, reject) => {
+      const done = new Promise<ReadonlySet<string>>((resolve, reject) => {
         setImmediate(() => {
-          this.ackBatch = undefined;
+          this.ackBatches.delete(key);
           const k = this.keys();
           this.run(`acknowledging ${tags.length} message(s)`, async () => {
-            const tx = this.client.multi();
-            for (const part of chunks(tags)) tx.zrem(k.index, ...part).hdel(k.unacked, ...part);
-            await tx.exec();
+            if (holder === undefined) {
+              const tx = this.client.multi();
+              for (const part of chunks(tags)) tx.zrem(k.index, ...part).hdel(k.unacked, ...part);
+              await tx.exec();
+              return new Set<string>();
+            }
+            const missed = new Set<string>();
+            for (const part of chunks(tags)) {
+              for (const tag of await this.client.celeriacAckHeld(3, k.unacked, k.index, this.heldKey(holder), ...part)) missed.add(tag);
+            }
+            return missed;
           }).then(resolve, reject);
         });
       });
-      batch = this.ackBatch = { tags, done };
+      this.ackBatches.set(key, (batch = { tags, done }));
     }
     batch.tags.push(tag);
-    return batch.done;
+    return !(await batch.done).has(tag);
   }
 
-  requeue(tag: string): Promise<void> {
+  requeue(tag: string, holder?: string): Promise<boolean> {
     return this.run('requeueing a message', async () => {
       const k = this.keys();
-      await this.client.celeriacRestore(2, k.unacked, k.index, this.s.prefix, this.s.sep, this.s.steps.join(','), tag);
+      const held = holder === undefined ? [] : [this.heldKey(holder)];
+      return (await this.client.celeriacRestore(2 + held.length, k.unacked, k.index, ...held, this.s.prefix, this.s.sep, this.s.steps.join(','), tag)) === 1;
     });
   }
 
@@ -373,7 +436,7 @@ export class RedisQueueStore implements QueueStore {
       let total = 0;
       for (;;) {
         const token = randomUUID().replaceAll('-', '');
-        const [n, seen] = await this.client.celeriacRestoreExpired(3, k.unacked, k.index, k.mutex, this.s.prefix, this.s.sep, this.s.steps.join(','), cutoff, String(this.s.mutexExpireMs), String(BATCH_LIMIT), token);
+        const [n, seen] = await this.client.celeriacRestoreExpired(4, k.unacked, k.index, k.mutex, this.key(LEASES_KEY), this.s.prefix, this.s.sep, this.s.steps.join(','), cutoff, String(this.s.mutexExpireMs), String(BATCH_LIMIT), token, this.key(HELD_PREFIX), String(Date.now() / 1000));
         if (Number(n) < 0) return total;
         total += Number(n);
         if (Number(seen) < BATCH_LIMIT) return total;
@@ -437,7 +500,7 @@ export class RedisQueueStore implements QueueStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.ackBatch?.done.catch(() => undefined);
+    await Promise.all([...this.ackBatches.values()].map((b) => b.done.catch(() => undefined)));
     for (const conn of this.blocking) conn.disconnect(false);
     this.blocking.clear();
     this.idle.length = 0;

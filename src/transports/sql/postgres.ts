@@ -4,7 +4,8 @@
 // Features
 //   direct / topic routing: yes (celeriac_binding)          fanout / broadcast: yes, LISTEN/NOTIFY (see below)
 //   priority: yes, higher number first, then FIFO           delayed delivery: yes (due_at; Delivery.defer)
-//   redelivery: yes, unacked rows older than visibility_timeout are restored by any process
+//   redelivery: yes: rows of a worker whose lease expired (lease_timeout, on the server's clock) are restored by any
+//         worker; other unacked rows older than visibility_timeout by any process
 //   take: one statement `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)`: consumers never block each other
 //         and never take the same row.
 //   waiting: one dedicated LISTEN connection per store; put() NOTIFYs channel `celeriac_put` (payload = queue name)
@@ -28,11 +29,11 @@ import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
 import { redactUrl } from '../../config/urls.js';
 import { SCHEMA_LOCKS, ensurePgSchema, isPgConnectionError, pgConfig, wrapPgError } from '../../drivers/postgres.js';
 import { PgListener } from '../../drivers/postgres-listen.js';
-import { PgCoordination } from '../../drivers/sql-coordination.js';
+import { PG_NOW, PgCoordination } from '../../drivers/sql-coordination.js';
 import { DIALECTS, numbered, sqlDateTime } from '../../drivers/sql-dialect.js';
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
-import type { Binding, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
+import type { Binding, QueueStore, QueueStoreLeases, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import { BROKER_ADDED_COLUMNS, BROKER_INDEXES, BROKER_SQL, brokerSchema, tagId } from './schema.js';
 
 const D = DIALECTS.postgresql;
@@ -56,17 +57,32 @@ const SQL = {
     `VALUES (nextval('message_id_sequence'), true, NULL, $1, 1, $2, $3) RETURNING id) ` +
     `SELECT pg_notify('${PUT_CHANNEL}', $4) FROM ins`,
   // The take: lock up to $2 waiting rows nobody else holds, mark them taken, return them; one statement.
-  take: 'UPDATE kombu_message m SET visible = false, timestamp = $3, version = m.version + 1, taken_at = $4 ' +
+  take: 'UPDATE kombu_message m SET visible = false, timestamp = $3, version = m.version + 1, taken_at = $4, lease_id = $5 ' +
     'FROM (SELECT id FROM kombu_message WHERE queue_id = $1 AND visible = true ORDER BY priority DESC, id LIMIT $2 FOR UPDATE SKIP LOCKED) picked ' +
     'WHERE m.id = picked.id RETURNING m.id, m.payload, m.priority',
   ack: numbered(BROKER_SQL.ack),
-  selectTaken: numbered(BROKER_SQL.selectTaken),
-  requeue: 'UPDATE kombu_message SET visible = true, timestamp = NULL, version = version + 1, taken_at = NULL, due_at = NULL, payload = $1 ' +
-    'WHERE id = $2 AND taken_at IS NOT NULL RETURNING queue_id',
-  selectExpired: 'SELECT id, payload FROM kombu_message WHERE taken_at IS NOT NULL AND taken_at <= $1 ORDER BY id LIMIT 1000',
+  // $2: the lease that must still hold the row, or NULL (no lease: unconditional, as before leases).
+  ackHeld: 'DELETE FROM kombu_message WHERE id = $1 AND ($2::varchar IS NULL OR lease_id = $2)',
+  selectTaken: 'SELECT id, payload FROM kombu_message WHERE id = $1 AND taken_at IS NOT NULL AND ($2::varchar IS NULL OR lease_id = $2)',
+  requeue: 'UPDATE kombu_message SET visible = true, timestamp = NULL, version = version + 1, taken_at = NULL, due_at = NULL, lease_id = NULL, payload = $1 ' +
+    'WHERE id = $2 AND taken_at IS NOT NULL AND ($3::varchar IS NULL OR lease_id = $3) RETURNING queue_id',
+  selectExpired: 'SELECT id, payload FROM kombu_message WHERE taken_at IS NOT NULL AND taken_at <= $1 AND lease_id IS NULL ORDER BY id LIMIT 1000',
   restore: 'UPDATE kombu_message m SET visible = true, timestamp = NULL, version = m.version + 1, taken_at = NULL, due_at = NULL, payload = v.payload ' +
-    'FROM unnest($1::int[], $2::text[]) AS v(id, payload) WHERE m.id = v.id AND m.taken_at IS NOT NULL AND m.taken_at <= $3',
-  defer: numbered(BROKER_SQL.defer),
+    'FROM unnest($1::int[], $2::text[]) AS v(id, payload) WHERE m.id = v.id AND m.taken_at IS NOT NULL AND m.taken_at <= $3 AND m.lease_id IS NULL',
+  defer: 'UPDATE kombu_message SET taken_at = NULL, lease_id = NULL, due_at = $1, version = version + 1 WHERE id = $2 AND taken_at IS NOT NULL AND ($3::varchar IS NULL OR lease_id = $3)',
+  // Leases, on the server's clock.
+  leaseOpen: `INSERT INTO celeriac_lease (id, expires_at) VALUES ($1, ${PG_NOW} + $2)`,
+  leaseRenew: `UPDATE celeriac_lease SET expires_at = ${PG_NOW} + $2 WHERE id = $1`,
+  leaseDelete: 'DELETE FROM celeriac_lease WHERE id = $1',
+  // Drop expired leases and find the rows held under them or under no existing lease (a take that raced a sweep);
+  // the statement sees the table as before its DELETE, hence both conditions.
+  sweepLeases: `WITH gone AS (DELETE FROM celeriac_lease WHERE expires_at <= ${PG_NOW} RETURNING id) ` +
+    'SELECT m.id, m.payload, m.lease_id FROM kombu_message m WHERE m.lease_id IS NOT NULL AND (m.lease_id IN (SELECT id FROM gone) ' +
+    'OR NOT EXISTS (SELECT 1 FROM celeriac_lease l WHERE l.id = m.lease_id)) ORDER BY m.id LIMIT 1000',
+  selectLeased: 'SELECT id, payload, lease_id FROM kombu_message WHERE lease_id = $1 ORDER BY id',
+  // Back to waiting, only while the row is still held under the lease it was read with.
+  restoreLeased: 'UPDATE kombu_message m SET visible = true, timestamp = NULL, version = m.version + 1, taken_at = NULL, due_at = NULL, lease_id = NULL, payload = v.payload ' +
+    'FROM unnest($1::int[], $2::text[], $3::text[]) AS v(id, payload, lease) WHERE m.id = v.id AND m.lease_id = v.lease',
   releaseDue: 'UPDATE kombu_message SET visible = true, timestamp = NULL, version = version + 1, due_at = NULL WHERE due_at IS NOT NULL AND due_at <= $1',
   size: 'SELECT COUNT(*) AS n FROM kombu_message WHERE queue_id = $1 AND visible = true',
   purge: 'DELETE FROM kombu_message WHERE queue_id = $1 AND visible = true',
@@ -96,7 +112,7 @@ export class PgQueueStore implements QueueStore {
   private readonly listener: PgListener;
   private readonly listeners = new Map<string, Set<(raw: string) => void>>();
   private lastPrune = 0;
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(private readonly url: string, private readonly options: Readonly<Record<string, unknown>> = {}) {
     this.displayUrl = redactUrl(url);
@@ -154,16 +170,16 @@ export class PgQueueStore implements QueueStore {
     this.wakeLocal(queue);
   }
 
-  private async takeNow(queues: readonly string[], max: number): Promise<TakenMessage[]> {
+  private async takeNow(queues: readonly string[], max: number, holder?: string): Promise<TakenMessage[]> {
     const taken: TakenMessage[] = [];
     const now = new Date();
     for (const queue of queues) {
       const id = await this.queueId(queue, false);
       if (id === undefined) continue;
-      const { rows } = await this.query<{ id: number; payload: string; priority: number }>(SQL.take, [id, max - taken.length, sqlDateTime(now, false), now.getTime()]);
+      const { rows } = await this.query<{ id: number; payload: string; priority: number }>(SQL.take, [id, max - taken.length, sqlDateTime(now, false), now.getTime(), holder ?? null]);
       // RETURNING has no order: restore the take order.
       rows.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
-      for (const row of rows) taken.push({ queue, raw: row.payload, tag: String(row.id) });
+      for (const row of rows) taken.push({ queue, raw: row.payload, tag: String(row.id), ...(holder === undefined ? {} : { holder }) });
       if (taken.length >= max) break;
     }
     return taken;
@@ -178,7 +194,7 @@ export class PgQueueStore implements QueueStore {
       // Start listening before the take, so a NOTIFY that lands right after it is not lost.
       if (options.timeoutMs > 0) void this.listener.ready().catch(() => undefined);
       if (this.inflight.size) await Promise.allSettled([...this.inflight]);
-      const taken = await this.takeNow(queues, max);
+      const taken = await this.takeNow(queues, max, options.holder);
       if (taken.length) return taken;
       const left = deadline - Date.now();
       if (left <= 0) return [];
@@ -237,33 +253,62 @@ export class PgQueueStore implements QueueStore {
     }
   }
 
-  async ack(tag: string): Promise<void> {
+  async ack(tag: string, holder?: string): Promise<boolean | void> {
     const id = tagId(tag);
-    if (id !== undefined) await this.query(SQL.ack, [id]);
+    if (id === undefined) return;
+    if (holder === undefined) await this.query(SQL.ack, [id]);
+    else return (await this.query(SQL.ackHeld, [id, holder])).rowCount === 1;
   }
 
   /**
    * The virtual layer frees the prefetch slot before the requeue has run; takes in this process wait for requeues
    * already started, so a requeued message is taken again before the rows behind it (its id keeps it first).
    */
-  async requeue(tag: string): Promise<void> {
-    const pending = this.requeueNow(tag);
+  async requeue(tag: string, holder?: string): Promise<boolean> {
+    const pending = this.requeueNow(tag, holder ?? null);
     this.inflight.add(pending);
     try {
-      await pending;
+      return await pending;
     } finally {
       this.inflight.delete(pending);
     }
   }
 
-  private async requeueNow(tag: string): Promise<void> {
+  private async requeueNow(tag: string, holder: string | null): Promise<boolean> {
     const id = tagId(tag);
-    if (id === undefined) return;
-    const row = (await this.query<{ id: number; payload: string }>(SQL.selectTaken, [id])).rows[0];
-    if (!row) return;
-    // Conditional on taken_at: a concurrent ack or restore makes this a no-op.
-    const { rowCount } = await this.query(SQL.requeue, [markRedeliveredIfEnvelope(row.payload), id]);
+    if (id === undefined) return false;
+    const row = (await this.query<{ id: number; payload: string }>(SQL.selectTaken, [id, holder])).rows[0];
+    if (!row) return false;
+    // Conditional on taken_at (and the lease): a concurrent ack or restore makes this a no-op.
+    const { rowCount } = await this.query(SQL.requeue, [markRedeliveredIfEnvelope(row.payload), id, holder]);
     if (rowCount) await this.notifyPut('');
+    return Boolean(rowCount);
+  }
+
+  /** Worker leases, judged on the server's clock. */
+  readonly leases: QueueStoreLeases = {
+    open: async (id, ttlMs) => void (await this.query(SQL.leaseOpen, [id, Math.round(ttlMs)])),
+    renew: async (id, ttlMs) => (await this.query(SQL.leaseRenew, [id, Math.round(ttlMs)])).rowCount === 1,
+    sweep: async () => {
+      let total = 0;
+      for (;;) {
+        const { rows } = await this.query<{ id: number; payload: string; lease_id: string }>(SQL.sweepLeases);
+        total += await this.restoreLeased(rows);
+        if (rows.length < 1000) return total;
+      }
+    },
+    release: async (id) => {
+      const n = await this.restoreLeased((await this.query<{ id: number; payload: string; lease_id: string }>(SQL.selectLeased, [id])).rows);
+      await this.query(SQL.leaseDelete, [id]);
+      return n;
+    },
+  };
+
+  private async restoreLeased(rows: ReadonlyArray<{ id: number; payload: string; lease_id: string }>): Promise<number> {
+    if (!rows.length) return 0;
+    const { rowCount } = await this.query(SQL.restoreLeased, [rows.map((r) => Number(r.id)), rows.map((r) => markRedeliveredIfEnvelope(r.payload)), rows.map((r) => r.lease_id)]);
+    if (rowCount) await this.notifyPut('');
+    return rowCount ?? 0;
   }
 
   async restoreExpired(visibilityTimeoutMs: number): Promise<number> {
@@ -312,9 +357,9 @@ export class PgQueueStore implements QueueStore {
   };
 
   readonly deferral = {
-    defer: async (tag: string, dueAt: number): Promise<void> => {
+    defer: async (tag: string, dueAt: number, holder?: string): Promise<boolean> => {
       const id = tagId(tag);
-      if (id !== undefined) await this.query(SQL.defer, [Math.trunc(dueAt), id]);
+      return id !== undefined && (await this.query(SQL.defer, [Math.trunc(dueAt), id, holder ?? null])).rowCount === 1;
     },
     releaseDue: async (now: number): Promise<number> => {
       const n = (await this.query(SQL.releaseDue, [Math.trunc(now)])).rowCount ?? 0;

@@ -5,7 +5,8 @@
 // Features
 //   direct / topic routing: yes (bindings in celeriac_binding)     fanout / broadcast: yes, polled (celeriac_broadcast)
 //   priority: yes, higher number first, then FIFO                  delayed delivery: yes (due_at; Delivery.defer)
-//   redelivery: yes, unacked rows older than visibility_timeout are restored by any process
+//   redelivery: yes: rows of a worker whose lease expired (lease_timeout, on this machine's clock) are restored by
+//         any worker; other unacked rows older than visibility_timeout by any process
 //   URL: sqlite://celeriac.db (relative, celeriac's form), sqlite:///relative.db, sqlite:////abs/path.db (SQLAlchemy's),
 //        sqlite:// = celeriac.db in the working directory, sqlite://:memory: (one process, one connection).
 //
@@ -21,7 +22,7 @@ import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
 import { redactUrl } from '../../config/urls.js';
 import type { TransportFactory } from '../transport.js';
 import { createVirtualTransport } from '../virtual/transport.js';
-import type { Binding, QueueStore, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
+import type { Binding, QueueStore, QueueStoreLeases, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import { DIALECTS, sqlDateTime } from '../../drivers/sql-dialect.js';
 import { isSqliteBusy, openSqliteDatabase, sqliteFileOf } from '../../drivers/sqlite.js';
 import { SqliteCoordination } from '../../drivers/sql-coordination.js';
@@ -51,6 +52,7 @@ function wakeLocal(key: string): void {
 }
 
 interface Row { id: number; payload: string }
+interface LeasedRow extends Row { lease_id: string }
 
 /** A QueueStore on one SQLite file; see the file header for the tables. */
 export class SqliteQueueStore implements QueueStore {
@@ -92,6 +94,7 @@ export class SqliteQueueStore implements QueueStore {
       selectWaiting: db.prepare(BROKER_SQL.selectWaiting),
       markTaken: db.prepare(BROKER_SQL.markTaken),
       ack: db.prepare(BROKER_SQL.ack),
+      ackHeld: db.prepare(BROKER_SQL.ackHeld),
       selectTaken: db.prepare(BROKER_SQL.selectTaken),
       makeVisible: db.prepare(BROKER_SQL.makeVisible),
       selectExpired: db.prepare(BROKER_SQL.selectExpired),
@@ -106,32 +109,53 @@ export class SqliteQueueStore implements QueueStore {
       lastBroadcast: db.prepare(BROKER_SQL.lastBroadcast),
       readBroadcast: db.prepare(BROKER_SQL.readBroadcast),
       pruneBroadcast: db.prepare(BROKER_SQL.pruneBroadcast),
+      leaseOpen: db.prepare(BROKER_SQL.leaseOpen),
+      leaseRenew: db.prepare(BROKER_SQL.leaseRenew),
+      leaseDelete: db.prepare(BROKER_SQL.leaseDelete),
+      leaseDeleteExpired: db.prepare(BROKER_SQL.leaseDeleteExpired),
+      selectOrphaned: db.prepare(BROKER_SQL.selectOrphaned),
+      selectLeased: db.prepare(BROKER_SQL.selectLeased),
     };
-    const takeTx = db.transaction((ids: Array<[string, number]>, max: number, now: Date): TakenMessage[] => {
+    const restoreRows = (rows: Row[]): number => {
+      for (const row of rows) s.makeVisible.run(TRUE, markRedeliveredIfEnvelope(row.payload), row.id);
+      return rows.length;
+    };
+    // Expired leases go, then every row held under a lease that does not exist comes back.
+    const sweepTx = db.transaction((now: number): number => {
+      s.leaseDeleteExpired.run(now);
+      let n = 0;
+      for (;;) {
+        const rows = s.selectOrphaned.all() as LeasedRow[];
+        n += restoreRows(rows);
+        if (rows.length < 1000) return n;
+      }
+    });
+    const releaseTx = db.transaction((id: string): number => {
+      const n = restoreRows(s.selectLeased.all(id) as LeasedRow[]);
+      s.leaseDelete.run(id);
+      return n;
+    });
+    const takeTx = db.transaction((ids: Array<[string, number]>, max: number, now: Date, holder: string | null): TakenMessage[] => {
       const taken: TakenMessage[] = [];
       const stamp = sqlDateTime(now, false);
       for (const [queue, id] of ids) {
         const rows = s.selectWaiting.all(id, TRUE, max - taken.length) as Row[];
         for (const row of rows) {
-          s.markTaken.run(FALSE, stamp, now.getTime(), row.id);
-          taken.push({ queue, raw: row.payload, tag: String(row.id) });
+          s.markTaken.run(FALSE, stamp, now.getTime(), holder, row.id);
+          taken.push({ queue, raw: row.payload, tag: String(row.id), ...(holder === null ? {} : { holder }) });
         }
         if (taken.length >= max) break;
       }
       return taken;
     });
-    const requeueTx = db.transaction((id: number): boolean => {
-      const row = s.selectTaken.get(id) as Row | undefined;
+    const requeueTx = db.transaction((id: number, holder: string | null): boolean => {
+      const row = s.selectTaken.get(id, holder, holder) as Row | undefined;
       if (!row) return false;
       s.makeVisible.run(TRUE, markRedeliveredIfEnvelope(row.payload), row.id);
       return true;
     });
-    const restoreTx = db.transaction((cutoff: number): number => {
-      const rows = s.selectExpired.all(cutoff) as Row[];
-      for (const row of rows) s.makeVisible.run(TRUE, markRedeliveredIfEnvelope(row.payload), row.id);
-      return rows.length;
-    });
-    return { ...s, takeTx, requeueTx, restoreTx };
+    const restoreTx = db.transaction((cutoff: number): number => restoreRows(s.selectExpired.all(cutoff) as Row[]));
+    return { ...s, takeTx, requeueTx, restoreTx, sweepTx, releaseTx };
   }
 
   private get s() {
@@ -153,7 +177,7 @@ export class SqliteQueueStore implements QueueStore {
     return row?.id;
   }
 
-  private takeNow(queues: readonly string[], max: number): TakenMessage[] {
+  private takeNow(queues: readonly string[], max: number, holder?: string): TakenMessage[] {
     const ids: Array<[string, number]> = [];
     for (const q of queues) {
       const id = this.queueId(q, false);
@@ -164,7 +188,7 @@ export class SqliteQueueStore implements QueueStore {
     let probe = this.anyVisible.get(ids.length);
     if (!probe) this.anyVisible.set(ids.length, (probe = this.conn().prepare(BROKER_SQL.anyVisible(ids.length))));
     if (!probe.get(...ids.map(([, id]) => id), TRUE)) return [];
-    return this.s.takeTx.immediate(ids, Math.max(1, max), new Date());
+    return this.s.takeTx.immediate(ids, Math.max(1, max), new Date(), holder ?? null);
   }
 
   async put(queue: string, raw: string, priority: number): Promise<void> {
@@ -177,7 +201,7 @@ export class SqliteQueueStore implements QueueStore {
     const deadline = Date.now() + Math.max(0, options.timeoutMs);
     for (;;) {
       if (this.closed || options.signal.aborted) return [];
-      const taken = this.takeNow(queues, options.max);
+      const taken = this.takeNow(queues, options.max, options.holder);
       if (taken.length) {
         this.pollMs = MIN_POLL_MS;
         return taken;
@@ -212,15 +236,35 @@ export class SqliteQueueStore implements QueueStore {
     });
   }
 
-  async ack(tag: string): Promise<void> {
+  async ack(tag: string, holder?: string): Promise<boolean | void> {
     const id = tagId(tag);
-    if (id !== undefined) this.s.ack.run(id);
+    if (id === undefined) return;
+    if (holder === undefined) this.s.ack.run(id);
+    else return this.s.ackHeld.run(id, holder, holder).changes === 1;
   }
 
-  async requeue(tag: string): Promise<void> {
+  async requeue(tag: string, holder?: string): Promise<boolean> {
     const id = tagId(tag);
-    if (id !== undefined && this.s.requeueTx.immediate(id)) wakeLocal(this.key);
+    if (id === undefined || !this.s.requeueTx.immediate(id, holder ?? null)) return false;
+    wakeLocal(this.key);
+    return true;
   }
+
+  /** Worker leases on this file, judged on this machine's clock (every process using the file runs on it). */
+  readonly leases: QueueStoreLeases = {
+    open: async (id, ttlMs) => void this.s.leaseOpen.run(id, Date.now() + Math.round(ttlMs)),
+    renew: async (id, ttlMs) => this.s.leaseRenew.run(Date.now() + Math.round(ttlMs), id).changes === 1,
+    sweep: async () => {
+      const n = this.s.sweepTx.immediate(Date.now());
+      if (n) wakeLocal(this.key);
+      return n;
+    },
+    release: async (id) => {
+      const n = this.s.releaseTx.immediate(id);
+      if (n) wakeLocal(this.key);
+      return n;
+    },
+  };
 
   async restoreExpired(visibilityTimeoutMs: number): Promise<number> {
     const n = this.s.restoreTx.immediate(Date.now() - visibilityTimeoutMs);
@@ -254,9 +298,9 @@ export class SqliteQueueStore implements QueueStore {
   };
 
   readonly deferral = {
-    defer: async (tag: string, dueAt: number): Promise<void> => {
+    defer: async (tag: string, dueAt: number, holder?: string): Promise<boolean> => {
       const id = tagId(tag);
-      if (id !== undefined) this.s.defer.run(Math.trunc(dueAt), id);
+      return id !== undefined && this.s.defer.run(Math.trunc(dueAt), id, holder ?? null, holder ?? null).changes === 1;
     },
     releaseDue: async (now: number): Promise<number> => {
       const n = this.s.releaseDue.run(TRUE, Math.trunc(now)).changes;

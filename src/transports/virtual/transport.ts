@@ -1,6 +1,7 @@
 // AMQP semantics written once over a QueueStore (kombu's virtual transport): exchanges and bindings, prefetch
-// windows, deliveries with ack/reject/defer, the visibility-timeout sweep, deferred-message release and a
-// consume loop that survives broker outages. Concrete brokers supply only the store.
+// windows, deliveries with ack/reject/defer, the visibility-timeout sweep, deferred-message release, a consume loop
+// that survives broker outages, settles retried after one (settles.ts) and the consumer's lease (lease.ts).
+// Concrete brokers supply only the store.
 
 import { EventEmitter } from 'node:events';
 import { DecodeError, OperationalError } from '../../errors.js';
@@ -9,18 +10,23 @@ import { decodeEnvelope, encodeEnvelope } from '../../protocol/envelope.js';
 import { backoffMs } from '../../utils/backoff.js';
 import { MAX_TIMER_MS, sleepLong } from '../../utils/long-timer.js';
 import type {
-  Delivery, ExchangeType, IncomingMessage, OutgoingMessage, QueueDeclaration, Route, SubscribeOptions, Subscription,
-  Transport, TransportCapabilities, TransportEvent,
+  Delivery, ExchangeType, IncomingMessage, OutgoingMessage, QueueDeclaration, Route, SubscribeOptions,
+  Subscription, Transport, TransportCapabilities, TransportEvent,
 } from '../transport.js';
 import type { Coordination } from '../../drivers/coordination.js';
 import type { QueueStore, TakenMessage } from './queue-store.js';
 import { routeToQueues } from './routing.js';
+import { LeaseKeeper, leaseTiming } from './lease.js';
+import { SettleRetry, type SettleCall } from './settles.js';
 
 /** What a store's transport adds to the QueueStore: the display URL, transport options and capabilities. */
 export interface VirtualTransportOptions {
   /** The broker URL with any password hidden. */
   readonly displayUrl: string;
-  /** broker_transport_options: visibility_timeout (s), polling_interval (s), deferral_check_interval (s). */
+  /**
+   * broker_transport_options: visibility_timeout (s), polling_interval (s), deferral_check_interval (s), and
+   * lease_timeout (s, default 15; 0 = no worker lease) where the store has leases.
+   */
   readonly transportOptions?: Readonly<Record<string, unknown>>;
   /** Capabilities the store has beyond what the virtual layer derives (priority, redelivery). */
   readonly capabilities?: Partial<TransportCapabilities>;
@@ -48,7 +54,12 @@ interface BroadcastBinding { exchange: string; routingKey: string; type: Exchang
 class VirtualTransport extends EventEmitter implements Transport {
   readonly capabilities: TransportCapabilities;
   readonly coordination?: Coordination;
+  readonly lease?: LeaseKeeper;
   readonly displayUrl: string;
+  readonly settles: SettleRetry;
+  /** Task ids of deliveries held under each lease id, by tag (what a lost lease reports). */
+  private readonly held = new Map<string, Map<string, string>>();
+  private closed = false;
   private readonly exchangeTypes = new Map<string, ExchangeType>(Object.entries(WELL_KNOWN));
   private readonly declared = new Set<string>();
   private readonly broadcastQueues = new Map<string, BroadcastBinding>();
@@ -75,6 +86,28 @@ class VirtualTransport extends EventEmitter implements Transport {
       deferredDelivery: Boolean(store.deferral),
       ...options.capabilities,
     };
+    this.settles = new SettleRetry((e) => this.isRecoverable(e), (lost) => this.emit('settle-lost', lost));
+    const timing = store.leases ? leaseTiming(t, this.visibilityMs) : null;
+    if (store.leases && timing) {
+      this.lease = new LeaseKeeper(store.leases, timing, {
+        outstanding: (id) => [...(this.held.get(id)?.values() ?? [])],
+        lost: (lost) => this.emit('settle-lost', lost),
+        error: (e) => this.emit('disconnected', e),
+        beforeRelease: () => this.settles.flush(),
+      });
+    }
+  }
+
+  /** Remember (taskId) or forget (undefined) a delivery held under `holder`. */
+  track(holder: string, tag: string, taskId?: string): void {
+    let tags = this.held.get(holder);
+    if (taskId !== undefined) {
+      if (!tags) this.held.set(holder, (tags = new Map()));
+      tags.set(tag, taskId);
+    } else if (tags) {
+      tags.delete(tag);
+      if (!tags.size) this.held.delete(holder);
+    }
   }
 
   async connect(): Promise<void> {
@@ -83,9 +116,12 @@ class VirtualTransport extends EventEmitter implements Transport {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.cancel()));
     clearInterval(this.sweepTimer);
     clearInterval(this.releaseTimer);
+    await this.lease?.close();
+    await this.settles.flush();
     await this.store.close();
   }
 
@@ -158,16 +194,21 @@ class VirtualTransport extends EventEmitter implements Transport {
     return type === 'fanout' || (type === 'topic' && BROADCAST_TOPICS.has(exchange));
   }
 
+  /** A background sweep failed: worth logging while open; a sweep cut short by close() is not (nor an unheard 'error', which would throw). */
+  private failed(error: unknown): void {
+    if (!this.closed && this.listenerCount('error')) this.emit('error', error);
+  }
+
   /** Restore stale unacked messages (any owner) and release due deferred ones, while anyone consumes. */
   private startMaintenance(): void {
     if (this.sweepTimer) return;
-    const sweep = () => this.store.restoreExpired(this.visibilityMs).catch((e) => this.emit('error', e));
+    const sweep = () => this.store.restoreExpired(this.visibilityMs).catch((e) => this.failed(e));
     void sweep();
     this.sweepTimer = setInterval(sweep, Math.max(1_000, Math.min(this.visibilityMs / 2, 60_000)));
     this.sweepTimer.unref();
     const deferral = this.store.deferral;
     if (deferral) {
-      this.releaseTimer = setInterval(() => void deferral.releaseDue(Date.now()).catch((e) => this.emit('error', e)), this.pollMs);
+      this.releaseTimer = setInterval(() => void deferral.releaseDue(Date.now()).catch((e) => this.failed(e)), this.pollMs);
       this.releaseTimer.unref();
     }
   }
@@ -232,8 +273,9 @@ class VirtualSubscription implements Subscription {
         continue;
       }
       let taken: TakenMessage[];
+      const holder = this.options.noAck ? undefined : this.transport.lease?.id;
       try {
-        taken = await this.transport.store.take(this.queues, { timeoutMs: TAKE_TIMEOUT_MS, signal, max });
+        taken = await this.transport.store.take(this.queues, { timeoutMs: TAKE_TIMEOUT_MS, signal, max, holder });
         if (failures > 0) {
           failures = 0;
           this.transport.emit('connected');
@@ -244,8 +286,10 @@ class VirtualSubscription implements Subscription {
         await sleepLong(backoffMs(failures++), { signal });
         continue;
       }
+      // The store found the lease gone (it expired while we lived): renew now, which replaces it.
+      if (holder !== undefined && taken.some((t) => t.holder !== holder)) this.transport.lease?.check();
       for (const t of taken) {
-        if (this.options.noAck) void this.transport.store.ack(t.tag).catch(() => undefined);
+        if (this.options.noAck) void this.transport.store.ack(t.tag, t.holder).catch(() => undefined);
         else this.unacked++;
         this.onDelivery(this.toDelivery(t, Boolean(this.options.noAck)));
       }
@@ -268,15 +312,19 @@ class VirtualSubscription implements Subscription {
       message = { body: Buffer.from(t.raw, 'utf8'), contentType: 'application/x-unreadable', contentEncoding: 'binary', headers: {}, properties: {}, deliveryInfo: { exchange: '', routing_key: t.queue } };
     }
     let settled = autoAcked;
-    // An ack frees the prefetch slot at once; a requeue only after the message is back, so the next take cannot
-    // overtake it.
-    const once = async (action: () => Promise<void>, slotAfter = false) => {
+    const taskId = typeof message.headers.id === 'string' ? message.headers.id : t.tag;
+    const holder = t.holder;
+    if (holder !== undefined && !autoAcked) this.transport.track(holder, t.tag, taskId);
+    // An ack frees the prefetch slot at once; a requeue only after the message is back (or kept for a retry), so the
+    // next take cannot overtake it. A settle failing on an unreachable broker is kept and retried (settles.ts).
+    const once = async (kind: SettleCall['kind'], run: SettleCall['run'], slotAfter = false) => {
       if (settled) return;
       settled = true;
       if (!slotAfter) this.settle();
       try {
-        await action();
+        await this.transport.settles.run({ run, taskId, kind });
       } finally {
+        if (holder !== undefined) this.transport.track(holder, t.tag);
         if (slotAfter) this.settle();
       }
     };
@@ -286,12 +334,12 @@ class VirtualSubscription implements Subscription {
       queue: t.queue,
       redelivered,
       decodeError,
-      ack: () => once(() => store.ack(t.tag)),
-      reject: ({ requeue }) => once(() => (requeue ? store.requeue(t.tag) : store.ack(t.tag)), requeue),
+      ack: () => once('ack', () => store.ack(t.tag, holder)),
+      reject: ({ requeue }) => (requeue ? once('requeue', () => store.requeue(t.tag, holder), true) : once('ack', () => store.ack(t.tag, holder))),
     };
     if (store.deferral && !autoAcked) {
       const deferral = store.deferral;
-      (delivery as { defer?: Delivery['defer'] }).defer = (dueAt) => once(() => deferral.defer(t.tag, dueAt));
+      (delivery as { defer?: Delivery['defer'] }).defer = (dueAt) => once('defer', () => deferral.defer(t.tag, dueAt, holder));
     }
     return delivery;
   }
