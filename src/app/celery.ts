@@ -13,6 +13,7 @@ import { openTransport } from '../transports/index.js';
 import type { Transport } from '../transports/transport.js';
 import { uuid } from '../utils/ids.js';
 import { importModule } from '../utils/import-module.js';
+import { holdingProxy, LoopHold } from '../utils/loop-hold.js';
 import { createLogger, type Logger, type LoggerOptions } from '../utils/logger.js';
 import { Producer } from './producer.js';
 import type { ApplyOptions } from '../task/options.js';
@@ -104,6 +105,8 @@ export class Celery {
   /** The base class of tasks created by this app (Celery's app.Task); set before defining tasks. */
   Task: TaskClass = Task as unknown as TaskClass;
 
+  /** Keeps the process alive while a broker or backend call is pending; idle connections do not (see utils/loop-hold). */
+  private loopHold = new LoopHold();
   private controlClient?: Control;
   private transport?: Promise<Transport>;
   private backend?: Promise<ResultBackend>;
@@ -241,7 +244,7 @@ export class Celery {
 
   /** The connected broker transport (opened on first use). */
   getTransport(): Promise<Transport> {
-    this.transport ??= (async () => {
+    this.transport ??= this.loopHold.during((async () => {
       const transport = await openTransport({
         url: this.brokerUrl(),
         transportOptions: (this.conf.get('broker_transport_options') as Record<string, unknown>) ?? {},
@@ -249,8 +252,8 @@ export class Celery {
         ssl: (this.conf.get('broker_use_ssl') as Record<string, unknown> | boolean | null) ?? undefined,
       });
       await transport.connect();
-      return transport;
-    })().catch((error) => {
+      return holdingProxy(transport, this.loopHold);
+    })()).catch((error) => {
       this.transport = undefined;
       throw error;
     });
@@ -259,11 +262,11 @@ export class Celery {
 
   /** The result backend (opened on first use); a disabled backend when none is configured. */
   getBackend(): Promise<ResultBackend> {
-    this.backend ??= (async () => {
+    this.backend ??= this.loopHold.during((async () => {
       const target = this.backendTarget();
       if (!target) return disabledBackend();
       const expires = this.conf.get('result_expires') as number | null;
-      return openBackend({
+      const backend = await openBackend({
         url: target.url,
         expiresMs: expires ? expires * 1000 : undefined,
         serializer: this.conf.get('result_serializer') as string,
@@ -273,7 +276,8 @@ export class Celery {
         replyQueue: this.oid,
         persistentResults: Boolean(this.conf.get('result_persistent')),
       });
-    })().catch((error) => {
+      return holdingProxy(backend, this.loopHold);
+    })()).catch((error) => {
       this.backend = undefined;
       throw error;
     });
@@ -288,6 +292,8 @@ export class Celery {
     await c?.close().catch(() => undefined);
     unregisterApp(this);
     await Promise.allSettled([t?.then((x) => x.close()), b?.then((x) => x.close())]);
+    this.loopHold.dispose();
+    this.loopHold = new LoopHold();
   }
 
   private autoName(fn: TaskFunction): string {

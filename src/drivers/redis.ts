@@ -144,7 +144,33 @@ export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, t
   });
   // Errors surface through the commands that fail; without a listener ioredis would print them.
   client.on('error', () => undefined);
+  refWhilePending(client);
   return client;
+}
+
+/**
+ * The socket holds the process only while a command waits for its reply (a blocking take included): an idle
+ * connection lets a script that has nothing left to do exit, as a Python client does. Every command, pipelined
+ * ones too, goes through sendCommand.
+ */
+function refWhilePending(client: Redis): void {
+  let pending = 0;
+  const sync = () => {
+    if (pending > 0) client.stream?.ref?.();
+    else client.stream?.unref?.();
+  };
+  const settled = () => {
+    if (--pending === 0) sync();
+  };
+  // A reconnect brings a new socket, ref'd by default.
+  client.on('connect', sync);
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+    const reply = send(...args) as Promise<unknown>;
+    if (pending++ === 0) sync();
+    reply.then(settled, settled);
+    return reply;
+  }) as Redis['sendCommand'];
 }
 
 /** Close a client: QUIT when connected (pending replies arrive first), otherwise just drop the socket. */

@@ -32,6 +32,23 @@ export interface Conn {
   readonly exchanges: Set<string>;
 }
 
+/**
+ * An idle connection must not keep a finished script alive: unref amqplib's socket and heartbeat timers (the app
+ * holds the process while a call is pending or a consumer runs).
+ */
+function unrefIdle(model: ChannelModel): void {
+  const { stream, heartbeater } = (model as unknown as { connection?: AmqplibConnection }).connection ?? {};
+  stream?.unref?.();
+  heartbeater?.sendTimer?.unref?.();
+  heartbeater?.recvTimer?.unref?.();
+}
+
+/** The parts of amqplib's Connection that unrefIdle touches (not in its typings). */
+interface AmqplibConnection {
+  stream?: { unref?(): void };
+  heartbeater?: { sendTimer?: NodeJS.Timeout; recvTimer?: NodeJS.Timeout };
+}
+
 /** What the connection asks of its owner (the transport). */
 export interface ConnectionHooks {
   /**
@@ -159,6 +176,7 @@ export class AmqpConnection {
       await model.close().catch(() => {});
       throw closedError(this.displayUrl);
     }
+    unrefIdle(model);
     const conn: Conn = { gen: ++this.gen, model, endpoint, closed: false, ready: false, declared: new Set(), exchanges: new Set() };
     let lastError: Error | undefined;
     model.on('error', (error: Error) => {
