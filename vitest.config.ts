@@ -27,7 +27,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'servers',
-          include: ['tests/conformance/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/interop/**/*.test.ts'],
+          include: ['tests/conformance/**/*.test.ts', 'tests/integration/**/*.test.ts', 'tests/interop/**/*.test.ts', 'tests/newcomer/**/*.test.ts'],
           exclude: ['tests/conformance/memory.test.ts', 'tests/conformance/sqlite.test.ts', 'tests/conformance/file.test.ts'],
           globalSetup: ['tests/support/global-setup.ts'],
           pool: 'forks',

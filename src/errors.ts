@@ -65,6 +65,8 @@ export class ContentDisallowed extends coded('CONTENT_DISALLOWED', DecodeError) 
 export class TimeoutError extends coded('TIMEOUT') {}
 /** The broker or backend could not be reached or dropped the connection. */
 export class OperationalError extends coded('OPERATIONAL_ERROR') {}
+/** A user module (-A app, config module) was not found, or raised while loading (then `cause` is its own error). */
+export class ModuleLoadError extends coded('MODULE_LOAD_ERROR', ImproperlyConfigured) {}
 /** A URL scheme no registered transport or backend handles. */
 export class UnknownScheme extends coded('UNKNOWN_SCHEME', ImproperlyConfigured) {}
 /** An operation needs a result backend but none is configured. */

@@ -5,7 +5,7 @@ import { disabledBackend, openBackend } from '../backends/index.js';
 import type { ResultBackend } from '../backends/backend.js';
 import { Config, splitConfigPath } from '../config/resolve.js';
 import { resultBackendTarget, type ResultBackendTarget } from '../config/result-backend.js';
-import { ImproperlyConfigured } from '../errors.js';
+import { ImproperlyConfigured, ModuleLoadError } from '../errors.js';
 import { Signature } from '../canvas/signature.js';
 import { AsyncResult } from '../result/async-result.js';
 import { Task, type BoundTask, type TaskClass, type TaskFunction, type TaskOptions } from '../task/task.js';
@@ -201,13 +201,17 @@ export class Celery {
     let obj: object;
     if (typeof source === 'string') {
       const { module, attribute } = splitConfigPath(source);
+      let mod: Record<string, unknown>;
       try {
-        const mod = await importModule(module);
-        obj = attribute ? (mod[attribute] as object) : mod;
-        if (attribute && (obj === undefined || obj === null)) throw new Error(`it has no export named ${attribute}`);
+        mod = await importModule(module);
       } catch (cause) {
         if (options.silent) return;
-        throw new ImproperlyConfigured(`Cannot load config module '${source}': ${(cause as Error).message}. Check the path (relative to ${process.cwd()}).`, { cause });
+        throw new ModuleLoadError(`Cannot load the config module '${source}'. ${(cause as Error).message}`, { cause });
+      }
+      obj = attribute ? (mod[attribute] as object) : mod;
+      if (attribute && (obj === undefined || obj === null)) {
+        if (options.silent) return;
+        throw new ImproperlyConfigured(`The config module '${module}' has no export named ${attribute}. Export it, or name another (module:attribute).`);
       }
     } else obj = source;
     this.conf.configFromObject(obj, options);

@@ -1,7 +1,7 @@
 // -A handling: `module`, `./path.ts`, `module:attribute`; finds the Celery app in the module like Celery does.
 
 import { Celery } from '../app/celery.js';
-import { ImproperlyConfigured } from '../errors.js';
+import { ImproperlyConfigured, ModuleLoadError } from '../errors.js';
 import { importModule, resolveModulePath } from '../utils/import-module.js';
 
 /** URLs from the command line that win over the app's broker_url and result_backend. */
@@ -10,11 +10,22 @@ export interface AppOverrides {
   resultBackend?: string;
 }
 
-/** Load the app named by -A, then apply -b / --result-backend. Without -A, an empty app on the defaults. */
+/** Load the app named by -A (else the default app, see defaultApp), then apply -b / --result-backend. */
 export async function loadApp(spec: string | undefined, overrides: AppOverrides = {}): Promise<Celery> {
-  const app = spec ? await findApp(spec) : new Celery('celeriac');
+  const app = spec ? await findApp(spec) : await defaultApp();
   if (overrides.broker) app.conf.set('broker_url', overrides.broker);
   if (overrides.resultBackend) app.conf.set('result_backend', overrides.resultBackend);
+  return app;
+}
+
+/**
+ * Without -A, Celery's default app: configured from the module named by $CELERY_CONFIG_MODULE (an error when it
+ * cannot be loaded), else from a `celeryconfig` module in the working directory when there is one.
+ */
+async function defaultApp(): Promise<Celery> {
+  const app = new Celery('celeriac');
+  if (process.env.CELERY_CONFIG_MODULE) await app.configFromEnvvar('CELERY_CONFIG_MODULE');
+  else if (resolveModulePath('celeryconfig')) await app.configFromObject('celeryconfig');
   return app;
 }
 
@@ -44,7 +55,7 @@ async function findApp(spec: string): Promise<Celery> {
   try {
     mod = await importModule(modulePath);
   } catch (cause) {
-    throw new ImproperlyConfigured(`Cannot load the app module '${modulePath}' (-A ${spec}): ${(cause as Error).message}. Give a path such as ./tasks.ts or a module name resolvable from ${process.cwd()}.`, { cause });
+    throw new ModuleLoadError(`Cannot load the app (-A ${spec}). ${(cause as Error).message}`, { cause });
   }
   const candidates = attribute ? [attribute] : ['app', 'celery', 'default'];
   for (const name of candidates) {

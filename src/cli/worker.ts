@@ -2,6 +2,7 @@
 
 import { Command, Option } from 'commander';
 import type { Celery } from '../app/celery.js';
+import { importDefaultModules } from '../app/default-modules.js';
 import { Beat } from '../beat/beat.js';
 import { installShutdownSignals } from '../worker/shutdown.js';
 import { Worker, type WorkerOptions } from '../worker/worker.js';
@@ -110,7 +111,11 @@ export async function runWorker(app: Celery, given: WorkerFlags, appModule?: str
   const index = nodeIndex();
   if (nodes > 1 && index === undefined) return runNodes(nodes);
   const flags = index === undefined ? given : nodeFlags(given, index);
+  await importDefaultModules(app.conf);
   const worker = new Worker(app, toWorkerOptions(flags, appModule));
+  if (app.tasks.names().every((name) => name.startsWith('celery.'))) {
+    worker.logger.warn(`No tasks are registered: every task this worker receives will fail as unregistered. Name the module that defines them (celeriac worker -A tasks.ts), or list modules in the imports setting${appModule ? '' : ' (no -A was given)'}.`);
+  }
   if (flags.beat) {
     // Started first, so a bad schedule stops the command before the worker consumes anything.
     const beat = new Beat(app, { scheduleFile: flags.schedule });
