@@ -102,6 +102,7 @@ function toWorkerOptions(f: WorkerFlags, appModule: string | undefined): WorkerO
     logfile: f.logfile,
     banner: f.banner,
     statedb: f.statedb,
+    redirectStdouts: true,
   };
 }
 

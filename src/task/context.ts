@@ -24,12 +24,15 @@ export interface Request {
   eta: string | null;
   expires: string | null;
   logfile: string | null;
-  loglevel: string | null;
+  /** The worker's log level as Celery's number (DEBUG 10, INFO 20, WARNING 30, ERROR 40, CRITICAL 50). */
+  loglevel: number | null;
   hostname: string | null;
   delivery_info: DeliveryInfo | null;
   called_directly: boolean;
   callbacks: SignatureDict[] | null;
   errbacks: SignatureDict[] | null;
+  /** The same list as `errbacks`, under the old name the seed's guide uses (Celery 3's request.errback). */
+  errback: SignatureDict[] | null;
   utc: boolean;
   headers: Record<string, unknown> | null;
   reply_to: string | null;
@@ -55,7 +58,7 @@ export function directRequest(name: string, args: unknown[], kwargs: Record<stri
   return {
     id, task: name, args, kwargs, group: null, group_index: null, chord: null, chain: null, retries: 0,
     is_eager: false, eta: null, expires: null, logfile: null, loglevel: null, hostname: null, delivery_info: null,
-    called_directly: true, callbacks: null, errbacks: null, utc: true, headers: null, reply_to: null,
+    called_directly: true, callbacks: null, errbacks: null, errback: null, utc: true, headers: null, reply_to: null,
     correlation_id: id, root_id: id, parent_id: null, timelimit: [null, null], origin: null, ignore_result: false, shadow: null,
   };
 }

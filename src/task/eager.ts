@@ -30,6 +30,7 @@ export async function executeEagerly(task: ExecutableTask, args: unknown[], kwar
   const logger = app.log.taskLogger(task.name, id);
   const host: ExecutionHost = { hostname: 'eager', send, results: new EagerRecorder(backend, { send, tasks: app.tasks, logger }) };
   for (let retries = options.retries ?? 0; ; retries++) {
+    const errbacks = options.linkError ? [options.linkError].flat().map((s) => s.toDict()) : null;
     const request = {
       ...directRequest(task.name, args, kwargs, id),
       called_directly: false,
@@ -37,7 +38,8 @@ export async function executeEagerly(task: ExecutableTask, args: unknown[], kwar
       retries,
       eta: options.eta ? wireTimeToSend(options.eta, 'eta', 'UTC') : null,
       callbacks: options.link ? [options.link].flat().map((s) => s.toDict()) : null,
-      errbacks: options.linkError ? [options.linkError].flat().map((s) => s.toDict()) : null,
+      errbacks,
+      errback: errbacks,
       headers: options.headers ?? null,
       ...(options.headers ?? {}),
     };

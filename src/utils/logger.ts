@@ -37,6 +37,13 @@ export function toLogLevel(level: string): LogLevel {
   return found;
 }
 
+const CELERY_NUMBERS: Record<LogLevel, number> = { trace: 5, debug: 10, info: 20, warn: 30, error: 40, fatal: 50, silent: 100 };
+
+/** A level name as Python logging's number (DEBUG 10 … CRITICAL 50), as Celery puts it in request.loglevel. */
+export function celeryLevelNumber(level: string): number {
+  return CELERY_NUMBERS[toLogLevel(level)];
+}
+
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARNING', 50: 'ERROR', 60: 'CRITICAL' };
 
 function celeryTime(ms: number): string {

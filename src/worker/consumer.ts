@@ -4,6 +4,7 @@
 
 import type { Celery } from '../app/celery.js';
 import { notRegistered } from '../app/registry.js';
+import { pyRepr } from '../protocol/repr.js';
 import { parseTaskMessage, type TaskMessage } from '../protocol/task-message.js';
 import type { Delivery, Subscription, Transport } from '../transports/transport.js';
 import type { Logger } from '../utils/logger.js';
@@ -136,6 +137,7 @@ export class Consumer {
       // A task this worker parked at the broker until its ETA was received then: it is not received twice.
       const parkedHere = this.state.unpark(message.id);
       if (!parkedHere && this.logger.isLevelEnabled('info')) this.logger.info(`Task ${message.task}[${message.id}] received`);
+      if (this.logger.isLevelEnabled('debug')) this.logger.debug(`Task ${message.task}[${message.id}] from queue ${delivery.queue}: args ${pyRepr(message.args, 200)}, kwargs ${pyRepr(message.kwargs, 200)}, retries ${message.retries}, eta ${message.eta ?? 'none'}, expires ${message.expires ?? 'none'}, redelivered ${delivery.redelivered ? 'yes' : 'no'}`);
       const request = new Request(message, delivery, task, this.policies.of(task));
       // Celery checks revoked and expired before it reports the task received.
       if (this.discardIfRevoked(request)) return;

@@ -9,6 +9,7 @@ import { setLongTimeout, type LongTimer } from '../utils/long-timer.js';
 import type { Request as TaskRequest } from '../task/context.js';
 import type { Task } from '../task/task.js';
 import type { Delivery } from '../transports/transport.js';
+import { celeryLevelNumber } from '../utils/logger.js';
 import type { Pool, PoolOutcome } from './pool/pool.js';
 import type { TaskPolicy } from './settings.js';
 
@@ -177,6 +178,7 @@ export function wireTimeMs(message: TaskMessage, field: 'eta' | 'expires'): numb
 /** The request context (Celery's task.request) of a delivered message. */
 export function requestContext(message: TaskMessage, delivery: Delivery, hostname: string, loglevel: string | null, logfile: string | null): TaskRequest {
   const info = delivery.message.deliveryInfo;
+  const errbacks = message.embed.errbacks;
   return {
     ...message.customHeaders,
     id: message.id,
@@ -192,7 +194,7 @@ export function requestContext(message: TaskMessage, delivery: Delivery, hostnam
     eta: message.eta,
     expires: message.expires,
     logfile,
-    loglevel,
+    loglevel: celeryLevelNumber(loglevel ?? 'WARNING'),
     hostname,
     delivery_info: {
       exchange: info.exchange,
@@ -202,7 +204,8 @@ export function requestContext(message: TaskMessage, delivery: Delivery, hostnam
     },
     called_directly: false,
     callbacks: message.embed.callbacks,
-    errbacks: message.embed.errbacks,
+    errbacks,
+    errback: errbacks,
     utc: true,
     headers: Object.keys(message.customHeaders).length ? message.customHeaders : null,
     reply_to: message.replyTo,

@@ -63,6 +63,8 @@ export interface WorkerSettings {
   readonly logfile: string | null;
   /** Task events (-E / worker_send_task_events). */
   readonly sendTaskEvents: boolean;
+  /** The level printed output is logged at (worker_redirect_stdouts_level); null = not redirected. */
+  readonly redirectStdoutsLevel: string | null;
   readonly remoteControl: boolean;
   readonly disableRateLimits: boolean;
   readonly stateDb: string | null;
@@ -91,6 +93,8 @@ export interface WorkerSettingsOverrides {
   readonly loglevel?: string;
   readonly logfile?: string | null;
   readonly events?: boolean;
+  /** Redirect stdout/stderr to the log when worker_redirect_stdouts allows (the CLI asks; in-process workers do not). */
+  readonly redirectStdouts?: boolean;
   readonly statedb?: string | null;
   readonly maxTasksPerChild?: number;
   readonly maxMemoryPerChild?: number;
@@ -134,6 +138,7 @@ export function compileWorkerSettings(conf: Config, o: WorkerSettingsOverrides =
     loglevel: o.loglevel ?? null,
     logfile: o.logfile ?? null,
     sendTaskEvents: o.events ?? conf.get('worker_send_task_events'),
+    redirectStdoutsLevel: o.redirectStdouts && conf.get('worker_redirect_stdouts') ? conf.get('worker_redirect_stdouts_level') : null,
     remoteControl: conf.get('worker_enable_remote_control'),
     disableRateLimits: conf.get('worker_disable_rate_limits'),
     stateDb: o.statedb ?? conf.get('worker_state_db'),

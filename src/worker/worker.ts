@@ -9,6 +9,7 @@ import type { ExecutionHost } from '../task/execute.js';
 import type { QueueDeclaration, SettleLost, Transport } from '../transports/transport.js';
 import { expandNodeName } from '../utils/ids.js';
 import type { Logger } from '../utils/logger.js';
+import { redirectStdouts } from '../utils/redirect-stdouts.js';
 import { renderBanner } from './banner.js';
 import { Consumer } from './consumer.js';
 import { AsyncPool } from './pool/async.js';
@@ -59,6 +60,12 @@ export interface WorkerOptions {
   events?: boolean;
   /** Print the banner to stdout. Default true. */
   banner?: boolean;
+  /**
+   * Log what tasks print to stdout/stderr at worker_redirect_stdouts_level, when worker_redirect_stdouts allows
+   * (Celery's behaviour). Default false here, for workers run inside another program; `celeriac worker` sets it.
+   * Pool children follow worker_redirect_stdouts.
+   */
+  redirectStdouts?: boolean;
   /** Seconds a warm shutdown waits for running tasks. Default 60. */
   shutdownTimeout?: number;
   /** File keeping revoked ids across restarts (--statedb). Default worker_state_db. */
@@ -88,6 +95,7 @@ export class Worker {
   /** Concurrency after pool_grow/pool_shrink/autoscale; undefined = as configured. */
   private resized?: number;
   private stopped?: Promise<void>;
+  private restoreStdouts?: () => void;
   private resolveDone!: () => void;
   /** Resolves when the worker has stopped. */
   readonly done = new Promise<void>((r) => (this.resolveDone = r));
@@ -153,12 +161,18 @@ export class Worker {
       monitor: this.events,
     });
     if (this.options.banner !== false) process.stdout.write(this.banner(queues.map((q) => q.info)));
+    if (settings.redirectStdoutsLevel) this.restoreStdouts = redirectStdouts(this.logger, settings.redirectStdoutsLevel);
     await this.consumer.start();
     if (fanout && settings.remoteControl) {
       this.control = new ControlServer(this.controlHost(), this.transport);
       await this.control.start();
     }
     await this.events?.start();
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug(`Broker ${this.transport.displayUrl}; results ${backend?.displayUrl ?? 'disabled (no result_backend)'}`);
+      this.logger.debug(`Pool ${settings.pool}, concurrency ${settings.concurrency}; consuming ${this.queueList.join(', ')}; remote control ${this.control ? 'on' : 'off'}; task events ${settings.sendTaskEvents ? 'on' : 'off'}`);
+      this.logger.debug(`Tasks: ${app.tasks.names().join(', ') || 'none'}`);
+    }
     this.logger.info(`${this.hostname} ready.`);
     await app.signals.send('worker_ready', { hostname: this.hostname });
   }
@@ -300,6 +314,7 @@ export class Worker {
       this.saveState();
       await this.app.signals.send('worker_shutdown', { hostname: this.hostname, mode });
       await this.app.close();
+      this.restoreStdouts?.();
       this.resolveDone();
     })();
     return this.stopped;
@@ -309,7 +324,7 @@ export class Worker {
     const o = this.options;
     return compileWorkerSettings(this.app.conf, {
       pool: o.pool, concurrency: o.concurrency, autoscaleMax: this.autoscaleLimits()?.max ?? null, prefetchMultiplier: o.prefetchMultiplier,
-      loglevel: o.loglevel, logfile: o.logfile, events: o.events, statedb: o.statedb, maxTasksPerChild: o.maxTasksPerChild,
+      loglevel: o.loglevel, logfile: o.logfile, events: o.events, redirectStdouts: o.redirectStdouts, statedb: o.statedb, maxTasksPerChild: o.maxTasksPerChild,
       maxMemoryPerChild: o.maxMemoryPerChild, shutdownTimeout: o.shutdownTimeout,
     });
   }

@@ -16,6 +16,7 @@ import { executeTask, type ExecutionHost, type TaskOutcome } from '../../task/ex
 import { importModule, resolveModulePath } from '../../utils/import-module.js';
 import { ResultWriter } from '../results.js';
 import { compileTaskDefaults, TaskPolicies } from '../settings.js';
+import { redirectStdouts } from '../../utils/redirect-stdouts.js';
 import { errorFromWire, outcomeToWire, type ChildMessage, type InitMessage, type ParentMessage, type RunMessage } from './ipc.js';
 
 interface Channel {
@@ -103,6 +104,7 @@ class Child {
       const send: ExecutionHost['send'] = (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options);
       // The child writes its tasks' own results, by its own app's settings, through the same writer as the worker.
       const logger = app.log.setup({ level: init.loglevel ?? 'WARNING', file: init.logfile, processName: init.processName });
+      if (app.conf.get('worker_redirect_stdouts')) redirectStdouts(logger, app.conf.get('worker_redirect_stdouts_level') as string);
       this.writer = new ResultWriter({ hostname: init.hostname, backend, send, tasks: app.tasks, logger }, new TaskPolicies(compileTaskDefaults(app.conf)), app.conf.get('result_extended'));
       this.host = { hostname: init.hostname, send, results: this.writer };
       this.channel.send({ type: 'ready', pid: process.pid, threadId: isMainThread ? null : threadId });
