@@ -107,7 +107,9 @@ export class RemoteTaskError extends CeleryError {
     readonly remoteTraceback: string | null,
     context: ErrorContext = {},
   ) {
-    super(`${excType}: ${formatExcMessage(excMessage)}`, { context });
+    // The message is the remote exception's own text (Python's str(exc)); the name carries the type, so
+    // String(error) reads `ValueError: bad value` once.
+    super(formatExcMessage(excMessage), { context });
     this.name = excType;
   }
 }

@@ -131,6 +131,11 @@ export class Celery {
   task<A extends unknown[], R>(fn: Fn<A, R>, options?: TaskOptions): Task<A, Awaited<R>>;
   task(fn: TaskFunction, options: TaskOptions = {}): Task {
     const name = options.name ?? this.autoName(fn);
+    if (this.tasks.has(name)) {
+      // Celery keeps the first task registered under a name.
+      this.log.logger.warn(`A task named '${name}' is already registered: keeping the first one and ignoring this one${fn.name ? ` (${fn.name})` : ''}. Give each task its own name (the name option).`);
+      return this.tasks.get(name);
+    }
     const Base = (options.base ?? this.Task) as TaskClass;
     const task = new Base(this, name, fn, Object.freeze({ ...options })) as Task; // app.Task and base= are Task subclasses
     this.tasks.register(task);

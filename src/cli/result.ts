@@ -21,7 +21,7 @@ export function resultCommand(): Command {
           const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
           const value = await result.get({ timeout, propagate: false });
           if (value instanceof RemoteTaskError) {
-            process.stdout.write(`${flags.traceback ? (value.remoteTraceback ?? value.message) : `${value.excType}: ${value.message.replace(/^[^:]*: /, '')}`}\n`);
+            process.stdout.write(`${flags.traceback ? (value.remoteTraceback ?? String(value)) : String(value)}\n`);
             return EX_FAILURE;
           }
           process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value)}\n`);

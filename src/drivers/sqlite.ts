@@ -2,6 +2,8 @@
 // which file a sqlite:// URL names, opening it for several processes at once, and which driver errors mean
 // "busy, try again". No tables of its own: callers pass their schema.
 
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { redactUrl } from '../config/urls.js';
 import { OperationalError } from '../errors.js';
@@ -61,8 +63,17 @@ export function openSqliteDatabase(
   } catch (cause) {
     db?.close();
     const message = cause instanceof Error ? cause.message : String(cause);
-    throw new OperationalError(`Cannot open the SQLite database ${file} (${redactUrl(url)}): ${message}. Check that its directory exists and is writable.`, { cause, context: { url: redactUrl(url) } });
+    throw new OperationalError(`Cannot open the SQLite database ${file} (${redactUrl(url)}): ${message}. ${missingDirectoryHint(file, url) ?? 'Check that its directory exists and is writable.'}`, { cause, context: { url: redactUrl(url) } });
   }
+}
+
+/** When the file's directory does not exist: say where it was looked for, and SQLAlchemy's slash rule. */
+function missingDirectoryHint(file: string, url: string): string | undefined {
+  if (file === ':memory:') return undefined;
+  const dir = dirname(resolve(file));
+  if (existsSync(dir)) return undefined;
+  const threeSlashes = !isAbsolute(file) && /^[^:]+:\/\/\/(?!\/)/.test(url);
+  return `The directory ${dir} does not exist: create it or fix the URL.${threeSlashes ? ` sqlite:///${file} (three slashes) is relative to the working directory ${process.cwd()}; for the absolute path /${file} write sqlite:////${file} (four slashes).` : ''}`;
 }
 
 /** SQLite's "another connection holds the lock" codes (after busy_timeout ran out): worth a retry, not a failure. */

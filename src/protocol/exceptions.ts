@@ -1,6 +1,7 @@
 // Errors ↔ Celery's exception documents {exc_type, exc_message, exc_module}. REDIS-WIRE.md §6.1.
 
 import { RemoteTaskError, type ErrorContext } from '../errors.js';
+import { userStack } from '../utils/stack.js';
 
 /** Celery's stored exception: class name, message (usually args) and module (`builtins` for Python builtins). */
 export interface ExceptionDoc {
@@ -44,10 +45,13 @@ export function exceptionToDoc(error: unknown): ExceptionDoc {
   return { exc_type: 'Exception', exc_message: [typeof error === 'string' ? error : safeString(error)], exc_module: 'builtins' };
 }
 
-/** The traceback text stored beside a failure: the JS stack, or Python's text when the error came from Python. */
+/**
+ * The traceback text stored beside a failure (and logged): the JS stack without celeriac's and Node's internal frames,
+ * or Python's text when the error came from Python.
+ */
 export function tracebackOf(error: unknown): string | null {
   if (error instanceof RemoteTaskError) return error.remoteTraceback;
-  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  if (error instanceof Error) return error.stack ? userStack(error.stack) : `${error.name}: ${error.message}`;
   return null;
 }
 

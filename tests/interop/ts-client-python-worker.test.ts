@@ -46,7 +46,7 @@ describe('celeriac client → Python worker', () => {
     expect(err.excModule).toBe('builtins');
     expect(err.excMessage).toEqual(['bad thing']);
     expect(await r.traceback()).toMatch(/Traceback \(most recent call last\)[\s\S]*ValueError: bad thing/);
-    await expect(r.get({ timeout: 1 })).rejects.toThrow(/ValueError: bad thing/);
+    await expect(r.get({ timeout: 1 })).rejects.toMatchObject({ name: 'ValueError', excType: 'ValueError', message: 'bad thing' });
   });
 
   it('retries in Python keep the id and end in SUCCESS', async () => {

@@ -204,6 +204,6 @@ describe('SQL result backend (SQLite)', () => {
 
   it('says which file it could not open', async () => {
     const backend = await openBackend({ url: `sqlite:///${join(dir, 'no-such-dir', 'r.db')}`, serializer: 'json', options: {}, extended: false });
-    await expect(backend.get('x')).rejects.toThrow(/no-such-dir.*directory exists/);
+    await expect(backend.get('x')).rejects.toThrow(/no-such-dir does not exist: create it/);
   });
 });

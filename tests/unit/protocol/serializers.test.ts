@@ -84,7 +84,8 @@ describe('exceptions', () => {
     const e = docToError({ exc_type: 'ValueError', exc_message: ['bad thing'], exc_module: 'builtins' }, 'Traceback…', { taskId: 't' });
     expect(e).toBeInstanceOf(RemoteTaskError);
     expect(e.excType).toBe('ValueError');
-    expect(e.message).toBe('ValueError: bad thing');
+    expect(e.message).toBe('bad thing');
+    expect(String(e)).toBe('ValueError: bad thing');
     expect(e.remoteTraceback).toBe('Traceback…');
     expect(e.context.taskId).toBe('t');
     expect(exceptionToDoc(e)).toEqual({ exc_type: 'ValueError', exc_message: ['bad thing'], exc_module: 'builtins' });
