@@ -34,9 +34,9 @@ export const chatty = app.task(function chatty(self) {
 const CLIENT = `import { add, chatty } from './tasks.js';
 
 const result = await add.delay(2, 3);
-console.log(await result.get({ timeout: 20000 }));
+console.log(await result.get({ timeout: 20 }));
 const info = await chatty.applyAsync([], {}, { linkError: add.s(1) });
-console.log(JSON.stringify(await info.get({ timeout: 20000 })));
+console.log(JSON.stringify(await info.get({ timeout: 20 })));
 `;
 
 describe.each([

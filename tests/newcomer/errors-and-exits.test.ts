@@ -63,8 +63,8 @@ export const fail = app.task((value: string) => {
 `,
       'client.mjs': `import { Celery } from 'celeriac';
 const app = new Celery('client');
-console.log(await (await app.sendTask('tasks.add', [2, 3])).get({ timeout: 30000 }));
-const failed = await (await app.sendTask('tasks.fail', ['bad value'])).get({ timeout: 30000, propagate: false });
+console.log(await (await app.sendTask('tasks.add', [2, 3])).get({ timeout: 30 }));
+const failed = await (await app.sendTask('tasks.fail', ['bad value'])).get({ timeout: 30, propagate: false });
 console.log(String(failed));
 `,
     });

@@ -31,7 +31,7 @@ exports.retryOnce = app.task(function retryOnce(self) {
 const CLIENT = `import { Celery } from 'celeriac';
 const app = new Celery('client');
 const result = await app.sendTask('layouts.retryOnce');
-console.log(JSON.stringify(await result.get({ timeout: 30000 })));
+console.log(JSON.stringify(await result.get({ timeout: 30 })));
 `;
 
 /** The module text a user would write for this extension in this project (plain .js follows the project's type). */
