@@ -170,7 +170,7 @@ export class Worker {
     await this.events?.start();
     if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug(`Broker ${this.transport.displayUrl}; results ${backend?.displayUrl ?? 'disabled (no result_backend)'}`);
-      this.logger.debug(`Pool ${settings.pool}, concurrency ${settings.concurrency}; consuming ${this.queueList.join(', ')}; remote control ${this.control ? 'on' : 'off'}; task events ${settings.sendTaskEvents ? 'on' : 'off'}`);
+      this.logger.debug(`Pool ${settings.pool}, concurrency ${settings.concurrency}; consuming ${this.queueNames.join(', ')}; remote control ${this.control ? 'on' : 'off'}; task events ${settings.sendTaskEvents ? 'on' : 'off'}`);
       this.logger.debug(`Tasks: ${app.tasks.names().join(', ') || 'none'}`);
     }
     this.logger.info(`${this.hostname} ready.`);
