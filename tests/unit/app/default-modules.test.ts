@@ -38,7 +38,8 @@ describe('importDefaultModules', () => {
     const conf = { get: (n: 'imports' | 'include') => (n === 'include' ? [broken] : null) };
     const error = await importDefaultModules(conf).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImproperlyConfigured);
-    expect((error as Error).message).toContain(`Cannot import module '${broken}' named in include: boom at load`);
+    expect((error as Error).message).toContain(`Cannot import module '${broken}' named in include:`);
+    expect((error as Error).message).toContain('boom at load');
   });
 });
 
