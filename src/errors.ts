@@ -94,6 +94,8 @@ export class WorkerLostError extends coded('WORKER_LOST') {}
 export class ChordError extends coded('CHORD_ERROR') {}
 /** A periodic task's schedule or entry is invalid, or beat cannot keep its schedule (Celery's SchedulingError). */
 export class SchedulingError extends coded('SCHEDULING_ERROR', ImproperlyConfigured) {}
+/** A canvas (chain, group, chord, signature …) that cannot be run; refused before anything of it is sent. */
+export class InvalidCanvas extends coded('INVALID_CANVAS') {}
 
 /**
  * An error raised by a task that ran elsewhere, rebuilt from its result document.

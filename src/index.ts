@@ -23,10 +23,11 @@ export type { ApplyOptions, RetryPolicy } from './task/options.js';
 export type { RouteSpec, RoutesSetting, AnnotationsSetting, RouterFunction } from './app/routes.js';
 export { Task, type TaskOptions, type RetryOptions, type BoundTask, type TaskClass } from './task/task.js';
 export { currentExecution, type Request } from './task/context.js';
-export { AsyncResult, EagerResult, type GetOptions } from './result/async-result.js';
-export { Signature } from './canvas/signature.js';
-export { chain, group, chord, Chain, Group, Chord } from './canvas/primitives.js';
-export { GroupResult } from './result/group-result.js';
+export { AsyncResult, EagerResult, type GetOptions, type ResultHandle, type ResultTuple } from './result/async-result.js';
+export {
+  signature, chain, group, chord, chunks, xmap, xstarmap, Signature, Chain, Group, Chord, Chunks, XMap, XStarmap, type AnySignature,
+} from './canvas/index.js';
+export { GroupResult, ResultSet, resultFromTuple, type JoinOptions } from './result/group-result.js';
 export { Worker, type WorkerOptions } from './worker/worker.js';
 export { Beat, type BeatOptions, type BeatInfo } from './beat/beat.js';
 export { BaseSchedule, IntervalSchedule, schedule, type ScheduleState, type ScheduleClock, type Duration } from './beat/schedule.js';
@@ -38,8 +39,8 @@ export * as states from './states.js';
 export {
   CeleryError, ImproperlyConfigured, UsageError, NotRegistered, DecodeError, ContentDisallowed, TimeoutError, OperationalError,
   UnknownScheme, BackendDisabled, ResultUnavailable, UnsupportedEncoding, MaxRetriesExceededError, TaskRevokedError,
-  TimeLimitExceeded, SoftTimeLimitExceeded, WorkerLostError, ChordError, SchedulingError, RemoteTaskError, TaskPredicate,
-  Retry, Ignore, Reject,
+  TimeLimitExceeded, SoftTimeLimitExceeded, WorkerLostError, ChordError, SchedulingError, InvalidCanvas, RemoteTaskError,
+  TaskPredicate, Retry, Ignore, Reject,
 } from './errors.js';
 export { registerSerializer, type Serializer } from './protocol/serializers.js';
 export type { SignatureDict } from './protocol/task-message.js';

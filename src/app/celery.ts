@@ -6,8 +6,10 @@ import type { ResultBackend } from '../backends/backend.js';
 import { Config, splitConfigPath } from '../config/resolve.js';
 import { resultBackendTarget, type ResultBackendTarget } from '../config/result-backend.js';
 import { ImproperlyConfigured, ModuleLoadError } from '../errors.js';
-import { Signature } from '../canvas/signature.js';
-import { AsyncResult } from '../result/async-result.js';
+import { registerBuiltins, signature, type AnySignature, type Signature } from '../canvas/index.js';
+import type { SignatureDict } from '../protocol/task-message.js';
+import { AsyncResult, type ResultHandle } from '../result/async-result.js';
+import { resultFromTuple } from '../result/group-result.js';
 import { Task, type BoundTask, type TaskClass, type TaskFunction, type TaskOptions } from '../task/task.js';
 import { openTransport } from '../transports/index.js';
 import type { Transport } from '../transports/transport.js';
@@ -119,7 +121,11 @@ export class Celery {
     if (broker !== undefined) preconf.broker_url = broker;
     if (backend !== undefined) preconf.result_backend = backend;
     this.conf = new Config(preconf);
-    this.producer = new Producer({ setting: (n) => this.conf.get(n), getTransport: () => this.getTransport(), getBackend: () => this.getBackend(), oid: this.oid, signals: this.signals });
+    this.producer = new Producer({
+      setting: (n) => this.conf.get(n), getTransport: () => this.getTransport(), getBackend: () => this.getBackend(), oid: this.oid, signals: this.signals,
+      taskOptions: (name) => (this.tasks.has(name) ? this.tasks.get(name).options : undefined),
+    });
+    registerBuiltins(this);
     registerApp(this);
   }
 
@@ -155,15 +161,21 @@ export class Celery {
     return (this.controlClient ??= new Control(() => this.getTransport(), this.oid, (n) => this.conf.get(n)));
   }
 
-  /** Send a task by name, defined here or not (a Python worker's task, say). */
+  /**
+   * Send a task by name, defined here or not (a Python worker's task, say). Routed as every send is: explicit
+   * options, then the task's declared options when it is registered here, task_routes, task_default_queue.
+   */
   async sendTask<R = unknown>(name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
     const id = await this.producer.send(name, args, kwargs, options);
     return new AsyncResult<R>(id, this, name);
   }
 
-  /** A signature by name (Celery's app.signature). */
-  signature<R = unknown>(name: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: Record<string, unknown> = {}): Signature<R> {
-    return new Signature<R>(name, args, kwargs, options, false, this);
+  /**
+   * A signature bound to this app (Celery's app.signature): by task name, or from a signature dict of any
+   * subtask_type (chain, group, chord, …), or a copy of a signature.
+   */
+  signature<R = unknown>(name: string | SignatureDict | AnySignature, args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: Record<string, unknown> = {}): Signature<R> {
+    return signature<R>(name, args, kwargs, options, this);
   }
 
   /**
@@ -186,6 +198,11 @@ export class Celery {
   /** A result handle for any task id. */
   AsyncResult<R = unknown>(id: string): AsyncResult<R> {
     return new AsyncResult<R>(id, this);
+  }
+
+  /** A result handle from a stored result tuple (Celery's result_from_tuple): a task's or a group's. */
+  resultFromTuple(tuple: unknown): ResultHandle {
+    return resultFromTuple(tuple, this);
   }
 
   /** Bind shared tasks and mark the registry complete (Celery's finalize; tasks here are never lazy). */

@@ -29,6 +29,8 @@ export interface ProducerHost {
   /** The client's oid: reply_to of every task message. */
   readonly oid: string;
   readonly signals?: Signals;
+  /** The declared options of a task registered under `name` (task_annotations applied), else undefined. */
+  taskOptions?(name: string): TaskDefaults | undefined;
 }
 
 /**
@@ -43,18 +45,25 @@ export class Producer {
 
   constructor(private readonly host: ProducerHost) {}
 
-  /** Build and publish one task message; returns its task id. */
-  async send(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions, defaults: TaskDefaults = {}): Promise<string> {
+  /**
+   * Build and publish one task message; returns its task id. THE send path: every send (task.applyAsync,
+   * app.sendTask, signatures, canvas members, callbacks, errbacks, retries) comes here, so each is routed the same
+   * way: explicit options, then the declared options of the task registered under that name, then task_routes,
+   * then task_default_queue.
+   */
+  async send(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions): Promise<string> {
     const conf = (key: string) => this.host.setting(key);
     const id = options.taskId ?? uuid();
     const parent = currentExecution();
     if (parent) parent.children.push(id);
 
-    const route = this.route(name, args, kwargs, options, defaults);
+    const defaults = this.host.taskOptions?.(name) ?? {};
+    const routing = options.routeName === undefined ? defaults : (this.host.taskOptions?.(options.routeName) ?? {});
+    const route = this.route(options.routeName ?? name, args, kwargs, options, routing);
     const replyTo = options.replyTo ?? this.host.oid;
     // Celery's client writes eta and expires in the app's time zone (app.now()); the instant is the same in any zone.
     const zone = appTimeZone(conf('timezone') as string | null, conf('enable_utc') !== false);
-    const priority = options.priority ?? route.priority ?? defaults.priority ?? (conf('task_default_priority') as number | null) ?? undefined;
+    const priority = options.priority ?? routing.priority ?? route.priority ?? (conf('task_default_priority') as number | null) ?? undefined;
     const message: TaskMessage = {
       id,
       task: name,
@@ -64,7 +73,7 @@ export class Producer {
         ? { callbacks: dicts(options.link), errbacks: dicts(options.linkError), chain: withReplyTo(options.chain, replyTo), chord: options.chord ?? null }
         : EMPTY_EMBED,
       eta: etaOf(options, zone),
-      expires: options.expires === undefined || options.expires === null ? null : wireTimeToSend(options.expires, 'expires', zone),
+      expires: expiresOf(options.expires ?? defaults.expires, zone),
       retries: options.retries ?? 0,
       group: options.groupId ?? null,
       groupIndex: options.groupIndex ?? null,
@@ -95,7 +104,7 @@ export class Producer {
     await backend?.onTaskCall?.(id, (message.embed.chain ?? []).map((step) => step.options?.task_id).filter((t): t is string => typeof t === 'string'));
     const transport = await this.host.getTransport();
     const publish = async () => {
-      if (!this.declared.has(route.queue)) {
+      if (route.declare && !this.declared.has(route.queue)) {
         await transport.declare({ name: route.queue, exchange: route.declareExchange, routingKey: route.queue });
         this.declared.add(route.queue);
       }
@@ -113,16 +122,19 @@ export class Producer {
   }
 
   /**
-   * Explicit options and the task's own queue win over task_routes, which win over task_default_queue, as in Celery.
-   * Tasks go to the default exchange '' with the queue name as routing key, as Python Celery publishes them.
+   * Explicit options win over the task's declared ones, which win over task_routes, which win over
+   * task_default_queue, as in Celery. Tasks go to the default exchange '' with the queue name as routing key, as
+   * Python Celery publishes them. An exchange given without a queue (a retry of a task that came through a custom
+   * exchange) is published to as is: nothing is declared, so no queue is made up from its routing key.
    */
-  private route(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions, defaults: TaskDefaults) {
+  private route(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions, declared: TaskDefaults) {
     const routed = resolveRoute(this.host.setting('task_routes') as RoutesSetting, name, args, kwargs, options as Record<string, unknown>);
-    const queue = options.queue ?? defaults.queue ?? routed?.queue ?? (this.host.setting('task_default_queue') as string) ?? 'celery';
-    const exchange = options.exchange ?? routed?.exchange ?? '';
-    const routingKey = options.routingKey ?? (exchange === '' ? queue : (routed?.routing_key ?? queue));
+    const explicitExchange = options.exchange !== undefined && options.queue === undefined;
+    const queue = options.queue ?? declared.queue ?? routed?.queue ?? (this.host.setting('task_default_queue') as string) ?? 'celery';
+    const exchange = options.exchange ?? declared.exchange ?? routed?.exchange ?? '';
+    const routingKey = options.routingKey ?? declared.routingKey ?? (exchange === '' ? queue : (routed?.routing_key ?? queue));
     const declareExchange = exchange === '' ? ((this.host.setting('task_default_exchange') as string | null) ?? queue) : exchange;
-    return { queue, exchange, routingKey, declareExchange, priority: routed?.priority };
+    return { queue, exchange, routingKey, declareExchange, declare: !explicitExchange, priority: routed?.priority };
   }
 }
 
@@ -142,6 +154,10 @@ function withReplyTo(chain: SignatureDict[] | null | undefined, replyTo: string)
 function dicts(s: SignatureLike | SignatureLike[] | undefined): SignatureDict[] | null {
   if (s === undefined) return null;
   return (Array.isArray(s) ? s : [s]).map((x) => x.toDict());
+}
+
+function expiresOf(expires: ApplyOptions['expires'], zone: string): string | null {
+  return expires === undefined || expires === null ? null : wireTimeToSend(expires, 'expires', zone);
 }
 
 function etaOf(o: ApplyOptions, zone: string): string | null {

@@ -69,6 +69,11 @@ export interface ResultBackend {
    * completed the chord (then the chord's keys are deleted); null for every other call.
    */
   addChordPart(groupId: string, part: ChordPart): Promise<readonly ChordPart[] | null>;
+  /**
+   * Delete expired results now (Celery's backend.cleanup(), run by the celery.backend_cleanup task). Only
+   * backends whose results do not expire by themselves have it (SQL); key-value stores expire keys.
+   */
+  cleanup?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -91,6 +91,12 @@ export class PgResultBackend implements ResultBackend {
     return this.schema;
   }
 
+  /** Delete results older than result_expires now (what celery.backend_cleanup runs; also done once per open). */
+  async cleanup(): Promise<void> {
+    await this.ensureSchema();
+    await this.expire();
+  }
+
   /** celery.backend_cleanup's rule, applied once per open: rows older than result_expires are deleted. */
   private async expire(): Promise<void> {
     const ms = this.options.expiresMs;

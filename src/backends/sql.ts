@@ -97,6 +97,12 @@ export class SqlResultBackend implements ResultBackend {
     return { ...s, chordTx };
   }
 
+  /** Delete results older than result_expires now (what celery.backend_cleanup runs; also done once per open). */
+  async cleanup(): Promise<void> {
+    if (this.stmts) this.expire();
+    else void this.s;
+  }
+
   /** celery.backend_cleanup's rule, applied once per open: rows older than result_expires are deleted. */
   private expire(): void {
     const ms = this.options.expiresMs;

@@ -13,6 +13,33 @@ export interface ResultSource {
   getBackend(): Promise<ResultBackend>;
   /** Present on apps: revoke() goes through remote control. */
   readonly control?: { revoke(taskId: string, options?: { terminate?: boolean; signal?: string }): Promise<void> };
+  /**
+   * Present on apps: a result handle from a stored tuple (Celery's result_from_tuple), so `children` can be
+   * groups as well as tasks. Without it children are plain task results.
+   */
+  resultFromTuple?(tuple: unknown): ResultHandle;
+}
+
+/**
+ * A stored result reference (Celery's `as_tuple()`): `[[id, parent tuple | null], null]` for a task,
+ * `[[group id, parent tuple | null], [member tuples]]` for a group.
+ */
+export type ResultTuple = [[string, ResultTuple | null], ResultTuple[] | null];
+
+/** What AsyncResult and GroupResult share (Celery's ResultBase): enough to wait on and walk a canvas's results. */
+export interface ResultHandle<V = unknown> {
+  readonly id: string;
+  /** The result this one was chained after (Celery's `parent`), when known. */
+  parent: ResultHandle | null;
+  get(options?: GetOptions): Promise<V>;
+  ready(): Promise<boolean>;
+  successful(): Promise<boolean>;
+  failed(): Promise<boolean>;
+  forget(): Promise<void>;
+  revoke(options?: { terminate?: boolean; signal?: string }): Promise<void>;
+  /** The results this one sent or holds (Celery's `children`). */
+  children(): Promise<ResultHandle[]>;
+  asTuple(): ResultTuple;
 }
 
 /** Options of `get()` (Celery's AsyncResult.get keyword arguments). Times are in seconds, as in Celery. */
@@ -30,8 +57,10 @@ export interface GetOptions {
  * A handle on one task's result (Celery's AsyncResult): state, get({ timeout }) in seconds, ready, traceback,
  * forget and revoke. Reads the result backend; a ready result is cached.
  */
-export class AsyncResult<R = unknown> {
+export class AsyncResult<R = unknown> implements ResultHandle<R> {
   private cached: ResultMeta | null = null;
+  /** The result of the step this one was chained after (Celery's `parent`); set by canvas, null otherwise. */
+  parent: ResultHandle | null = null;
 
   constructor(
     /** The task id. */
@@ -94,10 +123,27 @@ export class AsyncResult<R = unknown> {
     return parseDateDone((await this.meta())?.date_done);
   }
 
-  /** Ids of tasks this task sent (chain steps, callbacks). */
-  async children(): Promise<string[]> {
+  /** Results of what this task sent while it ran and after (chain steps, callbacks, groups), as stored. */
+  async children(): Promise<ResultHandle[]> {
     const meta = await this.meta();
-    return (meta?.children ?? []).map((c) => (Array.isArray(c) && Array.isArray(c[0]) ? String(c[0][0]) : String(c)));
+    return (meta?.children ?? []).map((c) => this.source.resultFromTuple?.(c) ?? new AsyncResult(tupleId(c), this.source));
+  }
+
+  /**
+   * Walk this result and its children, breadth first (Celery's collect): waits for each and yields
+   * `[result, value]`; a node's children are read once it is ready. Failures rethrow unless `propagate: false`.
+   */
+  async *collect(options: GetOptions = {}): AsyncGenerator<[ResultHandle, unknown]> {
+    const queue: ResultHandle[] = [this];
+    for (let node = queue.shift(); node; node = queue.shift()) {
+      yield [node, await node.get(options)];
+      queue.push(...(await node.children()));
+    }
+  }
+
+  /** `[[id, parent tuple], null]` (Celery's as_tuple), the form stored in `children` and sent to chord_unlock. */
+  asTuple(): ResultTuple {
+    return [[this.id, this.parent?.asTuple() ?? null], null];
   }
 
   /**
@@ -140,9 +186,14 @@ export class AsyncResult<R = unknown> {
     return this.id;
   }
 
-  private errorOf(meta: ResultMeta): Error {
+  protected errorOf(meta: ResultMeta): Error {
     return docToError(meta.result, meta.traceback, { taskId: this.id, ...(this.name ? { taskName: this.name } : {}) });
   }
+}
+
+/** The id in a stored result tuple (or a bare id, as old celeriac versions stored children). */
+export function tupleId(tuple: unknown): string {
+  return Array.isArray(tuple) && Array.isArray(tuple[0]) ? String(tuple[0][0]) : String(tuple);
 }
 
 /** The result of a task run in this process (`apply()`, task_always_eager): nothing is stored or sent. */

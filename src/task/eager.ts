@@ -13,6 +13,7 @@ import { uuid } from '../utils/ids.js';
 import type { Logger } from '../utils/logger.js';
 import { wireTimeToSend } from '../utils/wire-time.js';
 import { directRequest } from './context.js';
+import { applySignatureDict } from '../canvas/index.js';
 import { callErrbacks, type ErrbackHost } from './errbacks.js';
 import { executeTask, type ExecutedCall, type ExecutionHost, type OutcomeRecorder } from './execute.js';
 import type { ExecutableTask } from './interfaces.js';
@@ -27,8 +28,9 @@ export async function executeEagerly(task: ExecutableTask, args: unknown[], kwar
   const storeResult = Boolean(app.conf.get('task_store_eager_result'));
   const backend = storeResult ? await app.getBackend() : null;
   const send: ExecutionHost['send'] = (name, a, k, o) => app.sendTask(name, a, k, o).then((r) => r.id);
+  const apply: ExecutionHost['apply'] = (sig, a, o) => applySignatureDict(app, sig, { args: a, options: o }).then((r) => r.id);
   const logger = app.log.taskLogger(task.name, id);
-  const host: ExecutionHost = { hostname: 'eager', send, results: new EagerRecorder(backend, { send, tasks: app.tasks, logger }) };
+  const host: ExecutionHost = { hostname: 'eager', send, apply, results: new EagerRecorder(backend, { apply, tasks: app.tasks, logger }) };
   for (let retries = options.retries ?? 0; ; retries++) {
     const errbacks = options.linkError ? [options.linkError].flat().map((s) => s.toDict()) : null;
     const request = {

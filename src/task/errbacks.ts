@@ -18,9 +18,9 @@ export interface ErrbackTask {
   invoke(request: Request, args: unknown[], kwargs: Record<string, unknown>): unknown;
 }
 
-/** What calling errbacks needs: sending, the registered tasks (for in-process errbacks) and a logger. */
+/** What calling errbacks needs: applying signatures, the registered tasks (for in-process errbacks) and a logger. */
 export interface ErrbackHost {
-  send: ExecutionHost['send'];
+  apply: ExecutionHost['apply'];
   readonly tasks: { has(name: string): boolean; get(name: string): ErrbackTask };
   readonly logger: Logger;
 }
@@ -49,7 +49,7 @@ export async function callErrbacks(host: ErrbackHost, errbacks: readonly Signatu
   const groupId = uuid();
   for (const sig of sent) {
     try {
-      await sendSignature(host, request, sig, sig.immutable ? (sig.args ?? []) : [request.id, ...(sig.args ?? [])], { groupId, groupIndex: null });
+      await sendSignature(host, request, sig, [request.id], { groupId, groupIndex: null });
     } catch (error) {
       host.logger.error({ err: error }, `Could not send errback ${sig.task} of task ${request.id}: ${(error as Error).message}`);
     }

@@ -6,7 +6,6 @@ import type { ApplyOptions } from './options.js';
 import { EncodeError, Ignore, Reject, Retry, TaskRevokedError, TimeLimitExceeded, type RetryInfo } from '../errors.js';
 import { tracebackOf } from '../protocol/exceptions.js';
 import type { SignatureDict, TaskMessage } from '../protocol/task-message.js';
-import { applyOptionsFromDict } from '../canvas/signature.js';
 import { FAILURE, RETRY, SUCCESS } from '../states.js';
 import type { Logger } from '../utils/logger.js';
 import { runInContext, type Request } from './context.js';
@@ -16,8 +15,13 @@ import { overridesHook, type HookName } from './hooks.js';
 /** What execution needs from its surroundings (the app and, in a worker, the worker). */
 export interface ExecutionHost {
   readonly hostname: string;
-  /** Publish a task (callbacks, chain steps, retries); returns its id. */
+  /** Publish a task by name (retries); returns its id. */
   send(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions): Promise<string>;
+  /**
+   * Apply a signature dict from a message (a chain step, callback, errback or chord body: a task or any canvas
+   * node, canvas/'s applySignatureDict) with partial `args` prepended unless it is immutable; returns its id.
+   */
+  apply(sig: SignatureDict, args: unknown[], options: ApplyOptions): Promise<string>;
   /** Where every outcome is recorded. */
   readonly results: OutcomeRecorder;
 }
@@ -170,11 +174,11 @@ async function sendSuccessors(input: ExecuteInput, result: unknown, children: st
   const chain = message.embed.chain;
   if (chain && chain.length > 0) {
     const next = chain[chain.length - 1]!;
-    const id = await sendSignature(input.host, request, next, next.immutable ? next.args : [result, ...(next.args ?? [])], { chain: chain.slice(0, -1) });
+    const id = await sendSignature(input.host, request, next, [result], { chain: chain.slice(0, -1) });
     children.push(id);
   }
   for (const cb of request.callbacks ?? []) {
-    children.push(await sendSignature(input.host, request, cb, cb.immutable ? cb.args : [result, ...(cb.args ?? [])]));
+    children.push(await sendSignature(input.host, request, cb, [result]));
   }
 }
 
@@ -194,7 +198,7 @@ async function sendRetry(input: ExecuteInput, info: RetryInfo): Promise<void> {
     chord: message.embed.chord,
     link: (message.embed.callbacks ?? []).map((d) => ({ toDict: () => d })),
     linkError: (message.embed.errbacks ?? []).map((d) => ({ toDict: () => d })),
-    queue: o.queue ?? request.delivery_info?.routing_key ?? undefined,
+    ...retryRoute(o, request),
     priority: o.priority ?? request.delivery_info?.priority,
     timeLimit: request.timelimit[0] ?? undefined,
     softTimeLimit: request.timelimit[1] ?? undefined,
@@ -209,14 +213,23 @@ async function sendRetry(input: ExecuteInput, info: RetryInfo): Promise<void> {
   });
 }
 
-/** Send a signature dict (a chain step, callback, errback or chord body) as a child of `parent`; returns its id. */
-export function sendSignature(host: Pick<ExecutionHost, 'send'>, parent: Pick<Request, 'id' | 'root_id'>, sig: SignatureDict, args: unknown[], extra: ApplyOptions = {}): Promise<string> {
-  return host.send(sig.task, args ?? [], sig.kwargs ?? {}, {
-    ...applyOptionsFromDict(sig.options ?? {}),
-    parentId: parent.id,
-    rootId: parent.root_id ?? parent.id,
-    ...extra,
-  });
+/**
+ * Where a retry goes (Celery's signature_from_request): the queue asked for, else back where the task came from —
+ * the queue named by the routing key on the default exchange, or the same exchange and routing key.
+ */
+function retryRoute(o: RetryOptions, request: Request): ApplyOptions {
+  if (o.queue) return { queue: o.queue };
+  const info = request.delivery_info;
+  if (!info?.routing_key) return {};
+  return info.exchange ? { exchange: info.exchange, routingKey: info.routing_key } : { queue: info.routing_key };
+}
+
+/**
+ * Apply a signature dict (a chain step, callback, errback or chord body; any canvas node) as a child of `parent`,
+ * with partial `args` prepended unless it is immutable; `extra` options win over its own. Returns its id.
+ */
+export function sendSignature(host: Pick<ExecutionHost, 'apply'>, parent: Pick<Request, 'id' | 'root_id'>, sig: SignatureDict, args: unknown[], extra: ApplyOptions = {}): Promise<string> {
+  return host.apply(sig, args, { parentId: parent.id, rootId: parent.root_id ?? parent.id, ...extra });
 }
 
 async function hook(logger: Logger, task: ExecutableTask, name: HookName, fn: () => void | Promise<void>): Promise<void> {

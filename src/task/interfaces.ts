@@ -5,23 +5,22 @@
 import type { Signals } from '../app/signals.js';
 import type { ResultBackend } from '../backends/backend.js';
 import type { Config } from '../config/resolve.js';
-import type { SignatureSender } from '../canvas/signature.js';
-import type { ResultSource } from '../result/async-result.js';
+import type { CanvasApp, CanvasTask } from '../canvas/signature.js';
 import type { Logger } from '../utils/logger.js';
 import type { Request } from './context.js';
-import type { ApplyOptions, TaskDefaults } from './options.js';
+import type { ApplyOptions } from './options.js';
 
 /**
  * What a task uses of its app (the Celery class implements it): settings, the producer, the result backend,
  * loggers, signals and the registry. Results and signatures it builds get the same object.
  */
-export interface TaskApp extends SignatureSender, ResultSource {
+export interface TaskApp extends CanvasApp {
   /** The app's name (Celery's app.main). */
   readonly main: string;
   readonly conf: Pick<Config, 'get'>;
   readonly producer: {
     /** Publish one task message (apply_async); resolves with its id. */
-    send(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions, defaults?: TaskDefaults): Promise<string>;
+    send(name: string, args: unknown[], kwargs: Record<string, unknown>, options: ApplyOptions): Promise<string>;
   };
   readonly log: {
     /** A logger tagged `name[id]:`. */
@@ -50,8 +49,8 @@ export interface TaskHooks {
   afterReturn(state: string, retval: unknown, taskId: string, args: unknown[], kwargs: Record<string, unknown>, traceback: string | null): void | Promise<void>;
 }
 
-/** A task as the execution path (worker, eager apply) runs it: the Task class implements it. */
-export interface ExecutableTask extends TaskHooks {
+/** A task as the execution path (worker, eager apply) runs it and the canvas sends it: the Task class implements it. */
+export interface ExecutableTask extends TaskHooks, CanvasTask {
   readonly name: string;
   readonly app: TaskApp;
   readonly fn: TaskFunction;

@@ -53,6 +53,11 @@ export interface ApplyOptions {
   /** Celery 5.3+ stamps: their names (header `stamped_headers`) and values (header `stamps`). */
   stampedHeaders?: string[] | null;
   stamps?: Record<string, unknown>;
+  /**
+   * Route as this task name instead of the sent one (Celery's route_name): celery.map/starmap/chunks messages go
+   * where the task they map is routed (its task_routes and declared queue, exchange, routing key, priority).
+   */
+  routeName?: string;
 }
 
 /** Celery's task_publish_retry_policy (intervals in seconds). */
@@ -63,7 +68,10 @@ export interface RetryPolicy {
   interval_max: number;
 }
 
-/** The task-level defaults a send may use (from the registered task, when the sender has it). */
+/**
+ * The declared task options a send applies (Celery's Task exec options), each used when the call gives none:
+ * the task's queue, routing key, exchange, priority, serializer, compression, ignore_result and expires.
+ */
 export interface TaskDefaults {
   queue?: string;
   routingKey?: string;
@@ -72,4 +80,6 @@ export interface TaskDefaults {
   serializer?: string;
   compression?: string;
   ignoreResult?: boolean;
+  /** Seconds, as the task declares it. */
+  expires?: number;
 }

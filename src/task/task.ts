@@ -1,10 +1,10 @@
 // The Task: what `app.task(fn, options)` returns. Sends (delay/applyAsync), builds signatures (s/si), runs here
 // (call/apply), and carries the options and hooks the worker honours. Subclass it for a custom base (Celery's base=).
 
-import type { ApplyOptions, TaskDefaults } from './options.js';
+import type { ApplyOptions } from './options.js';
 import { InvalidTaskError, MaxRetriesExceededError, Retry, UsageError } from '../errors.js';
 import type { Logger } from '../utils/logger.js';
-import { Signature } from '../canvas/signature.js';
+import { Chunks, replaceTask, Signature, XMap, XStarmap, type AnySignature } from '../canvas/index.js';
 import { AsyncResult, EagerResult } from '../result/async-result.js';
 import { currentExecution, destinationOf, directRequest, runInContext, type Request } from './context.js';
 import { uuid } from '../utils/ids.js';
@@ -59,16 +59,13 @@ export class Task<A extends unknown[] = any[], R = unknown> implements Executabl
     return this.applyAsync(args);
   }
 
-  /** Send with args, kwargs and execution options (Celery's apply_async). */
+  /**
+   * Send with args, kwargs and execution options (Celery's apply_async). The app's send path applies this task's
+   * declared options (queue, routing key, exchange, priority, serializer, expires, …) where `options` give none.
+   */
   async applyAsync(args?: A | unknown[], kwargs?: Record<string, unknown>, options: ApplyOptions = {}): Promise<AsyncResult<R>> {
     if (this.app.conf.get('task_always_eager')) return this.apply(args, kwargs, options);
-    const defaults: TaskDefaults = {
-      queue: this.options.queue, routingKey: this.options.routingKey, exchange: this.options.exchange,
-      priority: this.options.priority, serializer: this.options.serializer, compression: this.options.compression,
-      ignoreResult: this.options.ignoreResult,
-    };
-    const withExpiry = options.expires === undefined && this.options.expires !== undefined ? { ...options, expires: this.options.expires } : options;
-    const id = await this.app.producer.send(this.name, (args ?? []) as unknown[], kwargs ?? {}, withExpiry, defaults);
+    const id = await this.app.producer.send(this.name, (args ?? []) as unknown[], kwargs ?? {}, options);
     return new AsyncResult<R>(id, this.app, this.name);
   }
 
@@ -85,6 +82,33 @@ export class Task<A extends unknown[] = any[], R = unknown> implements Executabl
   /** Full signature with kwargs and options (Celery's .signature()). */
   signature(args: unknown[] = [], kwargs: Record<string, unknown> = {}, options: Record<string, unknown> = {}): Signature<R> {
     return new Signature<R>(this.name, args, kwargs, options, false, this.app);
+  }
+
+  /** This task called once per item, in one worker, as ONE celery.map message (Celery's task.map). */
+  map(it: readonly unknown[]): XMap<R> {
+    return new XMap<R>(this.s(), it, {}, this.app);
+  }
+
+  /** This task called once per argument list, in one worker, as ONE celery.starmap message (Celery's task.starmap). */
+  starmap(it: readonly unknown[][]): XStarmap<R> {
+    return new XStarmap<R>(this.s(), it, {}, this.app);
+  }
+
+  /** This task over argument lists in chunks of `n`: a group of celery.starmap messages (Celery's task.chunks). */
+  chunks(it: readonly unknown[][], n: number): Chunks<R> {
+    return new Chunks<R>(this.s(), it, n, {}, this.app);
+  }
+
+  /**
+   * Hand this running task's place to `sig` (Celery's self.replace): it takes over the task id, group, chord,
+   * callbacks, errbacks and the rest of the chain, and this task ends with Ignore. Use as `return self.replace(sig)`.
+   */
+  replace(sig: AnySignature): Promise<never> {
+    const request = this.request ?? currentExecution()?.request;
+    if (!request || request.called_directly) {
+      throw new UsageError(`Task ${this.name} can only replace itself while a worker runs it (not when called directly).`);
+    }
+    return replaceTask(this.app, request, sig);
   }
 
   /** Run the function here and now, as a plain call (Celery's __call__: request.called_directly is true). */

@@ -139,7 +139,7 @@ export class ResultWriter implements OutcomeRecorder {
     const results = parts.map((p) => p.result);
     try {
       // Sent from the part that completed the chord, as Celery's callback.delay() inside that task.
-      await sendSignature(this.host, request, body, body.immutable ? (body.args ?? []) : [results, ...(body.args ?? [])], { groupId: null });
+      await sendSignature(this.host, request, body, [results]);
     } catch (error) {
       logger.error({ err: error }, `Chord ${request.group}: could not send the body ${body.task}: ${(error as Error).message}`);
       await this.chordError(body, new ChordError(`Callback error: ${(error as Error).message}`));

@@ -5,6 +5,7 @@ import { constants, hostname as osHostname } from 'node:os';
 import { importDefaultModules } from '../app/default-modules.js';
 import type { Celery } from '../app/celery.js';
 import { ImproperlyConfigured } from '../errors.js';
+import { applySignatureDict } from '../canvas/index.js';
 import type { ExecutionHost } from '../task/execute.js';
 import type { QueueDeclaration, SettleLost, Transport } from '../transports/transport.js';
 import { expandNodeName } from '../utils/ids.js';
@@ -142,8 +143,9 @@ export class Worker {
     const backend = app.backendUrl() ? await app.getBackend() : null;
     this.backendDisplay = backend?.displayUrl ?? 'disabled://';
     const send: ExecutionHost['send'] = (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options);
-    const writer = new ResultWriter({ hostname: this.hostname, backend, send, tasks: app.tasks, logger: this.logger }, policies, settings.resultExtended);
-    this.pool = this.createPool({ hostname: this.hostname, send, results: writer });
+    const apply: ExecutionHost['apply'] = (sig, args, options) => applySignatureDict(app, sig, { args, options }).then((r) => r.id);
+    const writer = new ResultWriter({ hostname: this.hostname, backend, apply, tasks: app.tasks, logger: this.logger }, policies, settings.resultExtended);
+    this.pool = this.createPool({ hostname: this.hostname, send, apply, results: writer });
     await this.pool.start();
     if (!settings.disableRateLimits) {
       for (const name of app.tasks.names()) this.limiter.set(name, app.tasks.get(name).options.rateLimit ?? settings.task.rateLimit);
@@ -400,7 +402,7 @@ export class Worker {
       pool: this.pool?.kind ?? this.poolKind,
       events: this.settings.sendTaskEvents,
       queues,
-      tasks: this.app.tasks.names(),
+      tasks: this.app.tasks.names().filter((name) => !name.startsWith('celery.')),
       notes,
     });
   }

@@ -43,7 +43,8 @@ export interface Proc {
   alive(): boolean;
 }
 
-function watch(child: ChildProcess, readyPattern: RegExp, what: string, timeoutMs = 30_000): Promise<Proc> {
+/** Wait for a spawned process to print `readyPattern`; killed if it never does. */
+export function watch(child: ChildProcess, readyPattern: RegExp, what: string, timeoutMs = 30_000): Promise<Proc> {
   let out = '';
   let exited = false;
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => {

@@ -36,7 +36,7 @@ const INTERFACES: Readonly<Record<string, readonly string[]>> = {
   control: ['control/client.ts', 'control/mailbox.ts'],
   events: ['events/dispatcher.ts', 'events/receiver.ts'],
   result: ['result/async-result.ts', 'result/group-result.ts'],
-  canvas: ['canvas/signature.ts', 'canvas/primitives.ts'],
+  canvas: ['canvas/index.ts', 'canvas/signature.ts'],
   task: ['task/task.ts', 'task/context.ts', 'task/options.ts', 'task/interfaces.ts'],
   app: ['app/signals.ts'],
 };

@@ -12,6 +12,7 @@ import { ImproperlyConfigured, NotRegistered } from '../../errors.js';
 import { tracebackOf } from '../../protocol/exceptions.js';
 import { FAILURE } from '../../states.js';
 import type { Request } from '../../task/context.js';
+import { applySignatureDict } from '../../canvas/index.js';
 import { executeTask, type ExecutionHost, type TaskOutcome } from '../../task/execute.js';
 import { importModule, resolveModulePath } from '../../utils/import-module.js';
 import { ResultWriter } from '../results.js';
@@ -102,11 +103,12 @@ class Child {
       const backend = app.backendUrl() ? await app.getBackend() : null;
       this.app = app;
       const send: ExecutionHost['send'] = (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options);
+      const apply: ExecutionHost['apply'] = (sig, args, options) => applySignatureDict(app, sig, { args, options }).then((r) => r.id);
       // The child writes its tasks' own results, by its own app's settings, through the same writer as the worker.
       const logger = app.log.setup({ level: init.loglevel ?? 'WARNING', file: init.logfile, processName: init.processName });
       if (app.conf.get('worker_redirect_stdouts')) redirectStdouts(logger, app.conf.get('worker_redirect_stdouts_level') as string);
-      this.writer = new ResultWriter({ hostname: init.hostname, backend, send, tasks: app.tasks, logger }, new TaskPolicies(compileTaskDefaults(app.conf)), app.conf.get('result_extended'));
-      this.host = { hostname: init.hostname, send, results: this.writer };
+      this.writer = new ResultWriter({ hostname: init.hostname, backend, apply, tasks: app.tasks, logger }, new TaskPolicies(compileTaskDefaults(app.conf)), app.conf.get('result_extended'));
+      this.host = { hostname: init.hostname, send, apply, results: this.writer };
       this.channel.send({ type: 'ready', pid: process.pid, threadId: isMainThread ? null : threadId });
     } catch (error) {
       this.channel.send({ type: 'fatal', message: (error as Error)?.message ?? String(error) });

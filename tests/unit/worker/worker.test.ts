@@ -195,6 +195,6 @@ describe('worker: delivery', () => {
     const linked = await add.applyAsync([1, 1], {}, { link: mul.s(100) });
     await linked.get({ timeout: 5 });
     const [child] = await linked.children();
-    expect(await client.AsyncResult(child!).get({ timeout: 5 })).toBe(200);
+    expect(await client.AsyncResult(child!.id).get({ timeout: 5 })).toBe(200);
   });
 });
