@@ -1,7 +1,7 @@
 // The check every canvas passes before anything of it is sent: each member names a task, nothing contains itself,
 // chords have a result backend to count on, groups carry no link, each node's own shape is sound (problem()).
 
-import { InvalidCanvas } from '../errors.js';
+import { ImproperlyConfigured, InvalidCanvas } from '../errors.js';
 
 /** What the check reads of a canvas node (a Signature, or a signature dict from the wire). */
 interface CanvasNode {
@@ -34,7 +34,8 @@ interface Walk {
 }
 
 /**
- * Throw InvalidCanvas naming the first member of `root` that cannot run, and what to do about it. Checked:
+ * Throw InvalidCanvas naming the first member of `root` that cannot run, and what to do about it (for a chord
+ * the configuration cannot run, ImproperlyConfigured). Checked:
  * a task name on every member (links and chord bodies included), no member containing itself, a result backend
  * for chords (unless task_always_eager runs them here) that can count their parts (not rpc://, as in Celery),
  * no link on a group, each node's own problem() (e.g. a chunk size), at most MAX_CANVAS_NODES nodes.
@@ -45,7 +46,7 @@ export async function checkRunnable(root: CanvasNode, app: CanvasSettings): Prom
   if (!walk.chord || app.conf.get('task_always_eager')) return;
   const backend = await app.getBackend();
   if (!backend.capabilities.nativeChords) {
-    throw new InvalidCanvas(`Canvas member ${walk.chord} is a chord, but the result backend ${backend.displayUrl} cannot count a chord's header results (Celery's rpc:// cannot either). Use a backend that stores results (redis://, db+sqlite://, …) for canvases with chords.`);
+    throw new ImproperlyConfigured(`The result backend ${backend.displayUrl} does not support chords, and canvas member ${walk.chord} is a chord: no worker could count its header's results (Celery's rpc:// cannot either). Nothing was sent. Use a backend that stores results (redis://, db+sqlite://, …) for canvases with chords.`);
   }
 }
 
@@ -97,7 +98,7 @@ function kindOf(node: CanvasNode | null): string | null {
 function chordAt(where: string, walk: Walk): void {
   walk.chord ??= where;
   if (!walk.app.backendUrl() && !walk.app.conf.get('task_always_eager')) {
-    throw new InvalidCanvas(`Canvas member ${where} is a chord, but no result backend is configured: a chord's body runs only once its header's results are counted there. Set result_backend (e.g. redis://…) or use a chain/group instead.`);
+    throw new ImproperlyConfigured(`Canvas member ${where} is a chord, but no result backend is configured: a chord's body runs only once its header's results are counted there. Nothing was sent. Set result_backend (e.g. redis://…) or use a chain/group instead.`);
   }
 }
 
