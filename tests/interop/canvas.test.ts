@@ -21,6 +21,8 @@ const HARNESS = join(sharedDir, 'protocol/interop/py_celery.py');
 const FIXTURE = join(repoRoot, 'tests/fixtures/canvas-app.ts');
 /** get() waits in seconds, as Celery's. */
 const T = { timeout: 30 };
+/** A test that starts Python Celery (its import alone takes seconds on a loaded machine). */
+const PY_TIMEOUT = 150_000;
 
 interface Outcome { id: string; type: string; state: string; result: unknown }
 
@@ -90,20 +92,27 @@ describe('Python client → celeriac worker', () => {
   it('runs every nested canvas Python sends and Python reads Celery\'s values', async () => {
     const outcomes = await pyCanvas<Outcome[]>(urlsAt(0), ['canvas', JSON.stringify(SHAPES.map(([, spec]) => spec))]);
     expect(outcomes.map((o, i) => [SHAPES[i]![0], o.result])).toEqual(SHAPES.map(([name, , value]) => [name, value]));
-  });
+  }, PY_TIMEOUT);
 
   it('runs the celery.* builtins Python sends', async () => {
-    const send = (name: string, args: unknown[], kwargs?: Record<string, unknown>) => pyCanvas(urlsAt(0), ['send', name, JSON.stringify(args), ...(kwargs ? [JSON.stringify(kwargs)] : [])]);
-    expect((await send('celery.accumulate', [1, 2, 3], { index: 2 })).result).toBe(3);
-    expect((await send('celery.backend_cleanup', [])).state).toBe('SUCCESS');
-    expect((await send('celery.chain', [])).result).toMatchObject({ exc_type: 'NotImplementedError' });
     const header = [{ task: 'interop.add', args: [1, 1], kwargs: {}, options: {}, subtask_type: null, immutable: false }, { task: 'interop.add', args: [2, 2], kwargs: {}, options: {}, subtask_type: null, immutable: false }];
     const body = { task: 'interop.xsum', args: [], kwargs: {}, options: { task_id: 'py-chord-body' }, subtask_type: null, immutable: false };
-    expect((await send('celery.chord', [], { header, body })).result).toBe(6);
     const members = header.map((h, i) => ({ ...h, args: [i], options: { task_id: `py-group-m${i}` } }));
     const tuple = [['py-group', null], [[['py-group-m0', null], null], [['py-group-m1', null], null]]];
-    expect((await send('celery.group', [members, tuple, 'py-group', [10]])).result).toEqual([10, 11]);
-  });
+    const sends = [
+      ['celery.accumulate', [1, 2, 3], { index: 2 }],
+      ['celery.backend_cleanup', [], {}],
+      ['celery.chain', [], {}],
+      ['celery.chord', [], { header, body }],
+      ['celery.group', [members, tuple, 'py-group', [10]], {}],
+    ];
+    const [accumulate, cleanup, chained, chorded, grouped] = await pyCanvas<Outcome[]>(urlsAt(0), ['send', '-', JSON.stringify(sends)]);
+    expect(accumulate!.result).toBe(3);
+    expect(cleanup!.state).toBe('SUCCESS');
+    expect(chained!.result).toMatchObject({ exc_type: 'NotImplementedError' });
+    expect(chorded!.result).toBe(6);
+    expect(grouped!.result).toEqual([10, 11]);
+  }, PY_TIMEOUT);
 });
 
 describe('Python client\'s chord over a SQL result backend → celeriac worker', () => {
@@ -124,7 +133,7 @@ describe('Python client\'s chord over a SQL result backend → celeriac worker',
     const out = await pyCanvas(urls, ['canvas', JSON.stringify({ chord: [add(1, 1), add(2, 2), add(3, 3)], body: xsum })]);
     expect(out).toMatchObject({ state: 'SUCCESS', result: 12 });
     expect(worker.output()).toMatch(/celery\.chord_unlock\[[^\]]+\] received/);
-  });
+  }, PY_TIMEOUT);
 });
 
 describe('celeriac client → Python worker', () => {
@@ -145,7 +154,7 @@ describe('celeriac client → Python worker', () => {
     const got: Array<[string, unknown]> = [];
     for (const [name, spec] of SHAPES) got.push([name, await resolve(await build(app, spec).applyAsync())]);
     expect(got).toEqual(SHAPES.map(([name, , value]) => [name, value]));
-  });
+  }, PY_TIMEOUT);
 
   it('Python runs the celery.* builtins celeriac sends', async () => {
     const value = async (name: string, args: unknown[], kwargs: Record<string, unknown> = {}) => (await app.sendTask(name, args, kwargs)).get({ ...T, propagate: false });
@@ -165,5 +174,5 @@ describe('celeriac client → Python worker', () => {
     const members = [app.signature('interop.add', [1]).set({ task_id: `ts-g-${Date.now()}` })];
     await app.sendTask('celery.group', [members.map((m) => m.toDict()), [['ts-g', null], [[[members[0]!.id, null], null]]], 'ts-g', [41]]);
     expect(await app.AsyncResult(members[0]!.id!).get(T)).toBe(42);
-  });
+  }, PY_TIMEOUT);
 });

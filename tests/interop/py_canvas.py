@@ -7,7 +7,8 @@ Imports the harness module given by --harness (its app and interop.* tasks), add
   canvas SPEC_JSON           send a canvas and print {"id", "state", "result", "type"}; the result is fully
                              resolved (a GroupResult becomes the list of its values, nested too). A JSON list
                              of SPECs sends each in turn and prints the list of outcomes.
-  send NAME ARGS [KWARGS]    send any task (a builtin, say) and print its outcome like canvas
+  send NAME ARGS [KWARGS]    send any task (a builtin, say) and print its outcome like canvas; NAME "-" with
+                             ARGS a JSON list of [NAME, ARGS, KWARGS] sends each in turn and prints the list
   dict SPEC_JSON             print the signature dict Python builds for SPEC (no broker needed)
 
 SPEC grammar (a superset of the harness's):
@@ -135,10 +136,12 @@ def main():
         run = lambda spec: outcome(build(spec).apply_async(**spec.get("options", {})), args.timeout)
         h._emit([run(s) for s in specs] if isinstance(specs, list) else run(specs))
     else:
-        kwargs = json.loads(args.kwargs_json) if args.kwargs_json else {}
         options = json.loads(args.options) if args.options else {}
-        res = app.send_task(args.name, args=json.loads(args.args_json), kwargs=kwargs, **options)
-        h._emit(outcome(res, args.timeout))
+        send = lambda name, a, kw: outcome(app.send_task(name, args=a, kwargs=kw or {}, **options), args.timeout)
+        if args.name == "-":
+            h._emit([send(*each) for each in json.loads(args.args_json)])
+        else:
+            h._emit(send(args.name, json.loads(args.args_json), json.loads(args.kwargs_json) if args.kwargs_json else {}))
 
 
 if __name__ == "__main__":
