@@ -275,6 +275,7 @@ export class Celery {
         url: this.brokerUrl(),
         transportOptions: (this.conf.get('broker_transport_options') as Record<string, unknown>) ?? {},
         connectTimeoutMs: ((this.conf.get('broker_connection_timeout') as number) ?? 4) * 1000,
+        heartbeatS: (this.conf.get('broker_heartbeat') as number | null) ?? 0,
         ssl: (this.conf.get('broker_use_ssl') as Record<string, unknown> | boolean | null) ?? undefined,
       });
       await transport.connect();

@@ -67,7 +67,7 @@ class KeyValueBackend implements ResultBackend {
 
   async waitFor(taskId: string, options: WaitOptions): Promise<ResultMeta> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
-    const timeout = () => new TimeoutError(`The result of task ${taskId} was not ready within ${options.timeoutMs} ms (backend ${this.displayUrl}). Is a worker consuming its queue?`, { context: { taskId } });
+    const timeout = () => new TimeoutError(`The result of task ${taskId} was not ready within ${(options.timeoutMs ?? 0) / 1000} s (backend ${this.displayUrl}). Is a worker consuming its queue?`, { context: { taskId } });
     if (this.kv.subscribe) {
       let settle!: (meta: ResultMeta) => void;
       const pushed = new Promise<ResultMeta>((resolve) => (settle = resolve));

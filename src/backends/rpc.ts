@@ -127,7 +127,7 @@ export class RpcBackend implements ResultBackend {
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.timeoutMs !== undefined) {
-        timer = setLongTimeout(() => waiter.reject(new TimeoutError(`The result of task ${taskId} was not ready within ${options.timeoutMs} ms (backend rpc:// on ${this.replyQueue}). Is a worker consuming its queue?`, { context: { taskId } })), options.timeoutMs);
+        timer = setLongTimeout(() => waiter.reject(new TimeoutError(`The result of task ${taskId} was not ready within ${(options.timeoutMs ?? 0) / 1000} s (backend rpc:// on ${this.replyQueue}). Is a worker consuming its queue?`, { context: { taskId } })), options.timeoutMs);
       }
       let set = this.waiters.get(taskId);
       if (!set) this.waiters.set(taskId, (set = new Set()));

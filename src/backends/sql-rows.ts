@@ -136,7 +136,7 @@ export function chordParts(rows: ReadonlyArray<{ idx: number; task_id: string; s
 /** The error of a wait that ran out, saying what is stored so far. */
 export function resultTimeout(taskId: string, timeoutMs: number | undefined, stored: ResultMeta | null, displayUrl: string): TimeoutError {
   const state = stored ? `its state is still ${stored.status}` : 'nothing is stored for it yet (PENDING)';
-  return new TimeoutError(`The result of task ${taskId} was not ready within ${timeoutMs} ms (backend ${displayUrl}): ${state}. Is a worker consuming its queue, with the same result_backend?`, { context: { taskId, url: displayUrl } });
+  return new TimeoutError(`The result of task ${taskId} was not ready within ${(timeoutMs ?? 0) / 1000} s (backend ${displayUrl}): ${state}. Is a worker consuming its queue, with the same result_backend?`, { context: { taskId, url: displayUrl } });
 }
 
 /** ISO `2026-11-25T02:22:47.629972` (ResultMeta) → Python's naive `2026-11-25 02:22:47.629972`. */

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import type { Celery } from '../app/celery.js';
 import { Beat, type BeatOptions } from '../beat/beat.js';
 import { loadAppFrom, runAction, withAppOptions } from './common.js';
+import { startedByNpm, whenOrphaned } from './orphan-watch.js';
 
 interface BeatFlags {
   schedule?: string;
@@ -44,6 +45,7 @@ export async function runBeat(app: Celery, options: BeatOptions): Promise<number
   const beat = new Beat(app, options);
   await beat.start();
   process.stdout.write(`celeriac beat: ${beat.info().entries.length} entries; state in ${beat.info().store}. Ctrl+C stops it.\n`);
+  let unwatch = (): void => undefined;
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);
@@ -52,7 +54,10 @@ export async function runBeat(app: Celery, options: BeatOptions): Promise<number
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // Started through npx/npm run, a SIGTERM to npm's PID ends only npm's shell: stop with it, as the worker does.
+    unwatch = startedByNpm() ? whenOrphaned(stop) : unwatch;
   });
+  unwatch();
   await beat.stop();
   await app.close();
   return 0;

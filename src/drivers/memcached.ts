@@ -78,6 +78,11 @@ export function expiryField(ttlMs: number | undefined, nowMs = Date.now()): numb
   return seconds > RELATIVE_EXPIRY_LIMIT_S ? Math.ceil((nowMs + ttlMs) / 1000) : seconds;
 }
 
+/** What idleAfter touches of a memjs server (not in its typings). */
+interface MemjsServer {
+  _socket?: { ref?(): void; unref?(): void };
+}
+
 /** One memcached client (memjs keeps one socket per server), with promise methods on Buffers. */
 export class MemcachedConnection {
   private readonly client: memjs.Client;
@@ -107,25 +112,25 @@ export class MemcachedConnection {
 
   /** The stored bytes (inflated when a Python client compressed them), or null when absent. */
   async get(key: string): Promise<Buffer | null> {
-    const { value, flags } = await this.client.get(key);
+    const { value, flags } = await this.idleAfter(this.client.get(key));
     if (!value) return null;
     const flagBits = Buffer.isBuffer(flags) && flags.length >= 4 ? flags.readUInt32BE(0) : 0;
     return flagBits & FLAG_ZLIB ? inflateSync(value) : value;
   }
 
   async set(key: string, value: Uint8Array, ttlMs?: number): Promise<void> {
-    await this.client.set(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), { expires: expiryField(ttlMs) });
+    await this.idleAfter(this.client.set(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), { expires: expiryField(ttlMs) }));
   }
 
   /** Store only if absent; false when the key exists. */
   async add(key: string, value: Uint8Array, ttlMs?: number): Promise<boolean> {
-    return this.client.add(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), { expires: expiryField(ttlMs) });
+    return this.idleAfter(this.client.add(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength), { expires: expiryField(ttlMs) }));
   }
 
   /** Append bytes to an existing value (atomic on the server); false when the key is absent. */
   async append(key: string, value: Uint8Array): Promise<boolean> {
     try {
-      return await this.client.append(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      return await this.idleAfter(this.client.append(key, Buffer.from(value.buffer, value.byteOffset, value.byteLength)));
     } catch (error) {
       // The binary protocol answers APPEND to an absent key with "Item not stored", which memjs raises.
       if (/not stored/i.test((error as Error).message)) return false;
@@ -134,17 +139,32 @@ export class MemcachedConnection {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.delete(key);
+    await this.idleAfter(this.client.delete(key));
   }
 
   /** Add 1 and return the new value; an absent key starts at 1. */
   async increment(key: string, ttlMs?: number): Promise<number> {
-    const { value } = await this.client.increment(key, 1, { initial: 1, expires: expiryField(ttlMs) });
+    const { value } = await this.idleAfter(this.client.increment(key, 1, { initial: 1, expires: expiryField(ttlMs) }));
     return Number(value);
   }
 
   close(): void {
     this.client.close();
+  }
+
+  /**
+   * An idle socket must not keep a finished script alive (as the Redis and AMQP drivers): a socket is ref'd while
+   * a command waits for its reply and unref'd once it settles.
+   */
+  private async idleAfter<T>(op: Promise<T>): Promise<T> {
+    const sockets = () => ((this.client as unknown as { servers?: MemjsServer[] }).servers ?? []).map((s) => s._socket);
+    // The command is written in this tick: hold its socket (a new one is ref'd already) until the reply.
+    for (const socket of sockets()) socket?.ref?.();
+    try {
+      return await op;
+    } finally {
+      for (const socket of sockets()) socket?.unref?.();
+    }
   }
 }
 

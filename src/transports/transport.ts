@@ -147,6 +147,8 @@ export interface TransportOptions {
   readonly transportOptions: Readonly<Record<string, unknown>>;
   /** broker_connection_timeout etc. in ms, already resolved. */
   readonly connectTimeoutMs?: number;
+  /** broker_heartbeat in seconds (0 or null = off); AMQP only. A ?heartbeat= in the URL or transport option wins. */
+  readonly heartbeatS?: number | null;
   /** TLS options (broker_use_ssl), passed through to the driver. */
   readonly ssl?: Readonly<Record<string, unknown>> | boolean;
 }

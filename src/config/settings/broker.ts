@@ -48,7 +48,7 @@ export const BROKER_STATUS: StatusOf<typeof BROKER> = {
   broker_connection_max_retries: planned('the worker reconnects without a limit'),
   broker_channel_error_retry: planned('channel errors are not retried'),
   broker_failover_strategy: planned('failover URLs are tried round-robin'),
-  broker_heartbeat: planned('set the AMQP heartbeat with ?heartbeat= in broker_url'),
+  broker_heartbeat: APPLIED,
   broker_heartbeat_checkrate: planned('amqplib checks heartbeats itself'),
   broker_login_method: planned('amqplib logs in with PLAIN (or EXTERNAL with client certificates)'),
   broker_native_delayed_delivery_queue_type: planned('ETA tasks are held by the worker or the broker store, not by RabbitMQ delayed delivery'),

@@ -75,7 +75,7 @@ export function connectPlan(options: TransportOptions): ConnectPlan {
       password: p.password ?? (p.username === null ? 'guest' : ''),
       // amqplib unescapes the vhost once more; escape the decoded name so '%' in it survives.
       vhost: encodeURIComponent(p.path ?? '/'),
-      heartbeat: num(p.query.heartbeat ?? t.heartbeat, 60),
+      heartbeat: num(p.query.heartbeat ?? t.heartbeat ?? options.heartbeatS, 60),
       frameMax: num(p.query.frame_max ?? t.frame_max, 131072),
       locale: 'en_US',
       redacted: p.redacted,

@@ -148,8 +148,8 @@ function brokerInfo(host: ControlHost): Record<string, unknown> {
   }
   const ssl = host.setting('broker_use_ssl');
   const options = host.setting('broker_transport_options') as Record<string, unknown> | undefined;
-  // What the AMQP transport uses: ?heartbeat= in the URL, else the transport option, else amqplib's 60 s.
-  const heartbeat = url.base === 'amqp' ? Number(url.query.heartbeat ?? options?.heartbeat ?? 60) : null;
+  // What the AMQP connection uses (?heartbeat=, the transport option, else broker_heartbeat), as Python reports it.
+  const heartbeat = Number(url.query.heartbeat ?? options?.heartbeat ?? host.setting('broker_heartbeat') ?? 0);
   const timeout = host.setting('broker_connection_timeout');
   const defaultPort: Record<string, number> = { redis: 6379, amqp: 5672, postgresql: 5432, sentinel: 26379 };
   const virtualHost = url.base === 'amqp' ? (url.path ?? '/') : url.base === 'redis' ? String(url.db ?? 0) : url.path;
