@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery, OutgoingMessage, Transport } from '../../src/transports/transport.js';
+import type { QueueStore } from '../../src/transports/virtual/queue-store.js';
 import { bodyOf, Inbox, testMessage } from '../support/deliveries.js';
 
 export interface TransportSuiteOptions {
@@ -297,6 +298,34 @@ export function describeTransportConformance(name: string, options: TransportSui
         await Promise.all([holder.close(), rival.close()]);
       }
     }, 20_000);
+
+    it('a message taken under a live lease whose delivery never reached the consumer (a lost reply) comes back within seconds (where the broker has leases)', async () => {
+      const holder = await options.open({ lease_timeout: 2 });
+      try {
+        const store = (holder as { store?: QueueStore }).store;
+        if (!holder.lease || !store) return;
+        const q = queue('lease-stranded');
+        await holder.declare({ name: q });
+        await producer.publish(message('stranded'), { exchange: '', routingKey: q });
+        await holder.lease.start();
+        const errors: Error[] = [];
+        holder.on('error', (e) => errors.push(e as Error));
+        // A take that ran in the broker but whose reply was lost: held under the live lease, unknown to the transport.
+        const taken = await store.take([q], { timeoutMs: 1_000, signal: new AbortController().signal, max: 1, holder: holder.lease.id });
+        expect(taken).toHaveLength(1);
+        expect(await producer.size(q)).toBe(0);
+        const again = new Inbox();
+        const sub = await consumer.subscribe([q], again.push, { prefetch: 1 });
+        const [r] = await again.waitFor(1, 15_000);
+        expect(bodyOf(r!)).toBe('stranded');
+        expect(r!.redelivered).toBe(true);
+        expect(errors.map((e) => e.message).join('\n')).toMatch(/Gave back 1 message/);
+        await r!.ack();
+        await sub.cancel();
+      } finally {
+        await holder.close();
+      }
+    }, 25_000);
 
     it('stopping a lease returns what it still holds at once, marked redelivered; a later ack under it is reported lost (where the broker has leases)', async () => {
       const holder = await options.open({ lease_timeout: 30 });

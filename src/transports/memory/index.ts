@@ -221,6 +221,9 @@ export function createMemoryStore(name = ''): QueueStore {
       async release(id) {
         return restoreLeased((lease) => lease === id);
       },
+      async held(id) {
+        return [...b.unacked].filter(([, held]) => held.lease === id).map(([tag]) => tag);
+      },
     },
     async restoreExpired(visibilityTimeoutMs) {
       const cutoff = Date.now() - visibilityTimeoutMs;

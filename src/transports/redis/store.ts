@@ -208,6 +208,7 @@ export class RedisQueueStore implements QueueStore {
         const k = this.keys();
         return Number(await this.client.celeriacLeaseRelease(4, this.key(LEASES_KEY), k.unacked, k.index, this.heldKey(id), ...steps(), id));
       }),
+      held: (id) => this.run('reading what a worker lease holds', () => this.client.hkeys(this.heldKey(id))),
     };
   }
 

@@ -57,9 +57,11 @@ const SQL = {
     `VALUES (nextval('message_id_sequence'), true, NULL, $1, 1, $2, $3) RETURNING id) ` +
     `SELECT pg_notify('${PUT_CHANNEL}', $4) FROM ins`,
   // The take: lock up to $2 waiting rows nobody else holds, mark them taken, return them; one statement.
-  take: 'UPDATE kombu_message m SET visible = false, timestamp = $3, version = m.version + 1, taken_at = $4, lease_id = $5 ' +
+  // Under a lease that is gone (swept), rows would be orphaned at once: they are held under no lease instead.
+  take: 'UPDATE kombu_message m SET visible = false, timestamp = $3, version = m.version + 1, taken_at = $4, ' +
+    'lease_id = (SELECT l.id FROM celeriac_lease l WHERE l.id = $5) ' +
     'FROM (SELECT id FROM kombu_message WHERE queue_id = $1 AND visible = true ORDER BY priority DESC, id LIMIT $2 FOR UPDATE SKIP LOCKED) picked ' +
-    'WHERE m.id = picked.id RETURNING m.id, m.payload, m.priority',
+    'WHERE m.id = picked.id RETURNING m.id, m.payload, m.priority, m.lease_id',
   ack: numbered(BROKER_SQL.ack),
   // $2: the lease that must still hold the row, or NULL (no lease: unconditional, as before leases).
   ackHeld: 'DELETE FROM kombu_message WHERE id = $1 AND ($2::varchar IS NULL OR lease_id = $2)',
@@ -80,6 +82,7 @@ const SQL = {
     'SELECT m.id, m.payload, m.lease_id FROM kombu_message m WHERE m.lease_id IS NOT NULL AND (m.lease_id IN (SELECT id FROM gone) ' +
     'OR NOT EXISTS (SELECT 1 FROM celeriac_lease l WHERE l.id = m.lease_id)) ORDER BY m.id LIMIT 1000',
   selectLeased: 'SELECT id, payload, lease_id FROM kombu_message WHERE lease_id = $1 ORDER BY id',
+  selectLeasedIds: 'SELECT id FROM kombu_message WHERE lease_id = $1',
   // Back to waiting, only while the row is still held under the lease it was read with.
   restoreLeased: 'UPDATE kombu_message m SET visible = true, timestamp = NULL, version = m.version + 1, taken_at = NULL, due_at = NULL, lease_id = NULL, payload = v.payload ' +
     'FROM unnest($1::int[], $2::text[], $3::text[]) AS v(id, payload, lease) WHERE m.id = v.id AND m.lease_id = v.lease',
@@ -176,10 +179,10 @@ export class PgQueueStore implements QueueStore {
     for (const queue of queues) {
       const id = await this.queueId(queue, false);
       if (id === undefined) continue;
-      const { rows } = await this.query<{ id: number; payload: string; priority: number }>(SQL.take, [id, max - taken.length, sqlDateTime(now, false), now.getTime(), holder ?? null]);
+      const { rows } = await this.query<{ id: number; payload: string; priority: number; lease_id: string | null }>(SQL.take, [id, max - taken.length, sqlDateTime(now, false), now.getTime(), holder ?? null]);
       // RETURNING has no order: restore the take order.
       rows.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
-      for (const row of rows) taken.push({ queue, raw: row.payload, tag: String(row.id), ...(holder === undefined ? {} : { holder }) });
+      for (const row of rows) taken.push({ queue, raw: row.payload, tag: String(row.id), ...(row.lease_id === null ? {} : { holder: row.lease_id }) });
       if (taken.length >= max) break;
     }
     return taken;
@@ -302,6 +305,7 @@ export class PgQueueStore implements QueueStore {
       await this.query(SQL.leaseDelete, [id]);
       return n;
     },
+    held: async (id) => (await this.query<{ id: number }>(SQL.selectLeasedIds, [id])).rows.map((r) => String(r.id)),
   };
 
   private async restoreLeased(rows: ReadonlyArray<{ id: number; payload: string; lease_id: string }>): Promise<number> {

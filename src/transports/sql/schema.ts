@@ -84,6 +84,7 @@ export const BROKER_SQL = {
   leaseOpen: 'INSERT INTO celeriac_lease (id, expires_at) VALUES (?, ?)',
   leaseRenew: 'UPDATE celeriac_lease SET expires_at = ? WHERE id = ?',
   leaseDelete: 'DELETE FROM celeriac_lease WHERE id = ?',
+  leaseExists: 'SELECT 1 AS found FROM celeriac_lease WHERE id = ?',
   leaseDeleteExpired: 'DELETE FROM celeriac_lease WHERE expires_at <= ?',
   // Rows held under a lease that no longer exists (expired and deleted, or a take that raced the sweep).
   selectOrphaned: 'SELECT id, payload, lease_id FROM kombu_message WHERE lease_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM celeriac_lease l WHERE l.id = kombu_message.lease_id) LIMIT 1000',

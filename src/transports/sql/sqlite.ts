@@ -115,6 +115,7 @@ export class SqliteQueueStore implements QueueStore {
       leaseDeleteExpired: db.prepare(BROKER_SQL.leaseDeleteExpired),
       selectOrphaned: db.prepare(BROKER_SQL.selectOrphaned),
       selectLeased: db.prepare(BROKER_SQL.selectLeased),
+      leaseExists: db.prepare(BROKER_SQL.leaseExists),
     };
     const restoreRows = (rows: Row[]): number => {
       for (const row of rows) s.makeVisible.run(TRUE, markRedeliveredIfEnvelope(row.payload), row.id);
@@ -135,9 +136,11 @@ export class SqliteQueueStore implements QueueStore {
       s.leaseDelete.run(id);
       return n;
     });
-    const takeTx = db.transaction((ids: Array<[string, number]>, max: number, now: Date, holder: string | null): TakenMessage[] => {
+    const takeTx = db.transaction((ids: Array<[string, number]>, max: number, now: Date, wanted: string | null): TakenMessage[] => {
       const taken: TakenMessage[] = [];
       const stamp = sqlDateTime(now, false);
+      // Under a lease that is gone (swept), rows would be orphaned at once: hold them under the visibility timeout.
+      const holder = wanted !== null && s.leaseExists.get(wanted) ? wanted : null;
       for (const [queue, id] of ids) {
         const rows = s.selectWaiting.all(id, TRUE, max - taken.length) as Row[];
         for (const row of rows) {
@@ -264,6 +267,7 @@ export class SqliteQueueStore implements QueueStore {
       if (n) wakeLocal(this.key);
       return n;
     },
+    held: async (id) => (this.s.selectLeased.all(id) as LeasedRow[]).map((r) => String(r.id)),
   };
 
   async restoreExpired(visibilityTimeoutMs: number): Promise<number> {

@@ -1,6 +1,11 @@
 // The consumer's liveness lease over a QueueStore's leases (celeriac's, beyond kombu): open, renew every few
-// seconds, replace when lost (reporting the tasks that may run twice), sweep other consumers' expired leases, and
-// release on stop. Timing only; what a lease holds and how it is restored is the store's.
+// seconds, replace when lost (reporting the tasks that may run twice), sweep other consumers' expired leases, give
+// back stranded messages, and release on stop. Timing only; what a lease holds and how it is restored is the store's.
+//
+// Stranded: a take that ran in the broker but whose reply never arrived (the connection dropped, a driver resent
+// it) leaves messages held under this live lease that this process never saw; renewals would keep them forever. So
+// every half ttl the keeper compares what the store says the lease holds with what the consumer was given, and
+// requeues a tag unknown at two checks in a row (the gap lets an in-flight take's reply arrive first).
 
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -46,6 +51,12 @@ export interface LeaseHooks {
   error(error: unknown): void;
   /** Called by stop() before the lease is released: retry settles still pending, so they are not restored. */
   beforeRelease(): Promise<void>;
+  /** Whether this process was given delivery `tag` under lease `id` and has not settled it yet. */
+  knows(id: string, tag: string): boolean;
+  /** Put stranded message `tag` back in its queue if lease `id` still holds it (QueueStore.requeue). */
+  requeue(tag: string, id: string): Promise<boolean | void>;
+  /** Report stranded messages that were given back. */
+  stranded(tags: readonly string[]): void;
 }
 
 /** A TransportLease over a QueueStore's leases; see the file header. */
@@ -57,6 +68,9 @@ export class LeaseKeeper implements TransportLease {
   private ticking?: Promise<void>;
   /** Since when renewals have worked without a failure; sweeping waits for a full ttl of it (see tick). */
   private healthySince?: number;
+  /** When held messages were last compared with the deliveries (see the file header), and the tags unknown then. */
+  private reconciledAt = Date.now();
+  private suspects = new Set<string>();
 
   constructor(private readonly store: QueueStoreLeases, private readonly timing: LeaseTiming, private readonly hooks: LeaseHooks) {
     this.timeoutSeconds = timing.ttlMs / 1000;
@@ -131,6 +145,7 @@ export class LeaseKeeper implements TransportLease {
       // Sweep only after a full ttl of working renewals: after a broker outage every lease looks expired on the
       // store's clock, and their live owners need one renewal to show they are alive.
       if (Date.now() - this.healthySince >= this.timing.ttlMs) await this.store.sweep();
+      if (Date.now() - this.reconciledAt >= this.timing.ttlMs / 2 && this.current !== undefined) await this.reconcile(this.current);
     } catch (error) {
       failed = true;
       this.healthySince = undefined;
@@ -139,18 +154,31 @@ export class LeaseKeeper implements TransportLease {
     if (this.current !== undefined) this.schedule(failed ? Math.min(this.timing.renewMs, 1_000) : this.timing.renewMs);
   }
 
+  /** Requeue what the lease holds that this process was never given, at the second check that finds it unknown. */
+  private async reconcile(id: string): Promise<void> {
+    this.reconciledAt = Date.now();
+    const unknown = (await this.store.held(id)).filter((tag) => !this.hooks.knows(id, tag));
+    const stranded = unknown.filter((tag) => this.suspects.has(tag));
+    this.suspects = new Set(unknown.filter((tag) => !this.suspects.has(tag)));
+    const requeued: string[] = [];
+    for (const tag of stranded) if ((await this.hooks.requeue(tag, id)) !== false) requeued.push(tag);
+    if (requeued.length) this.hooks.stranded(requeued);
+  }
+
   /** The lease was swept (it expired while this process lived): what it held went back; carry on under a new one. */
   private async replace(old: string): Promise<void> {
     const taskIds = this.hooks.outstanding(old);
     const next = newLeaseId();
-    this.current = next;
     if (taskIds.length) {
       this.hooks.lost({
         taskIds,
         reason: `This worker's lease ${old} expired (the broker was unreachable, or the process stalled, for longer than lease_timeout = ${this.timeoutSeconds} s), so the messages it held were returned to their queues while it still had them`,
       });
     }
+    // Current only once it exists: a take under it before then would hold rows under no lease at all.
     await this.store.open(next, this.timing.ttlMs);
+    this.current = next;
+    this.suspects.clear();
   }
 }
 

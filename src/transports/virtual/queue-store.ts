@@ -64,6 +64,8 @@ export interface QueueStoreLeases {
   sweep(): Promise<number>;
   /** Restore what lease `id` still holds and drop it (a consumer stopping); returns how many messages. */
   release(id: string): Promise<number>;
+  /** Delivery tags of the messages lease `id` holds now (its owner compares them with what it was given). */
+  held(id: string): Promise<string[]>;
 }
 
 /**

@@ -94,6 +94,9 @@ class VirtualTransport extends EventEmitter implements Transport {
         lost: (lost) => this.emit('settle-lost', lost),
         error: (e) => this.emit('disconnected', e),
         beforeRelease: () => this.settles.flush(),
+        knows: (id, tag) => this.held.get(id)?.has(tag) ?? false,
+        requeue: (tag, id) => store.requeue(tag, id),
+        stranded: (tags) => this.emit('error', new OperationalError(`Gave back ${tags.length} message(s) taken under this worker's lease whose delivery never reached it (a broker reply lost in an outage): delivery tags ${tags.slice(0, 10).join(', ')}${tags.length > 10 ? ', …' : ''}. They run on the next consumer.`)),
       });
     }
   }
