@@ -111,6 +111,7 @@ export class Celery {
   private loopHold = new LoopHold();
   private controlClient?: Control;
   private transport?: Promise<Transport>;
+  private bareTransport?: Promise<Transport>;
   private backend?: Promise<ResultBackend>;
   private finalized = false;
 
@@ -270,7 +271,19 @@ export class Celery {
 
   /** The connected broker transport (opened on first use). */
   getTransport(): Promise<Transport> {
-    this.transport ??= this.loopHold.during((async () => {
+    this.transport ??= this.loopHold.during(this.getBareTransport().then((transport) => holdingProxy(transport, this.loopHold))).catch((error) => {
+      this.transport = undefined;
+      throw error;
+    });
+    return this.transport;
+  }
+
+  /**
+   * The same connected transport without the loop hold: for the rpc:// backend, whose reply consumer must not keep a
+   * finished script alive (its waits are held through the backend's own methods).
+   */
+  private getBareTransport(): Promise<Transport> {
+    this.bareTransport ??= (async () => {
       const transport = await openTransport({
         url: this.brokerUrl(),
         transportOptions: (this.conf.get('broker_transport_options') as Record<string, unknown>) ?? {},
@@ -279,12 +292,12 @@ export class Celery {
         ssl: (this.conf.get('broker_use_ssl') as Record<string, unknown> | boolean | null) ?? undefined,
       });
       await transport.connect();
-      return holdingProxy(transport, this.loopHold);
-    })()).catch((error) => {
-      this.transport = undefined;
+      return transport;
+    })().catch((error) => {
+      this.bareTransport = undefined;
       throw error;
     });
-    return this.transport;
+    return this.bareTransport;
   }
 
   /** The result backend (opened on first use); a disabled backend when none is configured. */
@@ -299,7 +312,7 @@ export class Celery {
         serializer: this.conf.get('result_serializer') as string,
         options: target.options,
         extended: Boolean(this.conf.get('result_extended')),
-        broker: () => this.getTransport(),
+        broker: () => this.getBareTransport(),
         replyQueue: this.oid,
         persistentResults: Boolean(this.conf.get('result_persistent')),
       });
@@ -313,8 +326,8 @@ export class Celery {
 
   /** Close broker and backend connections. */
   async close(): Promise<void> {
-    const [t, b, c] = [this.transport, this.backend, this.controlClient];
-    this.transport = this.backend = undefined;
+    const [t, b, c] = [this.bareTransport, this.backend, this.controlClient];
+    this.transport = this.bareTransport = this.backend = undefined;
     this.controlClient = undefined;
     await c?.close().catch(() => undefined);
     unregisterApp(this);

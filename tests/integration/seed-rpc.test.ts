@@ -61,6 +61,19 @@ describe("the seed's rpc example", () => {
     }
   });
 
+  it('a client script that sends a task and prints its result ends by itself, without app.close()', async () => {
+    const client = spawn(process.execPath, ['--import', 'tsx', join(fixture, 'client.ts')], {
+      cwd: fixture, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CELERIAC_BROKER: broker, CELERIAC_QUEUE: queue },
+    });
+    let out = '';
+    client.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    client.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    const timer = setTimeout(() => client.kill('SIGKILL'), 40_000);
+    const code = await new Promise((resolve) => client.once('exit', (c, signal) => resolve(signal ?? c)));
+    clearTimeout(timer);
+    expect({ code, out: out.trim() }).toEqual({ code: 0, out: '7' });
+  }, 60_000);
+
   it('the same through the seed\'s celeryconfig (broker_url, result_backend = rpc://, json)', async () => {
     const app = new Celery('tasks');
     await app.configFromObject(join(fixture, 'celeryconfig.ts'));
