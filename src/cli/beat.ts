@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import type { Celery } from '../app/celery.js';
 import { Beat, type BeatOptions } from '../beat/beat.js';
+import { usage } from './call.js';
 import { loadAppFrom, runAction, withAppOptions } from './common.js';
 import { startedByNpm, whenOrphaned } from './orphan-watch.js';
 
@@ -18,7 +19,7 @@ interface BeatFlags {
 export function secondsFlag(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw Object.assign(new Error(`${flag} takes a number of seconds > 0, got '${value}'.`), { exitCode: 2 });
+  if (!Number.isFinite(n) || n <= 0) throw usage(`${flag} takes a number of seconds > 0, got '${value}'.`);
   return n;
 }
 

@@ -1,6 +1,7 @@
 // `celeriac call NAME`: send a task by name and print its id (Celery's `celery call`).
 
 import { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { parseJson as parseJsonText } from '../protocol/json.js';
 import { loadAppFrom, runAction, withAppOptions } from './common.js';
 import { EX_OK } from './exit-codes.js';
@@ -71,7 +72,7 @@ function parseJson(text: string, flag: string, check: (v: unknown) => boolean, e
   return value;
 }
 
-/** A usage error: exit code 2. */
-export function usage(message: string): Error {
-  return Object.assign(new Error(message), { exitCode: 2 });
+/** A usage error (UsageError): the CLI exits with code 2. */
+export function usage(message: string): UsageError {
+  return Object.assign(new UsageError(message), { exitCode: 2 });
 }

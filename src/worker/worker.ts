@@ -4,7 +4,7 @@
 import { constants, hostname as osHostname } from 'node:os';
 import { importDefaultModules } from '../app/default-modules.js';
 import type { Celery } from '../app/celery.js';
-import { ImproperlyConfigured } from '../errors.js';
+import { ImproperlyConfigured, UsageError } from '../errors.js';
 import { applySignatureDict } from '../canvas/index.js';
 import type { ExecutionHost } from '../task/execute.js';
 import type { QueueDeclaration, SettleLost, Transport } from '../transports/transport.js';
@@ -219,7 +219,7 @@ export class Worker {
     const app = this.app;
     const worker = this;
     const pool = () => {
-      if (!this.pool) throw new Error('The pool is not running.');
+      if (!this.pool) throw new UsageError('The pool is not running.');
       return this.pool;
     };
     const resized = (size: number) => {
@@ -272,19 +272,19 @@ export class Worker {
       setTimeLimits: (name, soft, hard) => this.setTimeLimits(name, soft, hard),
       resizePool: (n) => {
         const p = pool();
-        if (!p.resize) throw new Error(`The ${p.kind} pool cannot change size.`);
+        if (!p.resize) throw new UsageError(`The ${p.kind} pool cannot change size.`);
         const size = Math.max(1, this.concurrency + n);
         p.resize(size);
         resized(size);
       },
       restartPool: async () => {
         const p = pool();
-        if (!p.restart) throw new Error(`The ${p.kind} pool runs tasks in this process, which cannot re-import modules in Node; pool_restart needs -P threads or prefork.`);
+        if (!p.restart) throw new UsageError(`The ${p.kind} pool runs tasks in this process, which cannot re-import modules in Node; pool_restart needs -P threads or prefork.`);
         await p.restart();
       },
       autoscale: (max, min) => {
         const p = pool();
-        if (!p.setAutoscale) throw new Error('Autoscale not enabled: start the worker with --autoscale max,min and -P threads or prefork.');
+        if (!p.setAutoscale) throw new UsageError('Autoscale not enabled: start the worker with --autoscale max,min and -P threads or prefork.');
         const range = p.setAutoscale(max, min);
         resized(range.max);
         return range;

@@ -182,7 +182,7 @@ export function toIncoming(raw: RawMessage): { message: IncomingMessage; decodeE
     const p = raw.properties ?? {};
     const rawHeaders = p.headers;
     if (rawHeaders !== undefined && rawHeaders !== null && (typeof rawHeaders !== 'object' || Array.isArray(rawHeaders))) {
-      throw new Error(`headers is a ${Array.isArray(rawHeaders) ? 'list' : typeof rawHeaders}, not a table`);
+      throw new DecodeError(`headers is a ${Array.isArray(rawHeaders) ? 'list' : typeof rawHeaders}, not a table`);
     }
     const headers = (rawHeaders ? fromFieldValue(rawHeaders) : {}) as Record<string, unknown>;
     const properties: MessageProperties = {};

@@ -36,19 +36,16 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ImproperlyConfigured } from '../../errors.js';
 import { sleepLong } from '../../utils/long-timer.js';
 import { CHUNK, chunks } from '../../utils/chunks.js';
 import type { Binding, BindingTable, QueueStore, QueueStoreLeases, TakeOptions, TakenMessage } from '../virtual/queue-store.js';
 import { RedisSubscriber } from '../../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisFailure, type RedisConnectionConfig } from '../../drivers/redis.js';
 import { RedisCoordination } from '../../drivers/redis-coordination.js';
-import { ACK_HELD, DEFER, LEASE_OPEN, LEASE_RELEASE, LEASE_RENEW, LEASE_SWEEP, PURGE, RELEASE_DUE, RESTORE, RESTORE_EXPIRED, TAKE } from './scripts.js';
+import { DEFER, PURGE, RELEASE_DUE, RESTORE, RESTORE_EXPIRED, TAKE } from './scripts.js';
+import { ACK_HELD, LEASE_OPEN, LEASE_RELEASE, LEASE_RENEW, LEASE_SWEEP } from './lease-scripts.js';
+import { priorityStep, storeSettings, type RedisStoreSettings } from './settings.js';
 
-/** kombu's separator for priority lists and binding members: ASCII ACK + SYN. */
-export const DEFAULT_SEP = '\x06\x16';
-/** kombu's default priority steps. */
-export const DEFAULT_PRIORITY_STEPS: readonly number[] = [0, 3, 6, 9];
 /** Our deferred-message set (not part of kombu's layout). */
 export const DEFERRED_KEY = 'celeriac.deferred';
 /** Our lease registry (zset: lease id → expiry, epoch ms) and the prefix of each lease's held hash. */
@@ -71,52 +68,6 @@ interface ScriptCommands {
   celeriacLeaseRelease(numKeys: number, ...args: string[]): Promise<number>;
 }
 type CommandClient = Redis & ScriptCommands;
-
-/** Resolved broker_transport_options that shape the key layout and consumption. */
-export interface RedisStoreSettings {
-  readonly prefix: string;
-  readonly sep: string;
-  readonly steps: readonly number[];
-  readonly unackedKey: string;
-  readonly unackedIndexKey: string;
-  readonly unackedMutexKey: string;
-  readonly mutexExpireMs: number;
-  readonly strategy: 'priority' | 'round_robin' | 'sorted';
-  readonly recheckMs: number;
-  readonly fanoutPrefix: boolean;
-}
-
-/** broker_transport_options → settings, validated (ImproperlyConfigured lists what is wrong). */
-export function storeSettings(t: Readonly<Record<string, unknown>>): RedisStoreSettings {
-  const steps = t.priority_steps === undefined ? DEFAULT_PRIORITY_STEPS : t.priority_steps;
-  if (!Array.isArray(steps) || steps.length === 0 || !steps.every((s) => Number.isInteger(s) && s >= 0 && s <= 255)) {
-    throw new ImproperlyConfigured(`broker_transport_options.priority_steps must be a non-empty list of integers 0–255 (kombu's default is [0, 3, 6, 9]); got ${JSON.stringify(steps)}.`, { context: { setting: 'broker_transport_options' } });
-  }
-  const strategy = String(t.queue_order_strategy ?? 'priority');
-  if (!['priority', 'round_robin', 'sorted'].includes(strategy)) {
-    throw new ImproperlyConfigured(`broker_transport_options.queue_order_strategy must be 'priority', 'round_robin' or 'sorted'; got '${strategy}'.`, { context: { setting: 'broker_transport_options' } });
-  }
-  const polling = Number(t.polling_interval ?? 0.1);
-  return {
-    prefix: String(t.global_keyprefix ?? ''),
-    sep: String(t.sep ?? DEFAULT_SEP),
-    steps: [...new Set(steps as number[])].sort((a, b) => a - b),
-    unackedKey: String(t.unacked_key ?? 'unacked'),
-    unackedIndexKey: String(t.unacked_index_key ?? 'unacked_index'),
-    unackedMutexKey: String(t.unacked_mutex_key ?? 'unacked_mutex'),
-    mutexExpireMs: Number(t.unacked_mutex_expire ?? 300) * 1000,
-    strategy: strategy as RedisStoreSettings['strategy'],
-    recheckMs: Math.min(1_000, Math.max(10, (Number.isFinite(polling) ? polling : 0.1) * 1000)),
-    fanoutPrefix: t.fanout_prefix !== false,
-  };
-}
-
-/** The priority step a message priority maps to: the largest step ≤ priority (kombu's rounding down). */
-export function priorityStep(steps: readonly number[], priority: number): number {
-  let step = steps[0]!;
-  for (const s of steps) if (priority >= s) step = s;
-  return step;
-}
 
 interface ListPlan { readonly lists: string[]; readonly names: string[] }
 

@@ -7,7 +7,7 @@ import { parseUrl } from '../../config/urls.js';
 import { humanizeTable } from '../../config/humanize.js';
 import type { DeliveryInfo } from '../../transports/transport.js';
 import type { TaskMessage } from '../../protocol/task-message.js';
-import type { ChildInfo } from '../pool/children.js';
+import type { ChildInfo } from '../pool/child-types.js';
 import type { Request } from '../request.js';
 import type { ParkedRequest } from '../state.js';
 import type { ConsumedQueue, ControlHost } from './host.js';

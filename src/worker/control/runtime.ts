@@ -2,6 +2,7 @@
 // hello, shutdown, pool_grow, pool_shrink, pool_restart, autoscale, add_consumer, cancel_consumer): same
 // arguments and replies as Python's worker, or a clear error where the Node pool cannot do it.
 
+import { UsageError } from '../../errors.js';
 import { NO_REPLY, type CommandTable } from './command.js';
 import type { ControlHost } from './host.js';
 
@@ -21,7 +22,7 @@ const truthy = (v: unknown) => v === true || v === 'true' || v === 'True' || v =
 
 function count(v: unknown): number {
   const n = v === undefined || v === null ? 1 : Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be a whole number ≥ 1, got ${String(v)}.`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`n must be a whole number ≥ 1, got ${String(v)}.`);
   return n;
 }
 
@@ -106,7 +107,7 @@ export function runtimeCommands(): CommandTable {
     pool_restart: {
       type: 'control',
       run: async (host, args) => {
-        if (!host.setting('worker_pool_restarts')) throw new Error('Pool restarts not enabled: set worker_pool_restarts = true on the worker.');
+        if (!host.setting('worker_pool_restarts')) throw new UsageError('Pool restarts not enabled: set worker_pool_restarts = true on the worker.');
         if (truthy(args.reload) || (Array.isArray(args.modules) && args.modules.length)) {
           host.logger.info('pool_restart: modules are not reloaded one by one in Node; new pool children import the app module afresh.');
         }
@@ -117,7 +118,7 @@ export function runtimeCommands(): CommandTable {
     autoscale: {
       type: 'control',
       run: (host, args) => {
-        if (!host.autoscaleLimits) throw new Error('Autoscale not enabled: start the worker with --autoscale max,min.');
+        if (!host.autoscaleLimits) throw new UsageError('Autoscale not enabled: start the worker with --autoscale max,min.');
         const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
         const { max, min } = host.autoscale(num(args.max), num(args.min));
         return ok(`autoscale now max=${max} min=${min}`);

@@ -1,6 +1,7 @@
 // The in-process pool: up to `size` tasks in flight on this event loop (I/O-bound tasks). `solo` is size 1.
 // A hard time limit cannot stop JavaScript running here: the task is reported failed and its promise abandoned.
 
+import { UsageError } from '../../errors.js';
 import { executeTask, type ExecutionHost, type TaskOutcome } from '../../task/execute.js';
 import type { Celery } from '../../app/celery.js';
 import type { Pool, PoolStats, TaskCall } from './pool.js';
@@ -23,7 +24,7 @@ export class AsyncPool implements Pool {
 
   /** pool_grow/pool_shrink (async only: solo is one task at a time by definition). */
   resize(size: number): void {
-    if (this.kind === 'solo') throw new Error('The solo pool runs one task at a time; it cannot grow or shrink. Use -P async, threads or prefork.');
+    if (this.kind === 'solo') throw new UsageError('The solo pool runs one task at a time; it cannot grow or shrink. Use -P async, threads or prefork.');
     this.slots = Math.max(1, Math.floor(size));
   }
 

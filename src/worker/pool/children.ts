@@ -4,70 +4,16 @@
 // thread or forked process) is the subclass's only job. The broker, acks and the results of lost or stopped runs
 // stay with the worker (results.ts); the child stores the task's own results.
 
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Celery } from '../../app/celery.js';
-import { ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded, WorkerLostError } from '../../errors.js';
+import { ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded, UsageError, WorkerLostError } from '../../errors.js';
 import { FAILURE } from '../../states.js';
 import type { Logger } from '../../utils/logger.js';
 import { setLongTimeout, type LongTimer } from '../../utils/long-timer.js';
 import { autoscaleStep, type AutoscaleLimits } from './autoscale.js';
 import { errorToWire, outcomeFromWire, type ChildMessage, type ParentMessage } from './ipc.js';
-import type { Pool, PoolOutcome, PoolStats, TaskCall } from './pool.js';
-
-/** A started child, as the pool sees it. */
-export interface ChildHandle {
-  send(message: ParentMessage): void;
-  /** Stop it now: SIGKILL for a process, terminate() for a thread. */
-  kill(): void;
-  onMessage(fn: (message: ChildMessage) => void): void;
-  /** Once, when it is gone; `how` reads like Celery's "exitcode 1" / "signal 9 (SIGKILL)". */
-  onExit(fn: (how: string) => void): void;
-}
-
-/** How a threads or prefork pool is built: the app module children import, sizes, limits and recycling. */
-export interface ChildPoolOptions {
-  /** The app module children import: '/abs/tasks.ts:app'. */
-  readonly appModule: string;
-  /** Children to run (fixed size; ignored with autoscale). */
-  readonly size: number;
-  readonly autoscale?: AutoscaleLimits | null;
-  /** worker_max_tasks_per_child: tasks a child runs before it is replaced. */
-  readonly maxTasksPerChild?: number | null;
-  /** worker_max_memory_per_child (KiB): a child above this after a task is replaced. */
-  readonly maxMemoryPerChild?: number | null;
-  readonly hostname: string;
-  readonly loglevel?: string | null;
-  readonly logfile?: string | null;
-  /** worker_proc_alive_timeout in ms: a child not ready by then is killed. Default 4000. */
-  readonly procAliveTimeoutMs?: number;
-  /** Longest warm-stop wait for running tasks, ms. Default 60000. */
-  readonly shutdownTimeoutMs?: number;
-  /** Settings applied to each child's app (the CLI's broker / result backend overrides). */
-  readonly settings?: Record<string, unknown>;
-}
-
-/** One child as `inspect stats` lists it: name, pid or thread id, state, tasks run, memory (KiB), task running. */
-export interface ChildInfo {
-  readonly name: string;
-  readonly pid: number | null;
-  readonly threadId: number | null;
-  readonly state: SlotState;
-  readonly tasks: number;
-  readonly memoryKiB: number;
-  /** The task id running there, if any. */
-  readonly taskId: string | null;
-}
-
-/** PoolStats plus tasks waiting for a child and every child. */
-export interface ChildPoolStats extends PoolStats {
-  readonly waiting: number;
-  readonly children: readonly ChildInfo[];
-}
-
-type SlotState = 'starting' | 'idle' | 'busy' | 'retiring' | 'dead';
+import type { Pool, PoolOutcome, TaskCall } from './pool.js';
+import type { ChildHandle } from './child-start.js';
+import type { ChildInfo, ChildPoolOptions, ChildPoolStats, SlotState } from './child-types.js';
 
 interface Job {
   readonly id: number;
@@ -210,7 +156,7 @@ export abstract class ChildPool implements Pool {
 
   /** pool_grow/pool_shrink: keep `size` children (at least 1); idle extras go now, busy ones after their task. */
   resize(size: number): void {
-    if (this.scale) throw new Error('The pool size follows --autoscale; change the autoscale range instead.');
+    if (this.scale) throw new UsageError('The pool size follows --autoscale; change the autoscale range instead.');
     this.target = Math.max(1, Math.floor(size));
     this.replenish();
     let extra = this.size - this.target;
@@ -233,10 +179,10 @@ export abstract class ChildPool implements Pool {
 
   /** Change the autoscale range (control command autoscale); null keeps that bound. Returns the range in force. */
   setAutoscale(max: number | null, min: number | null): AutoscaleLimits {
-    if (!this.scale) throw new Error('Autoscale not enabled: start the worker with --autoscale max,min.');
+    if (!this.scale) throw new UsageError('Autoscale not enabled: start the worker with --autoscale max,min.');
     const hi = max ?? this.scale.max;
     const lo = min ?? this.scale.min;
-    if (!Number.isInteger(hi) || !Number.isInteger(lo) || hi < 1 || lo < 0) throw new Error(`autoscale takes whole numbers max ≥ 1 and min ≥ 0, got max=${max} min=${min}.`);
+    if (!Number.isInteger(hi) || !Number.isInteger(lo) || hi < 1 || lo < 0) throw new UsageError(`autoscale takes whole numbers max ≥ 1 and min ≥ 0, got max=${max} min=${min}.`);
     this.scale = { ...this.scale, max: Math.max(hi, lo), min: Math.min(hi, lo) };
     // As Celery's Autoscaler.update: a max below the current size shrinks now, not after the keepalive.
     if (this.size > this.scale.max) {
@@ -528,23 +474,4 @@ export abstract class ChildPool implements Pool {
       this.waiters.add(check);
     });
   }
-}
-
-/** The child entry next to this file: child.ts when running from source, child.js from dist. */
-export function childEntry(): { url: URL; typescript: boolean } {
-  const typescript = import.meta.url.endsWith('.ts');
-  return { url: new URL(`./child.${typescript ? 'ts' : 'js'}`, import.meta.url), typescript };
-}
-
-let tsxCache: { api: string; loader: string } | undefined;
-
-/** File URLs of tsx's ESM register API (threads) and its `--import` loader (forks), resolved from this package. */
-export function tsxUrls(): { api: string; loader: string } {
-  if (tsxCache) return tsxCache;
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, unknown> };
-  const api = (pkg.exports['./esm/api'] as { import: { default: string } }).import.default;
-  tsxCache = { api: pathToFileURL(join(dirname(pkgPath), api)).href, loader: pathToFileURL(require.resolve('tsx')).href };
-  return tsxCache;
 }

@@ -8,7 +8,8 @@ import { fork } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ChildMessage, ParentMessage } from './ipc.js';
-import { ChildPool, childEntry, tsxUrls, type ChildHandle } from './children.js';
+import { ChildPool } from './children.js';
+import { childEntry, tsxUrls, type ChildHandle } from './child-start.js';
 
 /** `--pool prefork` (alias `processes`): children are forked Node processes. */
 export class PreforkPool extends ChildPool {

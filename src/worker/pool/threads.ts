@@ -7,7 +7,8 @@
 import { Worker as Thread } from 'node:worker_threads';
 import { deserialize, serialize } from 'node:v8';
 import type { ChildMessage, ParentMessage } from './ipc.js';
-import { ChildPool, childEntry, tsxUrls, type ChildHandle } from './children.js';
+import { ChildPool } from './children.js';
+import { childEntry, tsxUrls, type ChildHandle } from './child-start.js';
 
 // Runs first in each thread: registers tsx when the child entry is TypeScript (running from source), then loads
 // the child. Eval'd code is CommonJS, hence require().
