@@ -3,6 +3,7 @@
 // builds or calls a Python object (GLOBAL, REDUCE, BUILD, …), so decoding can never run code. Pure: no I/O.
 
 import { UnsupportedEncoding } from '../errors.js';
+import { checkExpansion, type ExpansionLimits } from './expansion.js';
 
 /*
  * Value mapping (both directions):
@@ -136,18 +137,24 @@ function rawUnicodeEscape(text: string): string {
     String.fromCodePoint(Number.parseInt(u ?? U!, 16)));
 }
 
-function dictKey(key: unknown): string {
+/** What is left of a pickle's expansion budget (values reached through dict keys turned into text). */
+interface Budget { left: number }
+
+function dictKey(key: unknown, budget: Budget): string {
   if (typeof key === 'string') return key;
   if (key === null) return 'null';
   if (typeof key === 'number' || typeof key === 'bigint' || typeof key === 'boolean') return String(key);
   if (Buffer.isBuffer(key)) return key.toString('utf8');
-  if (Array.isArray(key)) return JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  if (Array.isArray(key)) {
+    budget.left -= checkExpansion(key, { maxValues: budget.left, maxDepth: MAX_DEPTH }, 'A tuple dict key in the pickle');
+    return JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  }
   throw bad('a dict key is not hashable plain data');
 }
 
-function setItem(target: unknown, key: unknown, value: unknown): void {
+function setItem(target: unknown, key: unknown, value: unknown, budget: Budget): void {
   if (typeof target !== 'object' || target === null || Array.isArray(target) || Buffer.isBuffer(target)) throw bad('SETITEM on something that is not a dict');
-  const name = dictKey(key);
+  const name = dictKey(key, budget);
   // A plain assignment of '__proto__' would set the prototype: define that one key as an own property instead.
   if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
   else (target as Record<string, unknown>)[name] = value;
@@ -171,14 +178,28 @@ function top(stack: Stack): unknown {
   return stack[stack.length - 1];
 }
 
+/** Deepest nesting read from a pickle: Python's own pickler stops near 1,000 (its recursion limit). */
+const MAX_DEPTH = 2000;
+
+/**
+ * A pickle of n bytes may expand (shared memo references followed) to 1,000,000 + 64·n values: one byte per value
+ * is the most a plain pickle spends, so only sharing on a large scale (a memo bomb) goes past it.
+ */
+function expansionLimits(byteLength: number): ExpansionLimits {
+  return { maxValues: 1_000_000 + 64 * byteLength, maxDepth: MAX_DEPTH };
+}
+
 /**
  * Decode a pickle holding plain data only (protocols 0–5). Any opcode that names or calls a Python object, and any
- * opcode this codec does not know, throws UnsupportedEncoding: the bytes are never executed.
+ * opcode this codec does not know, throws UnsupportedEncoding: the bytes are never executed. A value that expands
+ * past expansionLimits (a memo bomb, a cycle) or nests deeper than 2,000 throws DecodeError.
  */
 export function pickleLoads(bytes: Uint8Array): unknown {
   const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   const stack: Stack = [];
   const memo = new Map<number, unknown>();
+  const limits = expansionLimits(bytes.byteLength);
+  const budget: Budget = { left: limits.maxValues };
   for (;;) {
     const op = r.byte();
     switch (op) {
@@ -190,6 +211,7 @@ export function pickleLoads(bytes: Uint8Array): unknown {
         break;
       case 0x2e: // STOP
         if (stack.length !== 1) throw bad(`${stack.length} values left on the stack at STOP`);
+        checkExpansion(stack[0], limits, 'The pickled value');
         return stack[0];
       case 0x4e: stack.push(null); break; // NONE
       case 0x88: stack.push(true); break; // NEWTRUE
@@ -264,21 +286,21 @@ export function pickleLoads(bytes: Uint8Array): unknown {
       case 0x64: { // DICT
         const items = popMark(stack);
         const d = {};
-        for (let i = 0; i + 1 < items.length; i += 2) setItem(d, items[i], items[i + 1]);
+        for (let i = 0; i + 1 < items.length; i += 2) setItem(d, items[i], items[i + 1], budget);
         stack.push(d);
         break;
       }
       case 0x73: { // SETITEM
         const v = pop(stack);
         const k = pop(stack);
-        setItem(top(stack), k, v);
+        setItem(top(stack), k, v, budget);
         break;
       }
       case 0x75: { // SETITEMS
         const items = popMark(stack);
         if (items.length % 2) throw bad('SETITEMS with an odd number of items');
         const d = top(stack);
-        for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1]);
+        for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1], budget);
         break;
       }
       case 0x8f: stack.push([]); break; // EMPTY_SET
