@@ -1,6 +1,7 @@
 // Serializer registry: value ↔ bytes, named by content type (kombu's serialization registry).
 // accept_content is enforced before any decoding, and pickle is never decoded.
 
+import { isUtf8 } from 'node:buffer';
 import yaml from 'js-yaml';
 import { Packr, type Options } from 'msgpackr';
 import { ContentDisallowed, DecodeError, EncodeError } from '../errors.js';
@@ -85,9 +86,14 @@ const yamlSerializer: Serializer = {
   decode: (body) => yaml.load(bytesToString(body)),
 };
 
-/** UTF-8 text of a body, without copying a Buffer. */
+/**
+ * UTF-8 text of a body, without copying a Buffer. Bytes that are not valid UTF-8 throw (the decode turns it into
+ * DecodeError): replacing them with U+FFFD would run the task with arguments its sender never wrote.
+ */
 export function bytesToString(body: Uint8Array): string {
-  return asBuffer(body).toString('utf8');
+  const buffer = asBuffer(body);
+  if (!isUtf8(buffer)) throw new Error('the body is not valid UTF-8 (the sender must encode text as UTF-8)');
+  return buffer.toString('utf8');
 }
 
 const byName = new Map<string, Serializer>();
@@ -141,11 +147,11 @@ export function acceptSet(accept: readonly string[]): ReadonlySet<string> {
 }
 
 /**
- * Decode a body, refusing content types outside `accept` before touching the bytes.
- * `where` names the message for the error (task id, queue).
+ * Refuse a content type outside `accept`, and pickle always, before any byte of the body is touched
+ * (decompressed or decoded). Returns the effective content type; throws ContentDisallowed.
  */
-export function decode(encoded: { body: Uint8Array; contentType: string }, accept: ReadonlySet<string>, where = ''): unknown {
-  const type = encoded.contentType || 'application/data';
+export function refuseUnaccepted(contentType: string, accept: ReadonlySet<string>, where = ''): string {
+  const type = contentType || 'application/data';
   const at = where ? ` (${where})` : '';
   if (!accept.has(type)) {
     throw new ContentDisallowed(
@@ -156,6 +162,16 @@ export function decode(encoded: { body: Uint8Array; contentType: string }, accep
   if (type === PICKLE) {
     throw new ContentDisallowed(`Refusing to deserialize pickle${at}: it can run code. Send json, msgpack or yaml instead.`);
   }
+  return type;
+}
+
+/**
+ * Decode a body, refusing content types outside `accept` before touching the bytes.
+ * `where` names the message for the error (task id, queue).
+ */
+export function decode(encoded: { body: Uint8Array; contentType: string }, accept: ReadonlySet<string>, where = ''): unknown {
+  const type = refuseUnaccepted(encoded.contentType, accept, where);
+  const at = where ? ` (${where})` : '';
   const s = byContentType.get(type);
   if (!s) throw new DecodeError(`No serializer for content type ${type}${at}. registerSerializer() one, or send json.`);
   try {

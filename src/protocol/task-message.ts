@@ -5,7 +5,7 @@ import { parseWireTime } from '../utils/wire-time.js';
 import type { MessageProperties, OutgoingMessage } from './message.js';
 import { compress, decompress } from './compression.js';
 import { pyRepr } from './repr.js';
-import { decode, encode } from './serializers.js';
+import { decode, encode, refuseUnaccepted } from './serializers.js';
 
 /** A signature in Celery's dict shape, as it travels in embed and canvas (REDIS-WIRE.md §3.3). */
 export interface SignatureDict {
@@ -128,15 +128,21 @@ export function buildTaskMessage(m: TaskMessage, options: BuildOptions): Outgoin
   return { body, contentType: encoded.contentType, contentEncoding: encoded.contentEncoding, headers, properties };
 }
 
-/** Parse a task message of protocol 2 (headers carry `task`) or 1 (everything in the body). */
+/**
+ * Parse a task message of protocol 2 (headers carry `task`) or 1 (everything in the body). The content type is
+ * checked against `accept` first; only then is a compressed body expanded, to at most `maxDecompressedBytes`.
+ * Throws ContentDisallowed or DecodeError (bad body, non-string id, body too large).
+ */
 export function parseTaskMessage(
   msg: Pick<OutgoingMessage, 'body' | 'contentType' | 'headers' | 'properties'>,
   accept: ReadonlySet<string>,
   where = '',
+  maxDecompressedBytes?: number,
 ): TaskMessage {
   const h = msg.headers ?? {};
-  const body = typeof h.compression === 'string' ? decompress(msg.body, h.compression) : msg.body;
-  const at = (id?: unknown) => [id ? `task ${String(id)}` : '', where].filter(Boolean).join(', ');
+  const at = (id?: unknown) => [typeof id === 'string' && id ? `task ${id}` : '', where].filter(Boolean).join(', ');
+  refuseUnaccepted(msg.contentType, accept, at(h.id));
+  const body = typeof h.compression === 'string' ? decompress(msg.body, h.compression, maxDecompressedBytes) : msg.body;
   if (typeof h.task === 'string') return parseV2(h, decode({ body, contentType: msg.contentType }, accept, at(h.id)), msg.properties, at(h.id));
   const doc = decode({ body, contentType: msg.contentType }, accept, at());
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && typeof (doc as { task?: unknown }).task === 'string') {
@@ -155,7 +161,7 @@ function parseV2(h: Record<string, unknown>, doc: unknown, props: MessagePropert
   const e = isPlainObject(embed) ? (embed as Partial<Embed>) : {};
   const custom: Record<string, unknown> = {};
   for (const key in h) if (!PROTOCOL_HEADERS.has(key)) custom[key] = h[key];
-  const id = String(h.id);
+  const id = taskIdOf(h.id, where);
   return {
     id,
     task: h.task as string,
@@ -183,6 +189,12 @@ function parseV2(h: Record<string, unknown>, doc: unknown, props: MessagePropert
   };
 }
 
+/** A task id must be a non-empty string: anything else would share one result key (`[object Object]`). */
+function taskIdOf(id: unknown, where: string): string {
+  if (typeof id === 'string' && id !== '') return id;
+  throw new DecodeError(`Task id (${where}) must be a non-empty string; got ${describe(id)}. Send the task with a string id (a UUID).`);
+}
+
 /** `stamped_headers` (a list of names) and `stamps` (a dict) as Celery 5.3+ sends them; absent on older clients. */
 function stampsOf(h: Record<string, unknown>): { stampedHeaders: string[] | null; stamps: Record<string, unknown> } {
   const names = Array.isArray(h.stamped_headers) ? h.stamped_headers.filter((x): x is string => typeof x === 'string') : null;
@@ -192,7 +204,7 @@ function stampsOf(h: Record<string, unknown>): { stampedHeaders: string[] | null
 }
 
 function parseV1(b: Record<string, unknown>, props: MessageProperties): TaskMessage {
-  const id = String(b.id);
+  const id = taskIdOf(b.id, 'protocol 1 body');
   const args = Array.isArray(b.args) ? b.args : [];
   const kwargs = isPlainObject(b.kwargs) ? (b.kwargs as Record<string, unknown>) : {};
   return {
@@ -250,6 +262,11 @@ function isPlainObject(v: unknown): boolean {
 }
 
 function describe(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = Array.isArray(v) ? 'an array' : typeof v; // too deep or circular to print
+  }
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }

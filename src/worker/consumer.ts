@@ -166,7 +166,8 @@ export class Consumer {
   private decode(delivery: Delivery): TaskMessage | Promise<null> {
     if (delivery.decodeError) return this.results.undecodable(delivery, delivery.decodeError).then(() => null);
     try {
-      return parseTaskMessage(delivery.message, this.options.settings.accept, `queue ${delivery.queue}`);
+      const { accept, maxDecompressedBytes } = this.options.settings;
+      return parseTaskMessage(delivery.message, accept, `queue ${delivery.queue}`, maxDecompressedBytes);
     } catch (error) {
       return this.results.undecodable(delivery, error as Error).then(() => null);
     }

@@ -59,6 +59,8 @@ export interface WorkerSettings {
   readonly prefetchMultiplier: number;
   /** Content types accepted from task messages (accept_content). */
   readonly accept: ReadonlySet<string>;
+  /** Bytes a compressed task body may expand to (worker_max_decompressed_size). */
+  readonly maxDecompressedBytes: number;
   readonly loglevel: string | null;
   readonly logfile: string | null;
   /** Task events (-E / worker_send_task_events). */
@@ -135,6 +137,7 @@ export function compileWorkerSettings(conf: Config, o: WorkerSettingsOverrides =
     concurrency,
     prefetchMultiplier: o.prefetchMultiplier ?? conf.get('worker_prefetch_multiplier'),
     accept: acceptSet(conf.get('accept_content') ?? ['json']),
+    maxDecompressedBytes: conf.get('worker_max_decompressed_size'),
     loglevel: o.loglevel ?? null,
     logfile: o.logfile ?? null,
     sendTaskEvents: o.events ?? conf.get('worker_send_task_events'),
