@@ -72,14 +72,7 @@ export interface RetryPolicy {
  * The declared task options a send applies (Celery's Task exec options), each used when the call gives none:
  * the task's queue, routing key, exchange, priority, serializer, compression, ignore_result and expires.
  */
-export interface TaskDefaults {
-  queue?: string;
-  routingKey?: string;
-  exchange?: string;
-  priority?: number;
-  serializer?: string;
-  compression?: string;
-  ignoreResult?: boolean;
+export type TaskDefaults = Pick<ApplyOptions, 'queue' | 'routingKey' | 'exchange' | 'priority' | 'serializer' | 'compression' | 'ignoreResult'> & {
   /** Seconds, as the task declares it. */
   expires?: number;
-}
+};

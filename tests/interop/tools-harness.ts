@@ -2,11 +2,11 @@
 // event monitor (celery.events.State) from tests/interop/py_tools.py, and a celeriac worker running the same
 // tools.* tasks (tests/fixtures/tools-app.ts). Every process started here is stopped by the test that started it.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../support/shared.js';
-import { startCeleriacWorker, type Proc, type Urls } from './harness.js';
+import { startCeleriacWorker, watch, type Proc, type Urls } from './harness.js';
 
 const run = promisify(execFile);
 export const PYTHON = '/usr/bin/python3';
@@ -40,43 +40,6 @@ export async function pyTools<T = Record<string, unknown>>(urls: Urls, args: rea
   return JSON.parse(stdout.trim().split('\n').pop()!) as T;
 }
 
-function ready(child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 60_000): Promise<Proc> {
-  let out = '';
-  let exited = false;
-  const exit = new Promise<number | null>((r) => child.on('exit', (code) => {
-    exited = true;
-    r(code);
-  }));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${what} not ready after ${timeoutMs} ms:\n${out.slice(-3000)}`));
-    }, timeoutMs);
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      if (pattern.test(out)) {
-        clearTimeout(timer);
-        resolve({
-          child, output: () => out, alive: () => !exited,
-          async stop(signal = 'SIGTERM') {
-            if (!exited) child.kill(signal);
-            const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-            const code = await exit;
-            clearTimeout(t);
-            return code;
-          },
-        });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (!pattern.test(out)) reject(new Error(`${what} exited (${code}) before it was ready:\n${out.slice(-3000)}`));
-    });
-  });
-}
-
 export interface ToolsWorkerOptions {
   hostname: string;
   queues: string;
@@ -88,7 +51,7 @@ export interface ToolsWorkerOptions {
 export function startPythonToolsWorker(urls: Urls, o: ToolsWorkerOptions): Promise<Proc> {
   const args = [TOOLS, 'worker', '--broker', urls.broker, '--backend', urls.backend, '--hostname', o.hostname, '--queues', o.queues];
   if (o.events) args.push('--events');
-  return ready(spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } }), /ready\./, 'Python tools worker');
+  return watch(spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } }), /ready\./, 'Python tools worker', 60_000);
 }
 
 /** A celeriac worker process with the tools.* tasks (async pool, concurrency 2 unless `extra` says otherwise). */
@@ -100,7 +63,7 @@ export function startCeleriacToolsWorker(urls: Urls, o: ToolsWorkerOptions, extr
 
 function startCeleriacWorkerWithEnv(urls: Urls, extra: string[], env: NodeJS.ProcessEnv): Promise<Proc> {
   const args = [join(repoRoot, 'bin/celeriac.js'), 'worker', '-A', TOOLS_APP, '-b', urls.broker, '--result-backend', urls.backend, '-l', 'info', ...extra];
-  return ready(spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }), /ready\./, 'celeriac worker');
+  return watch(spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }), /ready\./, 'celeriac worker', 60_000);
 }
 
 /** A running Python event monitor: its raw events as they arrive, and State's summary when stopped. */
