@@ -11,6 +11,7 @@ import { workerCommand } from './worker.js';
 import { beatCommand } from './beat.js';
 import { controlCommand, inspectCommand } from './inspect.js';
 import { eventsCommand, statusCommand } from './events.js';
+import { flowerCommand } from './flower.js';
 
 /** The `celeriac` program: every subcommand, as Celery's `celery` command has them. */
 export function buildProgram(): Command {
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .version(VERSION, '--version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [workerCommand(), beatCommand(), callCommand(), resultCommand(), purgeCommand(), inspectCommand(), controlCommand(), eventsCommand(), statusCommand()]) {
+  for (const command of [workerCommand(), beatCommand(), callCommand(), resultCommand(), purgeCommand(), inspectCommand(), controlCommand(), eventsCommand(), statusCommand(), flowerCommand()]) {
     program.addCommand(command.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;
