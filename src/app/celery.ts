@@ -13,6 +13,7 @@ import { resultFromTuple } from '../result/group-result.js';
 import { Task, type BoundTask, type TaskClass, type TaskFunction, type TaskOptions } from '../task/task.js';
 import { openTransport } from '../transports/index.js';
 import type { Transport } from '../transports/transport.js';
+import type { FailoverStrategy } from '../config/failover-strategy.js';
 import { uuid } from '../utils/ids.js';
 import { importModule } from '../utils/import-module.js';
 import { holdingProxy, LoopHold } from '../utils/loop-hold.js';
@@ -252,7 +253,9 @@ export class Celery {
 
   /** The broker URL in use, with the embedded default applied. */
   brokerUrl(): string {
-    return (this.conf.get('broker_url') as string | null) || DEFAULT_BROKER_URL;
+    const url = this.conf.get('broker_url') as string | readonly string[] | null;
+    // A failover list given as an array travels as Celery's `;`-separated form.
+    return (Array.isArray(url) ? url.join(';') : (url as string | null)) || DEFAULT_BROKER_URL;
   }
 
   /** The result backend URL in use, or null when results are disabled. */
@@ -289,6 +292,7 @@ export class Celery {
         transportOptions: (this.conf.get('broker_transport_options') as Record<string, unknown>) ?? {},
         connectTimeoutMs: ((this.conf.get('broker_connection_timeout') as number) ?? 4) * 1000,
         heartbeatS: (this.conf.get('broker_heartbeat') as number | null) ?? 0,
+        failoverStrategy: this.conf.get('broker_failover_strategy') as FailoverStrategy,
         ssl: (this.conf.get('broker_use_ssl') as Record<string, unknown> | boolean | null) ?? undefined,
       });
       await transport.connect();

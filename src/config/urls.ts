@@ -102,8 +102,13 @@ class UrlProblem extends Error {
   }
 }
 
+/** The URLs of a failover list (`a;b;c` or an array), trimmed, empty entries dropped; one entry for a single URL. */
+export function splitFailover(url: string | readonly string[]): string[] {
+  return (typeof url === 'string' ? url.split(FAILOVER) : [...url]).map((u) => String(u).trim()).filter((u) => u !== '');
+}
+
 function parseList(url: string | readonly string[]): ParsedUrl {
-  const entries = (typeof url === 'string' ? url.split(FAILOVER) : [...url]).map((u) => String(u).trim()).filter((u) => u !== '');
+  const entries = splitFailover(url);
   if (entries.length === 0) throw new UrlProblem("''", 'is empty', EXAMPLES.redis!);
   const [first, ...rest] = entries.map(parseOne);
   const bases = new Set([first!, ...rest].map((p) => p.base));

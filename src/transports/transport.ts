@@ -18,6 +18,7 @@ export interface TransportCapabilities {
 export type { OutgoingMessage, MessageProperties, IncomingMessage, DeliveryInfo, Route } from '../protocol/message.js';
 import type { IncomingMessage, OutgoingMessage, Route } from '../protocol/message.js';
 import type { Coordination } from '../drivers/coordination.js';
+import type { FailoverStrategy } from '../config/failover-strategy.js';
 export type { Coordination } from '../drivers/coordination.js';
 
 /** AMQP exchange types celeriac routes (headers exchanges are not supported). */
@@ -149,6 +150,8 @@ export interface TransportOptions {
   readonly connectTimeoutMs?: number;
   /** broker_heartbeat in seconds (0 or null = off); AMQP only. A ?heartbeat= in the URL or transport option wins. */
   readonly heartbeatS?: number | null;
+  /** broker_failover_strategy: the order of the URLs of a failover list after one fails (default round-robin). */
+  readonly failoverStrategy?: FailoverStrategy;
   /** TLS options (broker_use_ssl), passed through to the driver. */
   readonly ssl?: Readonly<Record<string, unknown>> | boolean;
 }

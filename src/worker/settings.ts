@@ -2,6 +2,7 @@
 // worker's own units (ms, counts), and the per-task policy compiled once per task name. Nothing else in the
 // worker reads app.conf by name.
 
+import type { StartupRetry } from './broker-connect.js';
 import { cpus } from 'node:os';
 import type { Config } from '../config/resolve.js';
 import type { Settings } from '../config/settings.js';
@@ -81,6 +82,8 @@ export interface WorkerSettings {
   /** Every queue task_queues declares (or the default queue), by name. */
   readonly knownQueues: ReadonlyMap<string, QueueInfo>;
   readonly createMissingQueues: boolean;
+  /** The first broker connection: broker_connection_retry_on_startup (null follows broker_connection_retry) and broker_connection_max_retries. */
+  readonly startupRetry: StartupRetry;
   /** broker_url and result_backend as configured (null when not set): pool children apply them over their own. */
   readonly urls: { readonly broker_url: Settings['broker_url']; readonly result_backend: Settings['result_backend'] };
 }
@@ -153,6 +156,7 @@ export function compileWorkerSettings(conf: Config, o: WorkerSettingsOverrides =
     task: compileTaskDefaults(conf),
     knownQueues: knownQueues(conf),
     createMissingQueues: conf.get('task_create_missing_queues'),
+    startupRetry: { retry: conf.get('broker_connection_retry_on_startup') ?? conf.get('broker_connection_retry'), maxRetries: conf.get('broker_connection_max_retries') },
     urls: { broker_url: conf.get('broker_url') || null, result_backend: conf.get('result_backend') || null },
   };
 }

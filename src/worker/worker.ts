@@ -26,6 +26,8 @@ import { WorkerState } from './state.js';
 import { ControlServer } from './control/server.js';
 import type { ConsumedQueue, ControlHost } from './control/host.js';
 import { WorkerEvents } from './events.js';
+import { connectOnStartup } from './broker-connect.js';
+import { redactUrl } from '../config/urls.js';
 import { LamportClock } from '../utils/clock.js';
 import { VERSION } from '../utils/version.js';
 
@@ -134,7 +136,7 @@ export class Worker {
     const queues = this.queues();
     await app.signals.send('worker_init', { hostname: this.hostname });
     if (settings.stateDb) for (const id of loadRevoked(settings.stateDb)) this.state.revoke(id);
-    this.transport = await app.getTransport();
+    this.transport = await connectOnStartup(() => app.getTransport(), settings.startupRetry, redactUrl(app.brokerUrl()), (line) => this.logger.warn(line));
     this.transport.on('disconnected', (e) => this.logger.warn(`consumer: Connection to broker lost (${(e as Error | undefined)?.message ?? 'unknown error'}). Trying to re-establish the connection…`));
     this.transport.on('connected', () => this.logger.info('consumer: Connected to the broker again; consuming.'));
     this.transport.on('error', (e) => this.logger.error(`consumer: ${(e as Error | undefined)?.message ?? String(e)}`));

@@ -20,8 +20,8 @@ export interface RedisServer extends ServerHandle {
   readonly dir: string;
   /** Start it again after `halt()`, same port and options. */
   start(): Promise<void>;
-  /** Stop the process but keep the handle (and port) for `start()`. */
-  halt(): Promise<void>;
+  /** Stop the process (SIGTERM, or `signal`: SIGKILL for a crash) but keep the handle (and port) for `start()`. */
+  halt(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** Raised when a server binary is missing or a server does not come up. */
@@ -181,13 +181,13 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   args.push(...(options.args ?? []));
   let child: ChildProcess | null = null;
   const start = async () => {
-    if (child && child.exitCode === null) return;
+    if (child && child.exitCode === null && child.signalCode === null) return;
     child = spawnServer(bin, args, { cwd: dir, logFile });
     // NOAUTH still proves the server is up when it has a password.
     await waitFor(`redis-server on port ${port}`, async () => /^(\+PONG|-NOAUTH)/.test(await respLine(port, 'PING')), child, tail(logFile), 10_000);
   };
-  const halt = async () => {
-    if (child) await stopChild(child);
+  const halt = async (signal?: NodeJS.Signals) => {
+    if (child) await stopChild(child, signal);
   };
   await start();
   return {

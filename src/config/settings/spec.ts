@@ -234,7 +234,7 @@ export function brokerUrl<const O extends string = never>(doc: string, opts: { o
   return spec('broker-url', null, doc, opts.old, true, 'a URL such as redis://localhost:6379/0, or a list of them for failover', (v) => {
     const urls = typeof v === 'string' ? [v] : Array.isArray(v) && v.length > 0 && v.every((u) => typeof u === 'string') ? (v as string[]) : undefined;
     if (!urls) return no();
-    const problem = urlProblem(urls);
+    const problem = urlProblem(typeof v === 'string' ? v : urls);
     return problem === undefined ? ok(typeof v === 'string' ? v : [...urls]) : no(problem);
   });
 }

@@ -9,6 +9,8 @@ import { ImproperlyConfigured, OperationalError } from '../../errors.js';
 import { backoffMs } from '../../utils/backoff.js';
 import { sleepLong } from '../../utils/long-timer.js';
 import type { TransportEvent, TransportOptions } from '../transport.js';
+import { splitFailover } from '../../config/urls.js';
+import { failoverOrder, type NextFailover } from '../../config/failover-strategy.js';
 import { connectPlan, type AmqpEndpoint, type ConnectPlan } from './connection-options.js';
 import {
   AmqpChannelError, channelError, closedError, connectionError, errorText, isChannelRefusal, isConnectionLoss,
@@ -69,7 +71,8 @@ export class AmqpConnection {
   private readonly waitMs: number;
   private conn: Conn | null = null;
   private gen = 0;
-  private endpointIndex = 0;
+  private endpointIndex = -1;
+  private readonly nextEndpoint: NextFailover;
   private closingNow = false;
   private readonly closeController = new AbortController();
   private connecting: Promise<void> | null = null;
@@ -80,6 +83,7 @@ export class AmqpConnection {
   constructor(options: TransportOptions, private readonly hooks: ConnectionHooks) {
     this.plan = connectPlan(options);
     this.displayUrl = this.plan.endpoints.map((e) => e.redacted).join(';');
+    this.nextEndpoint = failoverOrder(options.failoverStrategy, splitFailover(options.url));
     const configured = Number(options.transportOptions?.max_wait_for_connection ?? NaN) * 1000;
     this.waitMs = Number.isFinite(configured) && configured > 0 ? configured : Math.max(10_000, options.connectTimeoutMs ?? 0);
   }
@@ -164,8 +168,9 @@ export class AmqpConnection {
 
   /** Open a connection to the next endpoint, let the owner restore its state on it, then mark it ready. */
   private async establish(): Promise<void> {
-    const endpoint = this.plan.endpoints[this.endpointIndex % this.plan.endpoints.length]!;
-    this.endpointIndex++;
+    // The first URL first; every later attempt (after a failure or a loss) the strategy's next one.
+    this.endpointIndex = this.endpointIndex < 0 ? 0 : this.nextEndpoint(this.endpointIndex);
+    const endpoint = this.plan.endpoints[this.endpointIndex]!;
     let model: ChannelModel;
     try {
       model = await amqp.connect(endpoint, this.plan.socketOptions);

@@ -32,6 +32,8 @@ export interface VirtualTransportOptions {
   readonly capabilities?: Partial<TransportCapabilities>;
   /** The store's connection-error predicate (kombu's connection_errors). */
   readonly isRecoverable?: (error: unknown) => boolean;
+  /** Receives the transport's emit, for stores that report on their own (a failover to the next broker). */
+  readonly events?: (emit: (event: TransportEvent, arg?: unknown) => void) => void;
 }
 
 // Exchanges Celery uses with a fixed type, so a process that did not declare them routes them right.
@@ -86,6 +88,7 @@ class VirtualTransport extends EventEmitter implements Transport {
       deferredDelivery: Boolean(store.deferral),
       ...options.capabilities,
     };
+    options.events?.((event, arg) => this.emit(event, arg));
     this.settles = new SettleRetry((e) => this.isRecoverable(e), (lost) => this.emit('settle-lost', lost));
     const timing = store.leases ? leaseTiming(t, this.visibilityMs) : null;
     if (store.leases && timing) {
