@@ -72,6 +72,7 @@ export class FailoverQueueStore implements QueueStore {
         renew: (id, ttlMs) => this.run((s) => s.leases!.renew(id, ttlMs)),
         sweep: () => this.run((s) => s.leases!.sweep()),
         release: (id) => this.run((s) => s.leases!.release(id)),
+        held: (id) => this.run(async (s, index) => (await s.leases!.held(id)).map((tag) => `${index}${TAG_SEP}${tag}`)),
       };
     }
     if (first.broadcast) {
