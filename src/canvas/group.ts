@@ -1,5 +1,6 @@
 // group: members run in parallel, each a message with header `group: <gid>` (REDIS-WIRE.md §7.2); the result is
-// a GroupResult in member order. Nested groups are unrolled into their parent, as Celery does.
+// a GroupResult in member order. Nested groups are unrolled into their parent, as Celery does (in Celery's freeze
+// order when frozen: see unrollAsFrozen).
 
 import { InvalidCanvas } from '../errors.js';
 import { GroupResult } from '../result/group-result.js';
@@ -63,7 +64,7 @@ export class Group<R = unknown> extends Signature<R[], GroupResult<R>> {
     if (where.rootId) this.options.root_id = where.rootId;
     let index = where.groupIndex ?? 0;
     const results: ResultHandle[] = [];
-    this.tasks = unroll(this.tasks).map((member) => {
+    this.tasks = unrollAsFrozen(this.tasks).map((member) => {
       const copy = bind(member.clone(), app);
       results.push(copy.freeze({ groupId: where.groupId, chord: where.chord, rootId: where.rootId, parentId: where.parentId, groupIndex: index }, app));
       index += Math.max(1, copy.chordSize());
@@ -105,6 +106,22 @@ export class Group<R = unknown> extends Signature<R[], GroupResult<R>> {
 /** Members with nested groups spliced in their place (Celery unrolls groups inside groups). */
 export function unroll(tasks: readonly AnySignature[], depth = 0): AnySignature[] {
   return tasks.flatMap((t) => (t instanceof Group && depth < 64 ? unroll(t.tasks, depth + 1) : [t]));
+}
+
+/**
+ * Members with nested groups spliced in, in the order Celery 5's group.freeze gives them (its _freeze_unroll): a
+ * nested group's members come last first, at every level. That order is what a chord header's results, and a
+ * frozen group's results, follow, so a chord body sees the list a Python client would have given it.
+ */
+export function unrollAsFrozen(tasks: readonly AnySignature[]): AnySignature[] {
+  const out: AnySignature[] = [];
+  // The end of `stack` is what comes next; a nested group's members are pushed in order, so they come out reversed.
+  const stack = [...tasks].reverse();
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (next instanceof Group) for (const member of next.tasks) stack.push(member);
+    else out.push(next);
+  }
+  return out;
 }
 
 /** A member without an app gets the group's, as Celery's maybe_signature(app=…) does. */

@@ -36,6 +36,7 @@ type Spec = { task?: string; args?: unknown[]; kwargs?: Record<string, unknown>;
 const add = (...args: number[]): Spec => ({ task: 'interop.add', args });
 const mul = (...args: number[]): Spec => ({ task: 'interop.mul', args });
 const xsum: Spec = { task: 'interop.xsum' };
+const echo: Spec = { task: 'interop.echo' };
 
 /** Each canvas with the value Python Celery 5.2.6 gives when Python sends it and Python runs it. */
 const SHAPES: Array<[string, Spec, unknown]> = [
@@ -55,6 +56,11 @@ const SHAPES: Array<[string, Spec, unknown]> = [
   ['replaced by a group', { task: 'canvas.replace_with', args: [{ group: [add(1, 1), add(2, 2)] }] }, [2, 4]],
   ['replaced chord header member', { chord: [add(1, 1), { task: 'canvas.replace_with', args: [{ chain: [add(5, 5), mul(2)] }] }], body: xsum }, 22],
   ['replaced chain step', { chain: [add(1, 1), { task: 'canvas.replace_with', args: [add(5, 5)], immutable: true }, mul(3)] }, 30],
+  // Nested groups frozen into a chord header or a chain step come last member first, at every level.
+  ['nested group in a chord header', { chord: [{ group: [{ chain: [add(1, 1), mul(2)] }, { chain: [add(2, 2), mul(3)] }] }, add(5, 5)], body: echo }, { args: [[12, 4, 10]], kwargs: {} }],
+  ['nested group in a chain step', { chain: [add(1, 1), { group: [{ group: [add(1), add(2)] }, add(3)] }, echo] }, { args: [[4, 3, 5]], kwargs: {} }],
+  ['two levels of nested groups in a chord header', { chord: [{ group: [{ group: [add(1, 1), add(2, 2)] }, add(3, 3)] }, add(4, 4)], body: echo }, { args: [[6, 4, 2, 8]], kwargs: {} }],
+  ['nested group applied directly', { group: [{ group: [add(1, 1), add(2, 2)] }, add(3, 3)] }, [2, 4, 6]],
 ];
 
 function build(app: Celery, spec: Spec): AnySignature {
@@ -143,7 +149,7 @@ describe('celeriac client → Python worker', () => {
     const urls = urlsAt(6);
     worker = await watch(spawn(PYTHON, [PY_CANVAS, '--harness', HARNESS, 'worker', '--broker', urls.broker, '--backend', urls.backend], { stdio: ['ignore', 'pipe', 'pipe'] }), /ready\./, 'Python worker');
     app = new Celery('client', { broker: urls.broker, backend: urls.backend });
-    for (const name of ['interop.add', 'interop.mul', 'interop.xsum']) app.task(() => 0, { name });
+    for (const name of ['interop.add', 'interop.mul', 'interop.xsum', 'interop.echo']) app.task(() => 0, { name });
   }, 60_000);
   afterAll(async () => {
     await app?.close();

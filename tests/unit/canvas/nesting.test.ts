@@ -54,6 +54,12 @@ const SHAPES: Array<[string, (t: Tasks) => AnySignature, unknown]> = [
   ['xsum.map([[1,2],[3,4]])', ({ xsum }) => xsum.map([[1, 2], [3, 4]]), [3, 7]],
   ['add.starmap([[1,2],[3,4]])', ({ add }) => add.starmap([[1, 2], [3, 4]]), [3, 7]],
   ['group(chain(group(add(1,1), add(2,2)), xsum), add(5,5))', ({ add, xsum }) => group(chain(group(add.s(1, 1), add.s(2, 2)), xsum.s()), add.s(5, 5)), [6, 10]],
+  // A nested group in a chord header or a chain step is unrolled last member first, at every level (Celery 5's
+  // group.freeze): the body sees Python's order.
+  ['chord([group(chain(add(1,1), mul(2)), chain(add(2,2), mul(3))), add(5,5)], record): [12, 4, 10]', ({ add, mul, record }) => chord([group(chain(add.s(1, 1), mul.s(2)), chain(add.s(2, 2), mul.s(3))), add.s(5, 5)], record.s()), { args: [[12, 4, 10]] }],
+  ['chain(add(1,1), group(group(add(1), add(2)), add(3)), record): [4, 3, 5]', ({ add, record }) => chain(add.s(1, 1), group(group(add.s(1), add.s(2)), add.s(3)), record.s()), { args: [[4, 3, 5]] }],
+  ['chord([group(group(add(1,1), add(2,2)), add(3,3)), add(4,4)], record): two levels reversed', ({ add, record }) => chord([group(group(add.s(1, 1), add.s(2, 2)), add.s(3, 3)), add.s(4, 4)], record.s()), { args: [[6, 4, 2, 8]] }],
+  ['group(group(add(1,1), add(2,2)), add(3,3)) applied directly keeps its order', ({ add }) => group(group(add.s(1, 1), add.s(2, 2)), add.s(3, 3)), [2, 4, 6]],
 ];
 
 describe('nested canvas', () => {
