@@ -2,7 +2,7 @@
 // them on the pool within the concurrency. How each one ends (results, events, acks) is results.ts's; a request's
 // policy and settle are its own (request.ts). Bad input is logged and rejected, never fatal.
 
-import type { Celery } from '../app/celery.js';
+import type { WorkerApp } from './app.js';
 import { notRegistered } from '../app/registry.js';
 import { pyRepr } from '../protocol/repr.js';
 import { parseTaskMessage, type TaskMessage } from '../protocol/task-message.js';
@@ -45,7 +45,7 @@ export class Consumer {
   private concurrency: number;
 
   constructor(
-    private readonly app: Celery,
+    private readonly app: WorkerApp,
     private readonly transport: Transport,
     private readonly pool: Pool,
     private readonly results: WorkerResults,

@@ -7,7 +7,7 @@ import type { TaskMessage } from '../protocol/task-message.js';
 import { parseWireTime } from '../utils/wire-time.js';
 import { setLongTimeout, type LongTimer } from '../utils/long-timer.js';
 import type { Request as TaskRequest } from '../task/context.js';
-import type { Task } from '../task/task.js';
+import type { ExecutableTask } from '../task/interfaces.js';
 import type { Delivery } from '../transports/transport.js';
 import { celeryLevelNumber } from '../utils/logger.js';
 import type { Pool, PoolOutcome } from './pool/pool.js';
@@ -45,7 +45,7 @@ export class Request {
   constructor(
     readonly message: TaskMessage,
     readonly delivery: Delivery,
-    readonly task: Task,
+    readonly task: ExecutableTask,
     readonly policy: TaskPolicy,
   ) {
     this.id = message.id;

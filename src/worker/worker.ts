@@ -3,7 +3,7 @@
 
 import { constants, hostname as osHostname } from 'node:os';
 import { importDefaultModules } from '../app/default-modules.js';
-import type { Celery } from '../app/celery.js';
+import type { WorkerApp } from './app.js';
 import { ImproperlyConfigured, UsageError } from '../errors.js';
 import { applySignatureDict } from '../canvas/index.js';
 import type { ExecutionHost } from '../task/execute.js';
@@ -103,7 +103,7 @@ export class Worker {
   /** Resolves when the worker has stopped. */
   readonly done = new Promise<void>((r) => (this.resolveDone = r));
 
-  constructor(readonly app: Celery, readonly options: WorkerOptions = {}) {
+  constructor(readonly app: WorkerApp, readonly options: WorkerOptions = {}) {
     this.hostname = expandNodeName(options.hostname ?? 'celery@%h', osHostname());
     this.logger = app.log.setup({ level: options.loglevel ?? 'WARNING', file: options.logfile ?? null });
   }

@@ -3,7 +3,7 @@
 
 import { UsageError } from '../../errors.js';
 import { executeTask, type ExecutionHost, type TaskOutcome } from '../../task/execute.js';
-import type { Celery } from '../../app/celery.js';
+import type { WorkerApp } from '../app.js';
 import type { Pool, PoolStats, TaskCall } from './pool.js';
 
 /** The in-process pool (async, and solo with size 1): tasks run as concurrent promises on the worker's event loop. */
@@ -13,7 +13,7 @@ export class AsyncPool implements Pool {
   constructor(
     readonly kind: 'async' | 'solo',
     private slots: number,
-    private readonly app: Celery,
+    private readonly app: WorkerApp,
     private readonly host: ExecutionHost,
   ) {}
 

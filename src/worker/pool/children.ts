@@ -4,7 +4,7 @@
 // thread or forked process) is the subclass's only job. The broker, acks and the results of lost or stopped runs
 // stay with the worker (results.ts); the child stores the task's own results.
 
-import type { Celery } from '../../app/celery.js';
+import type { WorkerApp } from '../app.js';
 import { ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded, UsageError, WorkerLostError } from '../../errors.js';
 import { FAILURE } from '../../states.js';
 import type { Logger } from '../../utils/logger.js';
@@ -71,7 +71,7 @@ export abstract class ChildPool implements Pool {
   private scale: AutoscaleLimits | null;
 
   constructor(
-    protected readonly app: Celery,
+    protected readonly app: WorkerApp,
     protected readonly logger: Logger,
     protected readonly options: ChildPoolOptions,
   ) {

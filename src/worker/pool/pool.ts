@@ -5,11 +5,11 @@ import type { TaskMessage } from '../../protocol/task-message.js';
 import type { Request } from '../../task/context.js';
 import type { WorkerLostError } from '../../errors.js';
 import type { TaskOutcome } from '../../task/execute.js';
-import type { Task } from '../../task/task.js';
+import type { ExecutableTask } from '../../task/interfaces.js';
 
 /** One task to run: the registered task, its decoded message and its request. */
 export interface TaskCall {
-  readonly task: Task;
+  readonly task: ExecutableTask;
   readonly message: TaskMessage;
   readonly request: Request;
 }

@@ -107,7 +107,8 @@ describe('several beats on one broker', () => {
     // When each run was sent, by whichever beat: a run sent twice would show as two sends ~0 ms apart.
     const sentAt: number[] = [];
     for (const app of apps) app.signals.connect('before_task_publish', () => void sentAt.push(performance.now()));
-    const beats = await Promise.all(apps.map((app) => started(app, { takeoverTimeout: 0.4 })));
+    // A takeover time a loaded machine cannot outstall (a stalled leader would lose its lease and look like two).
+    const beats = await Promise.all(apps.map((app) => started(app, { takeoverTimeout: 2 })));
     await until(() => beats.some((b) => b.info().leader));
     expect(beats.filter((b) => b.info().leader)).toHaveLength(1);
     await box.waitFor(3);
