@@ -64,6 +64,13 @@ export function createDashboard(app: DashboardApp, options: DashboardOptions = {
   const metrics = new DashboardMetrics(monitor.state, options.runtimeBuckets);
   monitor.listen((event, state) => metrics.observe(event, state));
   const inspector = new WorkerInspector(app.control, options.inspectTimeout ?? 1000, onError);
+  // A worker that comes online is inspected at once, so its pool, queues and tasks are known, and is told to send
+  // task events now rather than at the next 5-second enable_events.
+  monitor.listen((event) => {
+    if (event.type !== 'worker-online') return;
+    void inspector.refresh(event.hostname).catch(onError);
+    if (options.enableEvents ?? true) void app.control.broadcast('enable_events', {}, { reply: false, destination: [event.hostname] }).catch(onError);
+  });
   const page = new Page();
   const prefix = (options.prefix ?? '').replace(/\/+$/, '');
   const ctx = { app, control: app.control, state: monitor.state, inspector, metrics };

@@ -34,6 +34,15 @@ export class Page {
   async serve(req: Request, res: ServerResponse): Promise<boolean> {
     const entry = FILES[req.path];
     if (!entry || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+    if (req.path === '/') {
+      // The page loads its files by relative URLs: mounted at /flower it must be /flower/ (Express keeps originalUrl).
+      const pathname = ((req.raw as { originalUrl?: string }).originalUrl ?? req.raw.url ?? '/').split('?')[0]!;
+      if (!pathname.endsWith('/')) {
+        res.writeHead(302, { Location: `${pathname}/` });
+        res.end();
+        return true;
+      }
+    }
     const [type, candidates] = entry;
     let body = this.cache.get(req.path);
     if (!body) {

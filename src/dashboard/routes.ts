@@ -5,7 +5,7 @@ import type { Control } from '../control/client.js';
 import { HttpError, type Request } from './http.js';
 import type { ClusterState } from './state.js';
 import { listTasks, queueLengths, revokeTask, sendTask, taskInfo, taskLimit, taskResult, taskTypes, type TaskRoutesApp } from './tasks-api.js';
-import { listWorkers, poolAction, queueAction, shutdownWorker, type WorkerInspector } from './workers-api.js';
+import { dashboardWorkers, listWorkers, poolAction, queueAction, shutdownWorker, type WorkerInspector } from './workers-api.js';
 
 /** Everything a route may use. */
 export interface RouteContext {
@@ -20,6 +20,7 @@ type Handler = (ctx: RouteContext, req: Request, res: ServerResponse, ...params:
 /** [method, path pattern, handler]: captured groups become the handler's parameters. */
 const ROUTES: ReadonlyArray<readonly [string, RegExp, Handler]> = [
   ['GET', /^\/api\/workers\/?$/, listWorkers],
+  ['GET', /^\/api\/dashboard\/workers\/?$/, dashboardWorkers],
   ['POST', /^\/api\/worker\/shutdown\/(.+)$/, shutdownWorker],
   ['POST', /^\/api\/worker\/pool\/(grow|shrink|restart|autoscale)\/(.+)$/, poolAction],
   ['POST', /^\/api\/worker\/queue\/(add-consumer|cancel-consumer)\/(.+)$/, queueAction],

@@ -146,3 +146,29 @@ export async function queueAction(ctx: WorkerRoutesContext, req: Request, res: S
   const what = action === 'add-consumer' ? `Failed to add '${queue}' consumer to '${name}' worker` : `Failed to cancel '${queue}' consumer from '${name}' worker`;
   sendJson(res, 200, { message: okOf(replies, name, what) });
 }
+
+/**
+ * GET /api/dashboard/workers (celeriac's, for the page): every worker seen by events or inspect, with what Flower's
+ * workers page shows: online, pool, concurrency, processed/succeeded/failed/retried, load, active/reserved/scheduled
+ * tasks, registered tasks and queues.
+ */
+export function dashboardWorkers(ctx: WorkerRoutesContext, _req: Request, res: ServerResponse): void {
+  const now = Date.now() / 1000;
+  const names = new Set([...ctx.state.workers.keys(), ...ctx.inspector.workers.keys()]);
+  const rows = [...names].sort().map((hostname) => {
+    const w = ctx.state.workers.get(hostname);
+    const info = ctx.inspector.workers.get(hostname) ?? {};
+    const counts = ctx.state.counter.get(hostname);
+    const stats = (info.stats ?? {}) as { pool?: Record<string, unknown>; total?: Record<string, number> };
+    const list = (v: unknown) => (Array.isArray(v) ? v : []);
+    return {
+      hostname, online: w ? isAlive(w, now) : false, sw_ident: w?.sw_ident ?? null, sw_ver: w?.sw_ver ?? null, loadavg: w?.loadavg ?? null,
+      active: w?.active ?? list(info.active).length, processed: w?.processed ?? null,
+      succeeded: counts?.get('task-succeeded') ?? 0, failed: counts?.get('task-failed') ?? 0, retried: counts?.get('task-retried') ?? 0,
+      pool: stats.pool?.implementation ?? null, concurrency: stats.pool?.['max-concurrency'] ?? null,
+      registered: list(info.registered), queues: list(info.active_queues).map((q) => (q as { name?: unknown }).name),
+      activeTasks: list(info.active), reserved: list(info.reserved), scheduled: list(info.scheduled), inspected: info.timestamp ?? null,
+    };
+  });
+  sendJson(res, 200, rows);
+}

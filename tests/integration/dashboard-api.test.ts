@@ -131,6 +131,20 @@ describe('workers', () => {
     expect(r.json).toEqual({ [HOST]: true });
   });
 
+  it('the page\'s worker rows join events and inspect replies; the page and its libraries are served', async () => {
+    const rows = await until('an inspected row', async () => {
+      const r = (await api('GET', '/api/dashboard/workers')).json as Array<Record<string, unknown>>;
+      return r.find((w) => w.hostname === HOST && w.online === true && w.inspected !== null) ? r : undefined;
+    });
+    expect(rows.find((w) => w.hostname === HOST)).toMatchObject({ sw_ident: 'celeriac', concurrency: 2, queues: ['dash'], registered: expect.arrayContaining(['dash.add']) });
+    const html = await api('GET', '/');
+    expect(html.text).toContain('type="importmap"');
+    for (const file of ['/static/app.js', '/static/app.css', '/static/vendor/preact.mjs', '/static/vendor/hooks.mjs', '/static/vendor/htm.mjs']) {
+      expect((await api('GET', file)).status, file).toBe(200);
+    }
+    expect((await api('GET', '/static/../package.json')).status).toBe(404);
+  });
+
   it('pool grow and shrink answer Flower\'s messages; an unknown worker is 404', async () => {
     const grow = await api('POST', `/api/worker/pool/grow/${HOST}?n=2`);
     expect(grow.json).toEqual({ message: `Growing '${HOST}' worker's pool by 2` });
