@@ -15,6 +15,7 @@ import type { Signals } from './signals.js';
 import { stampsFromOptions } from '../protocol/stamps.js';
 import { EventDispatcher } from '../events/dispatcher.js';
 import { taskSentFields } from '../protocol/events.js';
+import { queueArgumentsFor } from '../config/queue-arguments.js';
 import type { ApplyOptions, RetryPolicy, SignatureLike, TaskDefaults } from '../task/options.js';
 
 /** What the producer reads from the app: settings and a connected transport. Keeps app ↔ producer one-way. */
@@ -105,7 +106,7 @@ export class Producer {
     const transport = await this.host.getTransport();
     const publish = async () => {
       if (route.declare && !this.declared.has(route.queue)) {
-        await transport.declare({ name: route.queue, exchange: route.declareExchange, routingKey: route.queue });
+        await transport.declare({ name: route.queue, exchange: route.declareExchange, routingKey: route.queue, queueArguments: queueArgumentsFor(route.queue, (k) => this.host.setting(k)) });
         this.declared.add(route.queue);
       }
       await transport.publish(outgoing, { exchange: route.exchange, routingKey: route.routingKey });

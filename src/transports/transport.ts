@@ -41,6 +41,11 @@ export interface QueueDeclaration {
   readonly expires?: number;
   /** Seconds a message may wait in the queue before the broker drops it (x-message-ttl). */
   readonly messageTtl?: number;
+  /**
+   * Other queue arguments sent as they are (AMQP; kombu's queue_arguments), e.g. { 'x-queue-type': 'quorum' }.
+   * Ignored by virtual transports.
+   */
+  readonly queueArguments?: Readonly<Record<string, unknown>>;
 }
 
 /** One message handed to a consumer. Exactly one of ack/reject/defer must be called. */
@@ -78,6 +83,11 @@ export interface SubscribeOptions {
   prefetch: number;
   /** Transient, no ack needed (control replies, events): deliveries are acked by the transport. */
   noAck?: boolean;
+  /**
+   * AMQP: false = prefetch per consumer instead of per channel (Celery's worker_detect_quorum_queues: quorum queues
+   * refuse global QoS). Default true. Other transports ignore it.
+   */
+  globalQos?: boolean;
 }
 
 /**

@@ -30,6 +30,8 @@ export interface ConsumerOptions {
   readonly settings: WorkerSettings;
   /** Task events (task-received, task-succeeded …); absent when the broker cannot broadcast. */
   readonly monitor?: TaskMonitor;
+  /** Whether a subscription to these queues may use global QoS (false when one is a detected quorum queue). */
+  readonly globalQos?: (queues: readonly string[]) => boolean;
 }
 
 /** Takes deliveries from the transport (Celery's Consumer): prefetch, ETA holds, reconnects; hands each to the worker. */
@@ -72,7 +74,7 @@ export class Consumer {
   /** Consume exactly these queues from now on (add_consumer/cancel_consumer); deliveries already handed out are unaffected. */
   async consumeFrom(queues: readonly string[]): Promise<void> {
     const previous = this.subscription;
-    this.subscription = queues.length && !this.stopping ? await this.transport.subscribe(queues, (d) => void this.onDelivery(d), { prefetch: this.prefetchCount }) : undefined;
+    this.subscription = queues.length && !this.stopping ? await this.transport.subscribe(queues, (d) => void this.onDelivery(d), { prefetch: this.prefetchCount, globalQos: this.options.globalQos?.(queues) ?? true }) : undefined;
     await previous?.cancel();
   }
 

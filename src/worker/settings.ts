@@ -3,6 +3,7 @@
 // worker reads app.conf by name.
 
 import type { StartupRetry } from './broker-connect.js';
+import { queueArgumentsFor } from '../config/queue-arguments.js';
 import { cpus } from 'node:os';
 import type { Config } from '../config/resolve.js';
 import type { Settings } from '../config/settings.js';
@@ -19,6 +20,8 @@ export interface QueueInfo {
   readonly exchange: string;
   readonly exchangeType: string;
   readonly routingKey: string;
+  /** queue_arguments (x-queue-type …), as the client declares them too (config/queue-arguments.ts). */
+  readonly queueArguments?: Readonly<Record<string, unknown>>;
 }
 
 /** The task defaults every per-task policy starts from (Celery's task_* execution settings). */
@@ -82,6 +85,10 @@ export interface WorkerSettings {
   /** Every queue task_queues declares (or the default queue), by name. */
   readonly knownQueues: ReadonlyMap<string, QueueInfo>;
   readonly createMissingQueues: boolean;
+  /** queue_arguments of a queue created because -Q named it but task_queues does not (task_create_missing_queue_type). */
+  readonly missingQueueArguments?: Readonly<Record<string, unknown>>;
+  /** worker_detect_quorum_queues: consume quorum queues with per-consumer prefetch (no global QoS). */
+  readonly detectQuorumQueues: boolean;
   /** The first broker connection: broker_connection_retry_on_startup (null follows broker_connection_retry) and broker_connection_max_retries. */
   readonly startupRetry: StartupRetry;
   /** broker_url and result_backend as configured (null when not set): pool children apply them over their own. */
@@ -156,6 +163,8 @@ export function compileWorkerSettings(conf: Config, o: WorkerSettingsOverrides =
     task: compileTaskDefaults(conf),
     knownQueues: knownQueues(conf),
     createMissingQueues: conf.get('task_create_missing_queues'),
+    missingQueueArguments: conf.get('task_create_missing_queue_type') === 'quorum' ? { 'x-queue-type': 'quorum' } : undefined,
+    detectQuorumQueues: conf.get('worker_detect_quorum_queues'),
     startupRetry: { retry: conf.get('broker_connection_retry_on_startup') ?? conf.get('broker_connection_retry'), maxRetries: conf.get('broker_connection_max_retries') },
     urls: { broker_url: conf.get('broker_url') || null, result_backend: conf.get('result_backend') || null },
   };
@@ -172,6 +181,7 @@ function knownQueues(conf: Config): Map<string, QueueInfo> {
       exchange: String(q.exchange ?? conf.get('task_default_exchange') ?? name),
       exchangeType: String(q.exchange_type ?? conf.get('task_default_exchange_type')),
       routingKey: String(q.routing_key ?? name),
+      queueArguments: queueArgumentsFor(name, (key) => conf.get(key as never)),
     });
   }
   return known;

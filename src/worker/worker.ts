@@ -28,6 +28,7 @@ import type { ConsumedQueue, ControlHost } from './control/host.js';
 import { WorkerEvents } from './events.js';
 import { connectOnStartup } from './broker-connect.js';
 import { redactUrl } from '../config/urls.js';
+import { isQuorum, queueArgumentsFor } from '../config/queue-arguments.js';
 import { LamportClock } from '../utils/clock.js';
 import { VERSION } from '../utils/version.js';
 
@@ -163,6 +164,8 @@ export class Worker {
       hostname: this.hostname,
       settings,
       monitor: this.events,
+      // worker_detect_quorum_queues: RabbitMQ refuses global QoS on quorum queues; prefetch per consumer instead.
+      globalQos: (names) => !(settings.detectQuorumQueues && names.some((n) => isQuorum(this.consumed.find((q) => q.name === n)?.queueArguments))),
     });
     if (this.options.banner !== false) process.stdout.write(this.banner(queues.map((q) => q.info)));
     if (settings.redirectStdoutsLevel) this.restoreStdouts = redirectStdouts(this.logger, settings.redirectStdoutsLevel);
@@ -254,7 +257,7 @@ export class Worker {
       events: this.events,
       queues: () => this.consumed,
       addConsumer: async (queue) => {
-        await this.transport!.declare({ name: queue.name, exchange: queue.exchange, exchangeType: queue.exchangeType as QueueDeclaration['exchangeType'], routingKey: queue.routingKey });
+        await this.transport!.declare({ name: queue.name, exchange: queue.exchange, exchangeType: queue.exchangeType as QueueDeclaration['exchangeType'], routingKey: queue.routingKey, queueArguments: queueArgumentsFor(queue.name, (k) => this.app.conf.get(k as never)) });
         this.consumed = [...this.consumed, queue];
         await this.consumer?.consumeFrom(this.queueNames);
       },
@@ -380,7 +383,7 @@ export class Worker {
         if (!createMissingQueues) {
           throw new ImproperlyConfigured(`Queue '${name}' is not defined in task_queues and task_create_missing_queues is off. Define it or turn that on.`);
         }
-        return { name, exchange: name, exchangeType: 'direct', routingKey: name };
+        return { name, exchange: name, exchangeType: 'direct', routingKey: name, queueArguments: this.settings.missingQueueArguments };
       });
     }
     const excluded = new Set(this.options.excludeQueues ?? []);
@@ -388,7 +391,7 @@ export class Worker {
     if (selected.length === 0) throw new ImproperlyConfigured('No queues left to consume: check -Q and -X.');
     return selected.map((info) => ({
       info,
-      declaration: { name: info.name, exchange: info.exchange, exchangeType: info.exchangeType as QueueDeclaration['exchangeType'], routingKey: info.routingKey },
+      declaration: { name: info.name, exchange: info.exchange, exchangeType: info.exchangeType as QueueDeclaration['exchangeType'], routingKey: info.routingKey, queueArguments: info.queueArguments },
     }));
   }
 

@@ -73,7 +73,7 @@ export const WORKER_STATUS: StatusOf<typeof WORKER> = {
   worker_enable_remote_control: APPLIED,
   worker_cancel_long_running_tasks_on_connection_loss: planned('running tasks continue after a connection loss'),
   worker_deduplicate_successful_tasks: planned('redelivered tasks run again'),
-  worker_detect_quorum_queues: planned('celeriac declares classic queues only'),
+  worker_detect_quorum_queues: APPLIED,
   worker_soft_shutdown_timeout: planned('warm shutdown waits for running tasks; there is no soft phase yet'),
   worker_enable_soft_shutdown_on_idle: planned('warm shutdown waits for running tasks; there is no soft phase yet'),
   worker_agent: accepted(PYTHON_CLASS),

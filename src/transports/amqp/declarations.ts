@@ -17,7 +17,7 @@ export const WELL_KNOWN: Readonly<Record<string, { type: ExchangeType; durable: 
 };
 
 function declarationKey(d: QueueDeclaration): string {
-  return JSON.stringify([d.name, d.exchange ?? d.name, d.exchangeType ?? null, d.routingKey ?? d.name, d.durable ?? true, d.autoDelete ?? false, d.maxPriority ?? null, d.expires ?? null, d.messageTtl ?? null]);
+  return JSON.stringify([d.name, d.exchange ?? d.name, d.exchangeType ?? null, d.routingKey ?? d.name, d.durable ?? true, d.autoDelete ?? false, d.maxPriority ?? null, d.expires ?? null, d.messageTtl ?? null, d.queueArguments ?? null]);
 }
 
 /** The declarations of one transport: what it declared, and how to declare it on a connection. */
@@ -70,7 +70,7 @@ export class Declarations {
     const exchange = d.exchange ?? d.name;
     const routingKey = d.routingKey ?? d.name;
     if (exchange !== '') await this.ensureExchange(conn, exchange, d.exchangeType ?? WELL_KNOWN[exchange]?.type ?? 'direct');
-    const args: Record<string, unknown> = {};
+    const args: Record<string, unknown> = { ...d.queueArguments };
     // Celery sends both as signed 32-bit ints (I): send the same bytes (amqplib alone would pick a byte or a short).
     if (d.maxPriority !== undefined && d.maxPriority !== null) args['x-max-priority'] = int32(Math.trunc(d.maxPriority));
     if (d.expires !== undefined && d.expires !== null) args['x-expires'] = int32(Math.round(d.expires * 1000));

@@ -105,6 +105,8 @@ class AmqpSubscription implements Subscription {
   private readonly consumers = new Map<string, string>(); // consumer tag → queue
   private cancelled = false;
   private prefetch: number;
+  /** basic.qos per channel (Celery's global QoS) or per consumer (quorum queues refuse global QoS). */
+  private readonly globalQos: boolean;
   /** Unsettled deliveries per channel, so a cancelled subscription closes its channel once they are settled. */
   private readonly outstanding = new Map<Channel, number>();
   private attaching: Promise<void> | null = null;
@@ -118,6 +120,7 @@ class AmqpSubscription implements Subscription {
     private readonly options: SubscribeOptions,
   ) {
     this.prefetch = Math.max(0, Math.trunc(options.prefetch || 0));
+    this.globalQos = options.globalQos !== false;
     this.displayUrl = host.connection.displayUrl;
   }
 
@@ -142,7 +145,7 @@ class AmqpSubscription implements Subscription {
     this.attachedGen = conn.gen;
     this.consumers.clear();
     try {
-      if (this.prefetch > 0) await ch.prefetch(this.prefetch, true);
+      if (this.prefetch > 0) await ch.prefetch(this.prefetch, this.globalQos);
       for (const queue of this.queues) {
         const { consumerTag } = await ch.consume(queue, (msg) => this.onMessage(ch, queue, msg), { noAck: Boolean(this.options.noAck) });
         this.consumers.set(consumerTag, queue);
@@ -214,7 +217,7 @@ class AmqpSubscription implements Subscription {
         // basic.ack/reject have no reply. For a requeue, one round trip on the same channel (basic.qos with the
         // current value) makes sure the broker has put the message back before we resolve, so the caller (or
         // anyone it tells) sees it in the queue.
-        if (sync) await ch.prefetch(this.prefetch, true);
+        if (sync) await ch.prefetch(this.prefetch, this.globalQos);
       } catch {
         /* channel closed */
       }
@@ -271,9 +274,22 @@ class AmqpSubscription implements Subscription {
     const ch = this.channel;
     if (!ch || this.cancelled) return;
     try {
-      await ch.prefetch(this.prefetch, true);
+      await ch.prefetch(this.prefetch, this.globalQos);
+      // A per-consumer prefetch binds consumers created after it: consume again, then cancel the old consumers
+      // (their unsettled deliveries stay valid on this channel).
+      if (!this.globalQos) await this.reconsume(ch);
     } catch {
       // The channel went away; the value is applied when the subscription is attached again.
+    }
+  }
+
+  private async reconsume(ch: Channel): Promise<void> {
+    for (const [tag, queue] of [...this.consumers]) {
+      if (this.channel !== ch || this.cancelled) return;
+      const { consumerTag } = await ch.consume(queue, (msg) => this.onMessage(ch, queue, msg), { noAck: Boolean(this.options.noAck) });
+      this.consumers.set(consumerTag, queue);
+      this.consumers.delete(tag);
+      await ch.cancel(tag);
     }
   }
 

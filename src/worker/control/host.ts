@@ -16,6 +16,8 @@ export interface ConsumedQueue {
   readonly autoDelete: boolean;
   /** x-max-priority, when declared. */
   readonly maxPriority: number | null;
+  /** Other queue arguments it was declared with (x-queue-type …). */
+  readonly queueArguments?: Readonly<Record<string, unknown>>;
 }
 
 /** The task options a command reads or reports (registered's task info items, rate and time limits). */

@@ -55,7 +55,8 @@ function workerPidOf(host: ControlHost, taskId: string): number {
 
 /** kombu's Queue.as_dict(recurse=True), what Flower's Queues tab reads. */
 export function queueInfo(q: ConsumedQueue): Record<string, unknown> {
-  const queueArguments = q.maxPriority !== null ? { 'x-max-priority': q.maxPriority } : null;
+  const args = { ...q.queueArguments, ...(q.maxPriority !== null ? { 'x-max-priority': q.maxPriority } : {}) };
+  const queueArguments = Object.keys(args).length ? args : null;
   return {
     name: q.name,
     exchange: { name: q.exchange, type: q.exchangeType, arguments: null, durable: true, passive: false, auto_delete: false, delivery_mode: null, no_declare: false },
