@@ -12,6 +12,7 @@ import { beatCommand } from './beat.js';
 import { controlCommand, inspectCommand } from './inspect.js';
 import { eventsCommand, statusCommand } from './events.js';
 import { flowerCommand } from './flower.js';
+import { multiCommand } from './multi.js';
 
 /** The `celeriac` program: every subcommand, as Celery's `celery` command has them. */
 export function buildProgram(): Command {
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     .version(VERSION, '--version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const command of [workerCommand(), beatCommand(), callCommand(), resultCommand(), purgeCommand(), inspectCommand(), controlCommand(), eventsCommand(), statusCommand(), flowerCommand()]) {
+  for (const command of [workerCommand(), beatCommand(), callCommand(), resultCommand(), purgeCommand(), inspectCommand(), controlCommand(), eventsCommand(), statusCommand(), flowerCommand(), multiCommand()]) {
     program.addCommand(command.exitOverride().showHelpAfterError('(run with --help for usage)'));
   }
   return program;
