@@ -5,6 +5,9 @@ import type { ResultMeta } from '../protocol/result-meta.js';
 import type { Coordination } from '../drivers/coordination.js';
 
 /** How ResultBackend.waitFor waits: an overall bound, the poll interval for backends without push, a signal. */
+/** One member of a saved group, as Celery's result tuple (as_tuple); see ResultBackend.saveGroup. */
+export type MemberTuple = unknown;
+
 export interface WaitOptions {
   /** Give up after this long (TimeoutError); undefined = wait forever. */
   readonly timeoutMs?: number;
@@ -59,8 +62,13 @@ export interface ResultBackend {
   /** Resolve with the first ready (SUCCESS/FAILURE/REVOKED) meta; rejects with TimeoutError. */
   waitFor(taskId: string, options: WaitOptions): Promise<ResultMeta>;
   forget(taskId: string): Promise<void>;
-  saveGroup(groupId: string, taskIds: readonly string[]): Promise<void>;
-  getGroup(groupId: string): Promise<readonly string[] | null>;
+  /**
+   * Save a group's members (Celery's GroupResult.save): each member's result tuple (Celery's as_tuple:
+   * `[[id, parent], null]` for a task, `[[id, parent], [member tuples]]` for a nested group), so restore keeps the shape.
+   */
+  saveGroup(groupId: string, members: readonly MemberTuple[]): Promise<void>;
+  /** The member tuples of a saved group (a bare task id where an old save held only ids); null when none was saved. */
+  getGroup(groupId: string): Promise<readonly MemberTuple[] | null>;
   forgetGroup(groupId: string): Promise<void>;
   /** Record how many header tasks a chord has (`.s` key on Redis). */
   setChordSize(groupId: string, size: number): Promise<void>;

@@ -7,7 +7,7 @@ import { decodeResultMeta, encodeResultMeta, type ResultMeta } from '../protocol
 import { acceptSet, decode, encode, getSerializer } from '../protocol/serializers.js';
 import { READY_STATES, SUCCESS } from '../states.js';
 import { setLongTimeout, sleepLong } from '../utils/long-timer.js';
-import type { BackendOptions, ChordPart, KeyValueStore, ResultBackend, WaitOptions } from './backend.js';
+import type { BackendOptions, ChordPart, KeyValueStore, MemberTuple, ResultBackend, WaitOptions } from './backend.js';
 
 /** Key of a task's result document: `celery-task-meta-<task id>` (Celery's get_key_for_task). */
 export const TASK_KEY_PREFIX = 'celery-task-meta-';
@@ -102,17 +102,16 @@ class KeyValueBackend implements ResultBackend {
     await this.kv.delete(TASK_KEY_PREFIX + taskId);
   }
 
-  async saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
-    const doc = { result: [[groupId, null], taskIds.map((id) => [[id, null], null])] };
+  async saveGroup(groupId: string, members: readonly MemberTuple[]): Promise<void> {
+    const doc = { result: [[groupId, null], members] };
     await this.kv.set(GROUP_KEY_PREFIX + groupId, this.encode(doc), this.options.expiresMs ?? DEFAULT_EXPIRES_MS);
   }
 
-  async getGroup(groupId: string): Promise<readonly string[] | null> {
+  async getGroup(groupId: string): Promise<readonly MemberTuple[] | null> {
     const bytes = await this.kv.get(GROUP_KEY_PREFIX + groupId);
     if (!bytes) return null;
     const doc = this.decode(bytes, `group ${groupId}`) as { result?: [unknown, unknown[]] };
-    const members = Array.isArray(doc?.result?.[1]) ? doc.result[1] : [];
-    return members.map((m) => String(Array.isArray(m) && Array.isArray(m[0]) ? m[0][0] : m));
+    return Array.isArray(doc?.result?.[1]) ? doc.result[1] : [];
   }
 
   async forgetGroup(groupId: string): Promise<void> {

@@ -25,7 +25,7 @@ import { DIALECTS, numbered, sqlDateTime } from '../drivers/sql-dialect.js';
 import { PgCoordination } from '../drivers/sql-coordination.js';
 import { RESULT_ADDED_COLUMNS, RESULT_SQL, resultSchema } from './sql-schema.js';
 import { chordParts, groupMembers, groupResultValue, resultTimeout, rowToMeta, taskRowValues, type TaskRow } from './sql-rows.js';
-import type { BackendFactory, BackendOptions, ChordPart, ResultBackend, WaitOptions } from './backend.js';
+import type { BackendFactory, BackendOptions, ChordPart, MemberTuple, ResultBackend, WaitOptions } from './backend.js';
 
 const D = DIALECTS.postgresql;
 const RESULT_CHANNEL = 'celeriac_result';
@@ -189,11 +189,11 @@ export class PgResultBackend implements ResultBackend {
     await this.query(SQL.deleteTask, [taskId]);
   }
 
-  async saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
-    await this.query(SQL.upsertGroup, [groupId, groupResultValue(groupId, taskIds), sqlDateTime(new Date(), true)]);
+  async saveGroup(groupId: string, members: readonly MemberTuple[]): Promise<void> {
+    await this.query(SQL.upsertGroup, [groupId, groupResultValue(groupId, members), sqlDateTime(new Date(), true)]);
   }
 
-  async getGroup(groupId: string): Promise<readonly string[] | null> {
+  async getGroup(groupId: string): Promise<readonly MemberTuple[] | null> {
     const row = (await this.query<{ result: Buffer | null }>(SQL.getGroup, [groupId])).rows[0];
     return row ? groupMembers(groupId, row.result, this.displayUrl) : null;
   }

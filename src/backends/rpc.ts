@@ -14,7 +14,7 @@ import type { ResultMeta } from '../protocol/result-meta.js';
 import { acceptSet, decode, encode } from '../protocol/serializers.js';
 import { READY_STATES } from '../states.js';
 import { setLongTimeout, type LongTimer } from '../utils/long-timer.js';
-import type { BackendFactory, BackendOptions, ResultBackend, ResultBroker, ResultDestination, WaitOptions } from './backend.js';
+import type { BackendFactory, BackendOptions, MemberTuple, ResultBackend, ResultBroker, ResultDestination, WaitOptions } from './backend.js';
 
 /** Results received and not yet read; past this the oldest are dropped (a client that never reads must not grow). */
 const MAX_BUFFERED = 10_000;
@@ -144,7 +144,7 @@ export class RpcBackend implements ResultBackend {
     return Promise.reject(unsupported('save a group result (GroupResult.save)'));
   }
 
-  getGroup(): Promise<readonly string[] | null> {
+  getGroup(): Promise<readonly MemberTuple[] | null> {
     return Promise.reject(unsupported('restore a saved group result (GroupResult.restore)'));
   }
 

@@ -10,7 +10,7 @@ import { pickleDumps, pickleLoads } from '../protocol/pickle.js';
 import type { ResultMeta, ResultTuple } from '../protocol/result-meta.js';
 import { acceptSet, decode, encode } from '../protocol/serializers.js';
 import { sqlDateTime } from '../drivers/sql-dialect.js';
-import type { ChordPart } from './backend.js';
+import type { ChordPart, MemberTuple } from './backend.js';
 
 const anySerializer = acceptSet(['json', 'msgpack', 'yaml']);
 
@@ -111,12 +111,12 @@ function decodeColumn(value: Buffer | string | null, contentType: string, taskId
 }
 
 /** The pickled celery_tasksetmeta.result of a saved group: a plain dict, never a GroupResult object. */
-export function groupResultValue(groupId: string, taskIds: readonly string[]): Buffer {
-  return pickleDumps({ result: [[groupId, null], taskIds.map((id) => [[id, null], null])] });
+export function groupResultValue(groupId: string, members: readonly MemberTuple[]): Buffer {
+  return pickleDumps({ result: [[groupId, null], members] });
 }
 
-/** The member ids of a saved group's pickled value. */
-export function groupMembers(groupId: string, value: Buffer | null, displayUrl: string): string[] {
+/** The member tuples of a saved group's pickled value. */
+export function groupMembers(groupId: string, value: Buffer | null, displayUrl: string): MemberTuple[] {
   let doc: unknown;
   try {
     doc = value ? pickleLoads(value) : null;
@@ -124,8 +124,7 @@ export function groupMembers(groupId: string, value: Buffer | null, displayUrl: 
     throw new UnsupportedEncoding(`Group ${groupId} in ${displayUrl} was saved in a form celeriac does not read (Python Celery stores a pickled GroupResult object there): ${(cause as Error).message}`, { cause, context: { url: displayUrl } });
   }
   const members = (doc as { result?: [unknown, unknown[]] } | null)?.result?.[1];
-  if (!Array.isArray(members)) return [];
-  return members.map((m) => String(Array.isArray(m) && Array.isArray(m[0]) ? m[0][0] : m));
+  return Array.isArray(members) ? members : [];
 }
 
 /** celeriac_chord_part rows → the parts of a completed chord. */

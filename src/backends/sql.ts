@@ -25,7 +25,7 @@ import { openSqliteDatabase, sqliteFileOf } from '../drivers/sqlite.js';
 import { SqliteCoordination } from '../drivers/sql-coordination.js';
 import { RESULT_ADDED_COLUMNS, RESULT_SQL, resultSchema } from './sql-schema.js';
 import { chordParts, groupMembers, groupResultValue, resultTimeout, rowToMeta, taskRowValues, type TaskRow } from './sql-rows.js';
-import type { BackendFactory, BackendOptions, ChordPart, ResultBackend, WaitOptions } from './backend.js';
+import type { BackendFactory, BackendOptions, ChordPart, MemberTuple, ResultBackend, WaitOptions } from './backend.js';
 
 const D = DIALECTS.sqlite;
 
@@ -140,11 +140,11 @@ export class SqlResultBackend implements ResultBackend {
     this.s.deleteTask.run(taskId);
   }
 
-  async saveGroup(groupId: string, taskIds: readonly string[]): Promise<void> {
-    this.s.upsertGroup.run(groupId, groupResultValue(groupId, taskIds), sqlDateTime(new Date(), true));
+  async saveGroup(groupId: string, members: readonly MemberTuple[]): Promise<void> {
+    this.s.upsertGroup.run(groupId, groupResultValue(groupId, members), sqlDateTime(new Date(), true));
   }
 
-  async getGroup(groupId: string): Promise<readonly string[] | null> {
+  async getGroup(groupId: string): Promise<readonly MemberTuple[] | null> {
     const row = this.s.getGroup.get(groupId) as { result: Buffer | null } | undefined;
     return row ? groupMembers(groupId, row.result, this.displayUrl) : null;
   }

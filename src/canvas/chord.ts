@@ -3,6 +3,7 @@
 // backend and the part that completes the chord sends the body (task/execute.ts).
 
 import { AsyncResult, type ResultHandle } from '../result/async-result.js';
+import { GroupResult } from '../result/group-result.js';
 import { uuid } from '../utils/ids.js';
 import { bind, Group } from './group.js';
 import { Signature, type AnySignature, type CanvasApp, type FreezeOptions } from './signature.js';
@@ -93,7 +94,11 @@ export class Chord<R = unknown> extends Signature<R, AsyncResult<R>> {
       const result = await body.applyWire([values], {}, {}, app);
       return result as AsyncResult<R>;
     }
-    let headerResult: ResultHandle = header.freeze({ chord: body, rootId }, app);
+    const frozen = header.freeze({ chord: body, rootId }, app);
+    // A member that is itself a group (a chain ending in one): save the header, so whoever completes the chord
+    // gives the body that member's results as one list, as Celery's Redis backend does in apply_chord.
+    if (frozen.results.some((r) => r instanceof GroupResult)) await frozen.save();
+    let headerResult: ResultHandle = frozen;
     if (header.tasks.length === 0) {
       await body.applyWire([[]], {}, {}, app);
     } else {

@@ -121,7 +121,7 @@ export class GroupResult<R = unknown> extends ResultSet<R> implements ResultHand
 
   /** Store the member ids so GroupResult.restore() can find them later (Celery's save). */
   async save(): Promise<void> {
-    await (await this.source.getBackend()).saveGroup(this.id, this.results.map((r) => r.id));
+    await (await this.source.getBackend()).saveGroup(this.id, this.results.map((r) => r.asTuple()));
   }
 
   /** Remove the members' results and the saved group. */
@@ -137,8 +137,8 @@ export class GroupResult<R = unknown> extends ResultSet<R> implements ResultHand
 
   /** A saved group, or null if none was saved under this id. */
   static async restore<R = unknown>(id: string, source: ResultSource): Promise<GroupResult<R> | null> {
-    const ids = await (await source.getBackend()).getGroup(id);
-    return ids ? new GroupResult<R>(id, ids.map((t) => new AsyncResult<R>(t, source)), source) : null;
+    const members = await (await source.getBackend()).getGroup(id);
+    return members ? new GroupResult<R>(id, members.map((m) => resultFromTuple(m, source)), source) : null;
   }
 }
 

@@ -6,7 +6,7 @@
 // worker's side (WorkerResults) adds the log line, the task event, the signal and the ack or reject by policy.
 
 import type { Signals } from '../app/signals.js';
-import type { ResultBackend } from '../backends/backend.js';
+import type { ChordPart, ResultBackend } from '../backends/backend.js';
 import { ChordError, ContentDisallowed, EncodeError, NotRegistered } from '../errors.js';
 import { exceptionToDoc, tracebackOf, type ExceptionDoc } from '../protocol/exceptions.js';
 import { pyRepr } from '../protocol/repr.js';
@@ -136,7 +136,7 @@ export class ResultWriter implements OutcomeRecorder {
     if (!parts) return;
     const failed = parts.find((p) => PROPAGATE_STATES.has(p.state));
     if (failed) return this.chordError(body, new ChordError(`Dependency ${failed.taskId} raised ${excRepr(failed.result)}`));
-    const results = parts.map((p) => p.result);
+    const results = await this.chordResults(backend, group, parts);
     try {
       // Sent from the part that completed the chord, as Celery's callback.delay() inside that task.
       await sendSignature(this.host, request, body, [results]);
@@ -144,6 +144,25 @@ export class ResultWriter implements OutcomeRecorder {
       logger.error({ err: error }, `Chord ${request.group}: could not send the body ${body.task}: ${(error as Error).message}`);
       await this.chordError(body, new ChordError(`Callback error: ${(error as Error).message}`));
     }
+  }
+
+  /**
+   * The chord body's argument: the parts' results in index order, or, when the client saved the header because a
+   * member is itself a group (a chain ending in a group; Celery's Redis backend saves it then), the saved header
+   * joined: such a member gives the list of its own members' results, as Celery's GroupResult.join does.
+   */
+  private async chordResults(backend: ResultBackend, group: string, parts: readonly ChordPart[]): Promise<unknown[]> {
+    const flat = parts.map((p) => p.result);
+    const saved = await backend.getGroup(group).catch(() => null);
+    if (!saved?.some((m) => Array.isArray(memberTuples(m)))) return flat;
+    const done = new Map(parts.map((p) => [p.taskId, p.result]));
+    const value = async (member: unknown, depth: number): Promise<unknown> => {
+      const nested = memberTuples(member);
+      if (Array.isArray(nested) && depth < MAX_SAVED_DEPTH) return Promise.all(nested.map((m) => value(m, depth + 1)));
+      const id = memberId(member);
+      return done.has(id) ? done.get(id) : (await backend.get(id))?.result ?? null;
+    };
+    return Promise.all(saved.map((m) => value(m, 0)));
   }
 
   /** Celery's chord_error_from_stack: the body's errbacks get the body's id, then the body is stored FAILURE. */
@@ -359,4 +378,17 @@ export class WorkerResults {
 /** Seconds as Celery prints a runtime: up to six decimals, trailing zeros dropped. */
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(6).replace(/0+$/, '').replace(/\.$/, '.0');
+}
+
+/** How deep a saved header's nested groups are followed (a canvas nests far less; a hostile row may not). */
+const MAX_SAVED_DEPTH = 32;
+
+/** The member tuples of a saved group member that is itself a group (`[[id, parent], [members]]`), else undefined. */
+function memberTuples(member: unknown): unknown[] | undefined {
+  return Array.isArray(member) && Array.isArray(member[1]) ? member[1] : undefined;
+}
+
+/** The task id of a saved member: a result tuple `[[id, parent], …]`, or a bare id. */
+function memberId(member: unknown): string {
+  return String(Array.isArray(member) && Array.isArray(member[0]) ? member[0][0] : member);
 }

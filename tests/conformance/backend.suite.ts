@@ -101,12 +101,13 @@ export function describeBackendConformance(name: string, options: BackendSuiteOp
       expect(await reader.get(id)).toBeNull();
     });
 
-    it('saves, reads and forgets a group', async () => {
+    it('saves, reads and forgets a group, nested member groups included (Celery\'s result tuples)', async () => {
       const gid = randomUUID();
-      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      const [a, b, inner, c] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const members = [[[a, null], null], [[inner, null], [[[b, null], null], [[c, null], null]]]];
       expect(await reader.getGroup(gid)).toBeNull();
-      await writer.saveGroup(gid, ids);
-      expect(await reader.getGroup(gid)).toEqual(ids);
+      await writer.saveGroup(gid, members);
+      expect(await reader.getGroup(gid)).toEqual(members);
       await writer.forgetGroup(gid);
       expect(await reader.getGroup(gid)).toBeNull();
     });

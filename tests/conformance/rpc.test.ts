@@ -17,7 +17,7 @@ const RPC_SKIPS: Readonly<Record<string, string>> = {
   'stores a FAILURE with its exception document and traceback': 'a state read right after the write can precede the message (covered through waitFor in rpc-backend.test.ts)',
   'moves through STARTED to SUCCESS and never overwrites a stored SUCCESS': 'a state read right after the write can precede the message (a late STARTED after SUCCESS is covered in rpc-backend.test.ts)',
   'forget removes a result': 'a sent message cannot be recalled; forget drops only what this process holds',
-  'saves, reads and forgets a group': 'rpc stores nothing: GroupResult.save/restore raise, as in Celery',
+  'saves, reads and forgets a group, nested member groups included (Celery\'s result tuples)': 'rpc stores nothing: GroupResult.save/restore raise, as in Celery',
   'completes a chord exactly once, with the parts ordered by index': 'chords are refused before anything is sent, as in Celery',
   'completes a chord once when its parts arrive concurrently': 'chords are refused before anything is sent, as in Celery',
 };

@@ -60,6 +60,10 @@ const SHAPES: Array<[string, Spec, unknown]> = [
   ['nested group in a chord header', { chord: [{ group: [{ chain: [add(1, 1), mul(2)] }, { chain: [add(2, 2), mul(3)] }] }, add(5, 5)], body: echo }, { args: [[12, 4, 10]], kwargs: {} }],
   ['nested group in a chain step', { chain: [add(1, 1), { group: [{ group: [add(1), add(2)] }, add(3)] }, echo] }, { args: [[4, 3, 5]], kwargs: {} }],
   ['two levels of nested groups in a chord header', { chord: [{ group: [{ group: [add(1, 1), add(2, 2)] }, add(3, 3)] }, add(4, 4)], body: echo }, { args: [[6, 4, 2, 8]], kwargs: {} }],
+  ['group of chords', { group: [{ chord: [add(1, 1), add(2, 2)], body: xsum }, { chord: [add(3, 3)], body: xsum }] }, [6, 6]],
+  ['chord inside a chain', { chain: [add(1, 1), { chord: [add(1), add(2)], body: echo }, echo] }, { args: [{ args: [[3, 4]], kwargs: {} }], kwargs: {} }],
+  ['chain ending in a group, inside a group in a chain step', { chain: [add(1, 1), { group: [{ chain: [add(1), { group: [mul(2), mul(3)] }] }, add(5)] }, echo] }, { args: [[[6, 9], 7]], kwargs: {} }],
+  ['chain ending in a group inside a chord header', { chord: [{ chain: [add(1, 1), { group: [add(1), add(2)] }] }, add(10, 10)], body: echo }, { args: [[[3, 4], 20]], kwargs: {} }],
   ['nested group applied directly', { group: [{ group: [add(1, 1), add(2, 2)] }, add(3, 3)] }, [2, 4, 6]],
 ];
 

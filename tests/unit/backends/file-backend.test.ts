@@ -45,7 +45,7 @@ describe('file:// result backend', () => {
     const dir = freshDir();
     const backend = await open(dir);
     await backend.store('abc', buildResultMeta({ taskId: 'abc', status: 'SUCCESS', result: { x: [1, 'é'] } }));
-    await backend.saveGroup('gid1', ['abc']);
+    await backend.saveGroup('gid1', [[['abc', null], null]]);
     expect(readdirSync(dir).sort()).toEqual(['celery-task-meta-abc', 'celery-taskset-meta-gid1']);
     const doc = JSON.parse(readFileSync(join(dir, 'celery-task-meta-abc'), 'utf8'));
     expect(Object.keys(doc)).toEqual(['status', 'result', 'traceback', 'children', 'date_done', 'task_id']);
@@ -59,7 +59,7 @@ describe('file:// result backend', () => {
     writeFileSync(join(dir, 'celery-taskset-meta-gid1'), '{"result": [["gid1", null], [[["abc", null], null]]]}');
     const backend = await open(dir);
     expect(await backend.get('abc')).toMatchObject({ status: 'SUCCESS', result: { x: [1, 'é'] }, date_done: '2026-11-29T20:09:56.064967' });
-    expect(await backend.getGroup('gid1')).toEqual(['abc']);
+    expect(await backend.getGroup('gid1')).toEqual([[['abc', null], null]]);
   });
 
   it('refuses, when it opens, a directory that does not exist, saying what to do', async () => {

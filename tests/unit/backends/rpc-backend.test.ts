@@ -150,7 +150,7 @@ describe('rpc:// limits, as clear errors', () => {
   it('chords and saved groups are refused with what to use instead; nothing is published', async () => {
     const { broker, backend } = await rpc();
     await expect(backend.setChordSize('g', 2)).rejects.toBeInstanceOf(ImproperlyConfigured);
-    await expect(backend.saveGroup('g', ['a'])).rejects.toThrow(/cannot save a group result.*cache\+memcached:\/\//);
+    await expect(backend.saveGroup('g', [[['a', null], null]])).rejects.toThrow(/cannot save a group result.*cache\+memcached:\/\//);
     await expect(backend.getGroup('g')).rejects.toThrow(/cannot restore/);
     expect(broker.published).toEqual([]);
   });

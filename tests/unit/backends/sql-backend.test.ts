@@ -158,7 +158,7 @@ describe('SQL result backend (SQLite)', () => {
         db.prepare('INSERT INTO celery_tasksetmeta (taskset_id, result, date_done) VALUES (?, ?, ?)').run(pyGid, pyGroup, '2026-11-25 02:22:47.000000');
       },
     });
-    await backend.saveGroup(gid, ['a', 'b']);
+    await backend.saveGroup(gid, [[['a', null], null], [['b', null], null]]);
     const db = raw();
     try {
       const row = db.prepare('SELECT result FROM celery_tasksetmeta WHERE taskset_id = ?').get(gid) as { result: Buffer };
@@ -166,7 +166,7 @@ describe('SQL result backend (SQLite)', () => {
     } finally {
       db.close();
     }
-    expect(await backend.getGroup(gid)).toEqual(['a', 'b']);
+    expect(await backend.getGroup(gid)).toEqual([[['a', null], null], [['b', null], null]]);
     await expect(backend.getGroup(pyGid)).rejects.toThrow(/GroupResult/);
   });
 
