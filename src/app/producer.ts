@@ -100,7 +100,7 @@ export class Producer {
       extraProperties: options.extraProperties,
     });
     const signals = this.host.signals;
-    if (signals?.has('before_task_publish')) await signals.send('before_task_publish', { name, taskId: id, args, kwargs, options });
+    if (signals?.has('before_task_publish')) await signals.send('before_task_publish', { name, taskId: id, args, kwargs, options, headers: outgoing.headers });
     const backend = await this.host.getBackend?.();
     await backend?.onTaskCall?.(id, (message.embed.chain ?? []).map((step) => step.options?.task_id).filter((t): t is string => typeof t === 'string'));
     const transport = await this.host.getTransport();

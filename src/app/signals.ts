@@ -5,10 +5,12 @@ import type { ApplyOptions } from '../task/options.js';
 
 /** Payloads, by Celery's signal names. `task` is the registered task name. */
 export interface SignalPayloads {
-  before_task_publish: { name: string; taskId: string; args: unknown[]; kwargs: Record<string, unknown>; options: ApplyOptions };
+  /** `headers`: the message's headers, still mutable (Celery's): what a handler adds there is sent (e.g. traceparent). */
+  before_task_publish: { name: string; taskId: string; args: unknown[]; kwargs: Record<string, unknown>; options: ApplyOptions; headers: Record<string, unknown> };
   after_task_publish: { name: string; taskId: string; queue: string };
   task_received: { name: string; taskId: string; hostname: string };
-  task_prerun: { name: string; taskId: string; args: unknown[]; kwargs: Record<string, unknown> };
+  /** `request`: the task's request (Celery's task.request): its fields and the message's custom headers. */
+  task_prerun: { name: string; taskId: string; args: unknown[]; kwargs: Record<string, unknown>; request: Readonly<Record<string, unknown>> };
   task_postrun: { name: string; taskId: string; args: unknown[]; kwargs: Record<string, unknown>; state: string; retval: unknown };
   task_success: { name: string; taskId: string; result: unknown };
   task_failure: { name: string; taskId: string; error: unknown; traceback: string | null };

@@ -76,7 +76,7 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
   const args = request.args;
   const kwargs = request.kwargs;
   try {
-    if (task.app.signals.has('task_prerun')) await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs });
+    if (task.app.signals.has('task_prerun')) await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs, request });
     await host.results.started(input);
     if (overridesHook(task, 'beforeStart')) await task.beforeStart(request.id, args, kwargs);
     const result = await runInContext({ request, taskName: task.name, children }, () => task.invoke(request, args, kwargs, input.signal, logger), task.fn);

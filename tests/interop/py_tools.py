@@ -68,6 +68,12 @@ def stamps(self, *args):
     return _stamps(self.request)
 
 
+@app.task(name="tools.traceparent", bind=True)
+def traceparent(self):
+    # Where opentelemetry-instrumentation-celery reads the W3C context: the request's traceparent attribute.
+    return {"traceparent": getattr(self.request, "traceparent", None), "tracestate": getattr(self.request, "tracestate", None)}
+
+
 @app.task(name="tools.retry_once", bind=True, max_retries=3)
 def retry_once(self):
     if self.request.retries < 1:
@@ -141,6 +147,9 @@ def cmd_send(args):
         options["countdown"] = args.countdown
     if stamps:
         options["headers"] = {"stamped_headers": list(stamps), "stamps": stamps}
+    if args.headers:
+        # Extra message headers, e.g. the traceparent opentelemetry-instrumentation-celery injects before publish.
+        options["headers"] = {**options.get("headers", {}), **json.loads(args.headers)}
     ids = [args.task_id or str(uuid.uuid4())]
     chain = []
     for step in json.loads(args.chain) if args.chain else []:
@@ -182,6 +191,7 @@ def main():
     s.add_argument("args_json")
     s.add_argument("--queue")
     s.add_argument("--stamps")
+    s.add_argument("--headers")
     s.add_argument("--countdown", type=float)
     s.add_argument("--chain")
     s.add_argument("--task-id")

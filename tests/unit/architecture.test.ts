@@ -22,7 +22,7 @@ const RINGS: Readonly<Record<string, number>> = {
   config: 1, protocol: 1,
   drivers: 2, transports: 2, backends: 2, control: 2, events: 2,
   app: 3, task: 3, result: 3, canvas: 3,
-  worker: 4, beat: 4, dashboard: 4,
+  worker: 4, beat: 4, dashboard: 4, otel: 4,
   cli: 5, 'index.ts': 5,
 };
 
