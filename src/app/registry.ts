@@ -30,20 +30,34 @@ export class TaskRegistry<T extends { readonly name: string }> {
   }
 }
 
-/** A NotRegistered error for `name`, suggesting the closest registered names (edit distance ≤ 3). */
+/** Names longer than this get no did-you-mean (no registered name is that long; the search would cost seconds). */
+export const SUGGEST_MAX_NAME = 256;
+
+/** A NotRegistered error for `name`, suggesting the closest registered names; a long name is shown cut short. */
 export function notRegistered(name: string, known: readonly string[]): NotRegistered {
   const near = suggest(name, known);
   return new NotRegistered(
-    `Task '${name}' is not registered${near.length ? `; did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : '.'} ` +
+    `Task '${shortName(name)}' is not registered${near.length ? `; did you mean ${near.map((n) => `'${n}'`).join(' or ')}?` : '.'} ` +
       'Check the name, and that the worker imports the module defining it (-A / imports).',
     { context: { taskName: name } },
   );
 }
 
-/** Names within a small edit distance, best first. */
+/** A task name fit for a log line: at most 200 characters, then how long it really is. */
+export function shortName(name: string): string {
+  return name.length <= 200 ? name : `${name.slice(0, 200)}… (${name.length} characters)`;
+}
+
+/**
+ * Registered names within a small edit distance of `name` (a quarter of its length, at least 2), best first.
+ * Bounded: nothing for names over SUGGEST_MAX_NAME characters, and names whose length alone puts them out of reach
+ * are skipped before any distance is computed.
+ */
 export function suggest(name: string, known: readonly string[], max = 2): string[] {
+  if (name.length > SUGGEST_MAX_NAME) return [];
   const limit = Math.max(2, Math.floor(name.length / 4));
   return known
+    .filter((k) => Math.abs(k.length - name.length) <= limit && k.length <= SUGGEST_MAX_NAME)
     .map((k) => ({ k, d: editDistance(name, k) }))
     .filter((x) => x.d <= limit)
     .sort((a, b) => a.d - b.d)

@@ -5,6 +5,7 @@
 // link_error errbacks exactly where Celery 5.2 does (ResultWriter, used by the worker and by each pool child). The
 // worker's side (WorkerResults) adds the log line, the task event, the signal and the ack or reject by policy.
 
+import { shortName } from '../app/registry.js';
 import type { Signals } from '../app/signals.js';
 import type { ChordPart, ResultBackend } from '../backends/backend.js';
 import { ChordError, ContentDisallowed, EncodeError, NotRegistered } from '../errors.js';
@@ -291,6 +292,7 @@ export class WorkerResults {
         await signals.send('task_revoked', { name: m.task, taskId: m.id, expired: false, terminated: true });
         return;
       case 'TIME_LIMIT':
+      case 'UNSENT':
       case 'LOST': {
         // A lost child requeued by reject_on_worker_lost stores nothing and sends no task-failed (Celery).
         if (outcome.state === 'LOST' && req.requeuesOnWorkerLost()) break;
@@ -317,7 +319,7 @@ export class WorkerResults {
 
   /** A task name this worker does not know: rejected, FAILURE NotRegistered stored, task-failed sent. */
   async unknownTask(delivery: Delivery, message: TaskMessage, context: TaskRequest, why: string): Promise<void> {
-    this.o.logger.error(`Received unregistered task of type '${message.task}' (id ${message.id}, queue ${delivery.queue}). ${why} The message is rejected.`);
+    this.o.logger.error(`Received unregistered task of type '${shortName(message.task)}' (id ${message.id}, queue ${delivery.queue}). ${why} The message is rejected.`);
     await delivery.reject({ requeue: false });
     await this.writer.unknownTask(context, why);
     this.o.monitor?.failed(message, new NotRegistered(why, { excArgs: [message.task] }), null);
@@ -362,6 +364,9 @@ export class WorkerResults {
         break;
       case 'REJECTED':
         logger.info(`${label} rejected${outcome.requeue ? ' (requeued)' : ''}: ${String(outcome.reason ?? '')}`);
+        break;
+      case 'UNSENT':
+        logger.error(`${label} failed before it ran: ${outcome.error.message}`);
         break;
       case 'TIME_LIMIT':
         logger.error(`Hard time limit (${outcome.seconds}s) exceeded for ${req.task.name}[${req.id}]`);
