@@ -145,6 +145,7 @@ export class Request {
         return;
       case 'FAILURE':
       case 'TIME_LIMIT':
+      case 'UNSENT':
         await this.settleFailure();
         return;
       default:

@@ -8,7 +8,7 @@ import { deserialize, getHeapStatistics, serialize } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { importDefaultModules } from '../../app/default-modules.js';
 import type { Celery } from '../../app/celery.js';
-import { ImproperlyConfigured, NotRegistered } from '../../errors.js';
+import { EncodeError, ImproperlyConfigured, NotRegistered } from '../../errors.js';
 import { tracebackOf } from '../../protocol/exceptions.js';
 import { FAILURE } from '../../states.js';
 import type { Request } from '../../task/context.js';
@@ -124,7 +124,15 @@ class Child {
     } finally {
       this.jobs.delete(m.job);
     }
-    this.channel.send({ type: 'done', job: m.job, outcome: outcomeToWire(outcome), memoryKiB: this.memoryKiB() });
+    try {
+      this.channel.send({ type: 'done', job: m.job, outcome: outcomeToWire(outcome), memoryKiB: this.memoryKiB() });
+    } catch (error) {
+      // The outcome cannot be copied to the parent (a value nested too deep): it is already stored here, so the
+      // parent gets the same state with a note in place of the value, and its slot is freed.
+      const note = `<not passed to the worker: ${(error as Error).message}>`;
+      const light: TaskOutcome = outcome.state === 'SUCCESS' ? { ...outcome, result: note } : { state: 'FAILURE', error: new EncodeError(note), traceback: null, runtimeMs: outcome.runtimeMs };
+      this.channel.send({ type: 'done', job: m.job, outcome: outcomeToWire(light), memoryKiB: this.memoryKiB() });
+    }
   }
 
   private async execute(m: RunMessage, signal: AbortSignal): Promise<TaskOutcome> {

@@ -5,7 +5,7 @@
 // stay with the worker (results.ts); the child stores the task's own results.
 
 import type { WorkerApp } from '../app.js';
-import { ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded, UsageError, WorkerLostError } from '../../errors.js';
+import { EncodeError, ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded, UsageError, WorkerLostError } from '../../errors.js';
 import { FAILURE } from '../../states.js';
 import type { Logger } from '../../utils/logger.js';
 import { setLongTimeout, type LongTimer } from '../../utils/long-timer.js';
@@ -354,7 +354,11 @@ export abstract class ChildPool implements Pool {
       job.slot = slot;
       job.startedAt = Date.now();
       const { signal: _signal, ...request } = job.call.request;
-      this.send(slot, { type: 'run', job: job.id, taskName: job.call.task.name, message: job.call.message, request });
+      const refused = this.send(slot, { type: 'run', job: job.id, taskName: job.call.task.name, message: job.call.message, request });
+      if (refused) {
+        this.refuse(slot, job, refused);
+        continue;
+      }
       if (job.signal.aborted) this.onAbort(job);
     }
   }
@@ -422,13 +426,30 @@ export abstract class ChildPool implements Pool {
     }
   }
 
-  private send(slot: Slot, message: ParentMessage): void {
+  /** Send to a child; returns the error when the message itself cannot be serialized (too deep, uncloneable). */
+  private send(slot: Slot, message: ParentMessage): Error | null {
     try {
       slot.handle.send(message);
     } catch (error) {
+      const name = (error as Error)?.name;
+      if (name === 'RangeError' || name === 'DataCloneError') return error as Error;
       // The child is dying; its exit event reports the job (WorkerLostError).
       this.logger.debug(`Could not send to pool child ${slot.name}: ${(error as Error).message}`);
     }
+    return null;
+  }
+
+  /** A task whose message cannot cross to a child fails at once (EncodeError) and its slot is free again. */
+  private refuse(slot: Slot, job: Job, cause: Error): void {
+    slot.state = 'idle';
+    slot.job = null;
+    const { message } = job.call;
+    const error = new EncodeError(
+      `Task ${message.task}[${message.id}] cannot be passed to a ${this.kind} pool child: its arguments are nested too deeply ` +
+        `or hold a value that cannot be copied (${cause.message}). Send flatter plain data, or run such tasks on the async pool (-P async).`,
+      { cause },
+    );
+    this.finish(job, { state: 'UNSENT', error, runtimeMs: 0 });
   }
 
   private finish(job: Job, outcome: PoolOutcome): void {

@@ -3,7 +3,7 @@
 
 import type { TaskMessage } from '../../protocol/task-message.js';
 import type { Request } from '../../task/context.js';
-import type { WorkerLostError } from '../../errors.js';
+import type { EncodeError, WorkerLostError } from '../../errors.js';
 import type { TaskOutcome } from '../../task/execute.js';
 import type { ExecutableTask } from '../../task/interfaces.js';
 
@@ -15,10 +15,14 @@ export interface TaskCall {
 }
 
 /**
- * What a pool reports for one call: the task's own outcome, or LOST when the child running it died (Celery's
- * WorkerLostError). Nothing is stored for a lost call: the worker decides (requeue or FAILURE).
+ * What a pool reports for one call: the task's own outcome, LOST when the child running it died (Celery's
+ * WorkerLostError), or UNSENT when its message could not be copied to a child (EncodeError: arguments nested too
+ * deep). Nothing is stored for these two: the worker decides (requeue or FAILURE).
  */
-export type PoolOutcome = TaskOutcome | { readonly state: 'LOST'; readonly error: WorkerLostError; readonly runtimeMs: number };
+export type PoolOutcome =
+  | TaskOutcome
+  | { readonly state: 'LOST'; readonly error: WorkerLostError; readonly runtimeMs: number }
+  | { readonly state: 'UNSENT'; readonly error: EncodeError; readonly runtimeMs: number };
 
 /** What `inspect stats` shows of a pool (Celery's pool info): kind, size, tasks running, children. */
 export interface PoolStats {
