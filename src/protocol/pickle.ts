@@ -2,7 +2,7 @@
 // Reads protocols 0–5 for None/bool/int/float/str/bytes/list/tuple/dict/set; refuses every opcode that names,
 // builds or calls a Python object (GLOBAL, REDUCE, BUILD, …), so decoding can never run code. Pure: no I/O.
 
-import { UnsupportedEncoding } from '../errors.js';
+import { EncodeError, UnsupportedEncoding } from '../errors.js';
 import { checkExpansion, type ExpansionLimits } from './expansion.js';
 
 /*
@@ -405,13 +405,18 @@ class Writer {
 
 /**
  * Encode plain data as a protocol-4 pickle (without frames, which are optional) that Python's pickle.loads reads.
- * Lists, sets and dicts go out in batches of 1000 items, as Python writes them. Throws UnsupportedEncoding for
- * values that are not plain data (functions, symbols, cycles).
+ * Lists, sets and dicts go out in batches of 1000 items, as Python writes them. Throws EncodeError for values
+ * that are not plain data (functions, symbols, cycles) or nest too deep to write.
  */
 export function pickleDumps(value: unknown): Buffer {
   const out = new Writer();
   out.u8(0x80, 4);
-  write(value, out, new Set());
+  try {
+    write(value, out, new Set());
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new EncodeError(`Cannot store a result nested this deep in a pickled result (${error.message}); return flatter data.`, { cause: error });
+  }
   out.u8(0x2e);
   return out.done();
 }
@@ -478,7 +483,7 @@ function write(value: unknown, out: Writer, seen: Set<object>): void {
     case 'object':
       break;
     default:
-      throw new UnsupportedEncoding(`Cannot store a ${typeof value} in a pickled result: only plain data (null, boolean, number, bigint, string, bytes, arrays, sets and plain objects) can be stored.`);
+      throw new EncodeError(`Cannot store a ${typeof value} in a pickled result: only plain data (null, boolean, number, bigint, string, bytes, arrays, sets and plain objects) can be stored.`);
   }
   const obj = value as object;
   if (obj instanceof Uint8Array) {
@@ -486,7 +491,7 @@ function write(value: unknown, out: Writer, seen: Set<object>): void {
     return out.data(obj);
   }
   if (obj instanceof Date) return write(Number.isNaN(obj.getTime()) ? null : obj.toISOString(), out, seen);
-  if (seen.has(obj)) throw new UnsupportedEncoding('Cannot store a result that refers to itself (a cycle) in a pickled result.');
+  if (seen.has(obj)) throw new EncodeError('Cannot store a result that refers to itself (a cycle) in a pickled result.');
   seen.add(obj);
   try {
     if (Array.isArray(obj)) {

@@ -3,12 +3,13 @@
 // Peak RSS (VmHWM) of the worker is printed after each bomb for the closing note.
 
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Celery, type RemoteTaskError } from '../../src/index.js';
-import { brotliBomb, invalidUtf8Body, zlibBomb } from '../fixtures/hostile/index.js';
+import { brotliBomb, deepJson, invalidUtf8Body, zlibBomb } from '../fixtures/hostile/index.js';
 import { startCeleriacWorker, type Proc } from '../interop/harness.js';
 import { repoRoot } from '../support/shared.js';
 import { startRedis, type RedisServer } from '../support/servers.js';
@@ -16,10 +17,10 @@ import { startRedis, type RedisServer } from '../support/servers.js';
 const fixture = join(repoRoot, 'tests/fixtures/hardening-app.ts');
 
 /** A kombu Redis envelope around raw body bytes. */
-function envelope(body: Uint8Array, headers: Record<string, unknown>, contentType = 'application/json'): string {
+function envelope(body: Uint8Array, headers: Record<string, unknown>, contentType = 'application/json', queue = 'celery'): string {
   return JSON.stringify({
     body: Buffer.from(body).toString('base64'), 'content-encoding': 'utf-8', 'content-type': contentType, headers,
-    properties: { body_encoding: 'base64', delivery_info: { exchange: '', routing_key: 'celery' }, delivery_tag: randomUUID() },
+    properties: { body_encoding: 'base64', delivery_info: { exchange: '', routing_key: queue }, delivery_tag: randomUUID() },
   });
 }
 
@@ -91,6 +92,16 @@ describe('hostile task messages on the async pool', () => {
     expect(await client.AsyncResult('[object Object]').state()).toBe('PENDING');
   }, 60_000);
 
+  it('a 2 MB unregistered task name: FAILURE NotRegistered without a did-you-mean search or a 2 MB log line', async () => {
+    const id = `long-name-${randomUUID()}`;
+    await redis.lpush('celery', envelope(Buffer.from('[[], {}, {}]'), { task: 'hardening.echp'.repeat(150_000), id }));
+    const error = await failure(id);
+    expect(error.excType).toBe('NotRegistered');
+    const line = worker.output().split('\n').find((l) => l.includes(`Received unregistered task`) && l.includes(id))!;
+    expect(line).toMatch(/… \(2100000 characters\)/);
+    expect(line.length).toBeLessThan(1000);
+  }, 60_000);
+
   it('refuses a JSON body with invalid UTF-8 (FAILURE DecodeError), never runs it with U+FFFD', async () => {
     const id = `bad-utf8-${randomUUID()}`;
     await redis.lpush('celery', envelope(invalidUtf8Body(), { task: 'hardening.echo', id }));
@@ -100,4 +111,52 @@ describe('hostile task messages on the async pool', () => {
     expect(await redis.llen('celery')).toBe(0);
     expect(worker.alive()).toBe(true);
   }, 60_000);
+});
+
+describe.each(['threads', 'prefork'])('hostile task messages on the %s pool', (pool) => {
+  let server: RedisServer;
+  let worker: Proc;
+  let client: Celery;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    const urls = { broker: server.url, backend: server.url.replace(/\/0$/, '/1') };
+    worker = await startCeleriacWorker(urls, ['-P', pool, '-c', '1', '-Q', pool, '-n', `${pool}@hardening`], fixture);
+    client = new Celery('client', { broker: urls.broker, backend: urls.backend, task_default_queue: pool });
+    redis = new Redis(urls.broker);
+  }, 60_000);
+  afterAll(async () => {
+    redis?.disconnect();
+    await client?.close();
+    await worker?.stop('SIGKILL');
+    await server?.stop();
+  });
+
+  it('arguments nested 3,300 deep: FAILURE EncodeError at once, and the one slot runs the next task', async () => {
+    const id = `deep-${randomUUID()}`;
+    await redis.lpush(pool, envelope(Buffer.from(`[[${deepJson(3300)}], {}, {}]`), { task: 'hardening.echo', id }, 'application/json', pool));
+    const error = (await client.AsyncResult(id).get({ timeout: 30, propagate: false })) as RemoteTaskError;
+    expect(error.excType).toBe('EncodeError');
+    expect(error.message).toMatch(new RegExp(`cannot be passed to a ${pool} pool child: its arguments are nested too deeply`));
+    expect(worker.output()).toMatch(new RegExp(`hardening\\.echo\\[${id}\\] failed before it ran`));
+    expect(await (await client.sendTask('hardening.echo', ['next'])).get({ timeout: 30 })).toBe('next');
+  }, 90_000);
+});
+
+describe('a result no serializer can encode', () => {
+  it('is stored as FAILURE EncodeError at once on the SQLite backend, not retried as a transient error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'celeriac-hostile-'));
+    const urls = { broker: `sqlite:///${join(dir, 'broker.db')}`, backend: `sqlite:///${join(dir, 'results.db')}` };
+    const worker = await startCeleriacWorker(urls, ['-c', '1', '-n', 'encode@hardening'], fixture);
+    const client = new Celery('client', { broker: urls.broker, backend: urls.backend, broker_transport_options: { polling_interval: 0.05 } });
+    try {
+      const error = (await (await client.sendTask('hardening.cycle')).get({ timeout: 25, propagate: false })) as RemoteTaskError;
+      expect(error.excType).toBe('EncodeError');
+      expect(error.message).toMatch(/refers to itself \(a cycle\)/);
+      expect(worker.output()).not.toMatch(/retrying for up to/);
+    } finally {
+      await client.close();
+      await worker.stop('SIGKILL');
+    }
+  }, 90_000);
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { UnsupportedEncoding } from '../../../src/errors.js';
+import { EncodeError, UnsupportedEncoding } from '../../../src/errors.js';
 import { pickleDumps, pickleLoads } from '../../../src/protocol/pickle.js';
 
 // Bytes produced by CPython 3's pickle.dumps(value, protocol=N) (hard-coded so the test needs no Python).
@@ -105,8 +105,11 @@ describe('pickleDumps', () => {
   });
 
   it('refuses values that are not plain data', () => {
-    expect(() => pickleDumps(() => 1)).toThrow(UnsupportedEncoding);
-    expect(() => pickleDumps(Symbol('s'))).toThrow(UnsupportedEncoding);
+    expect(() => pickleDumps(() => 1)).toThrow(EncodeError);
+    expect(() => pickleDumps(Symbol('s'))).toThrow(EncodeError);
+    let deep: unknown[] = [];
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => pickleDumps(deep)).toThrow(/nested this deep/);
     const cyclic: unknown[] = [];
     cyclic.push(cyclic);
     expect(() => pickleDumps(cyclic)).toThrow(/cycle/);
