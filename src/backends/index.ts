@@ -2,6 +2,7 @@
 // schemes. With no result_backend configured the app uses the disabled backend, which says what to configure.
 
 import { BackendDisabled, ImproperlyConfigured, UnknownScheme } from '../errors.js';
+import { censorWhenInspected } from '../config/humanize.js';
 import { redactUrl, schemeOf } from '../config/urls.js';
 import type { BackendFactory, BackendOptions, ResultBackend } from './backend.js';
 
@@ -56,7 +57,8 @@ export async function openBackend(options: BackendOptions): Promise<ResultBacken
   if (!found) throw new ImproperlyConfigured(`result_backend ${redactUrl(options.url)} has no scheme: write it like redis://localhost:6379/1 or sqlite://results.db.`);
   const scheme = found.replace(/^(db|cache)\+/, '');
   const factory = registered.get(scheme) ?? (await builtIn[scheme]?.())?.createBackend;
-  if (factory) return factory({ ...options, url: options.url.replace(/^(db|cache)\+/i, '') });
+  // Printed (console.log, util.inspect), the backend shows URLs and passwords censored.
+  if (factory) return censorWhenInspected(await factory({ ...options, url: options.url.replace(/^(db|cache)\+/i, '') }));
   const server = unsupported[scheme.replace(/\+.*$/, '')];
   if (server) {
     throw new UnknownScheme(`result_backend ${redactUrl(options.url)} asks for ${server}, a Celery result backend celeriac does not provide: no machine celeriac is tested on runs that server, so it could not be kept compatible with Python Celery. Use one of ${supportedSchemes()}, or add your own with registerBackend('${scheme}', factory).`, { context: { url: redactUrl(options.url), setting: 'result_backend' } });

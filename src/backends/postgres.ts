@@ -20,7 +20,7 @@ import type { ResultMeta } from '../protocol/result-meta.js';
 import { getSerializer } from '../protocol/serializers.js';
 import { READY_STATES } from '../states.js';
 import { setLongTimeout } from '../utils/long-timer.js';
-import { SCHEMA_LOCKS, ensurePgSchema, pgConfig, wrapPgError } from '../drivers/postgres.js';
+import { SCHEMA_LOCKS, ensurePgSchema, openPgPool, pgConfig, wrapPgError } from '../drivers/postgres.js';
 import { DIALECTS, numbered, sqlDateTime } from '../drivers/sql-dialect.js';
 import { PgCoordination } from '../drivers/sql-coordination.js';
 import { RESULT_ADDED_COLUMNS, RESULT_SQL, resultSchema } from './sql-schema.js';
@@ -66,7 +66,7 @@ export class PgResultBackend implements ResultBackend {
 
   constructor(private readonly options: BackendOptions) {
     this.displayUrl = redactUrl(options.url);
-    this.pool = new pg.Pool(pgConfig(options.url, options.options));
+    this.pool = openPgPool(options.url, options.options);
     this.pool.on('error', () => undefined);
     this.coordination = new PgCoordination(this.pool, options.url, this.displayUrl);
     this.contentType = getSerializer(options.serializer)?.contentType ?? 'application/json';

@@ -10,11 +10,17 @@ export interface AppOverrides {
   resultBackend?: string;
 }
 
-/** Load the app named by -A (else the default app, see defaultApp), then apply -b / --result-backend. */
-export async function loadApp(spec: string | undefined, overrides: AppOverrides = {}): Promise<Celery> {
+/**
+ * Load the app named by -A (else the default app, see defaultApp), then apply the broker and backend URLs as
+ * Celery's command line does: -b / --result-backend, else $CELERY_BROKER_URL / $CELERY_RESULT_BACKEND, else the
+ * app's configuration. The environment keeps passwords off the command line (visible in /proc/<pid>/cmdline).
+ */
+export async function loadApp(spec: string | undefined, overrides: AppOverrides = {}, env: NodeJS.ProcessEnv = process.env): Promise<Celery> {
   const app = spec ? await findApp(spec) : await defaultApp();
-  if (overrides.broker) app.conf.set('broker_url', overrides.broker);
-  if (overrides.resultBackend) app.conf.set('result_backend', overrides.resultBackend);
+  const broker = overrides.broker || env.CELERY_BROKER_URL;
+  const resultBackend = overrides.resultBackend || env.CELERY_RESULT_BACKEND;
+  if (broker) app.conf.set('broker_url', broker);
+  if (resultBackend) app.conf.set('result_backend', resultBackend);
   return app;
 }
 

@@ -1,6 +1,7 @@
 // Printing configuration for people: censor secrets (by key name, and passwords inside URLs) and render values
 // the way Celery's conf.humanize() does (`key: value` lines, Python-style repr). Pure: it never reads a Config.
 
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { redactText, redactUrl } from './urls.js';
 
 /**
@@ -27,7 +28,8 @@ export function censor(table: Readonly<Record<string, unknown>>): Record<string,
 }
 
 function censorValue(key: string, value: unknown, seen: Set<object>): unknown {
-  if (isSensitiveKey(key)) return MASK;
+  // `auth`: where drivers keep a password of their own (ioredis's connection state).
+  if (isSensitiveKey(key) || key === 'auth') return MASK;
   if (typeof value === 'string') return /\s/.test(value) ? redactText(value) : redactUrl(value);
   if (Array.isArray(value)) {
     if (seen.has(value)) return '...';
@@ -84,4 +86,24 @@ function quote(s: string): string {
     .replace(/\t/g, '\\t')
     .replaceAll(q, `\\${q}`);
   return `${q}${escaped}${q}`;
+}
+
+/**
+ * Make `target` print with its secrets censored (as censor() does) under util.inspect and console.log, at any
+ * depth, also inside the app, transport or backend that holds it. Its real values stay readable by code (drivers
+ * need the password). Defines a non-enumerable [util.inspect.custom]; returns `target`.
+ */
+export function censorWhenInspected<T extends object>(target: T): T {
+  Object.defineProperty(target, inspect.custom, {
+    enumerable: false,
+    configurable: true,
+    value: (_depth: number, options: InspectOptionsStylized, show: typeof inspect) => {
+      const copy: Record<string, unknown> = {};
+      for (const key of Object.keys(target)) copy[key] = censorValue(key, (target as Record<string, unknown>)[key], new Set([target]));
+      const name = (target as { constructor?: { name?: string } }).constructor?.name;
+      const text = show(copy, { ...options, depth: _depth });
+      return name && name !== 'Object' ? `${name} ${text}` : text;
+    },
+  });
+  return target;
 }

@@ -3,6 +3,7 @@
 // while someone still depends on it. Knows no channel meanings: the caller's onNotification does.
 
 import pg from 'pg';
+import { censorWhenInspected } from '../config/humanize.js';
 
 /** What a PgListener listens to and how it behaves after a loss. */
 export interface PgListenerOptions {
@@ -38,7 +39,7 @@ export class PgListener {
   ready(): Promise<void> {
     if (this.closed) return Promise.reject(this.options.closedError());
     if (this.connecting) return this.connecting;
-    const client = new pg.Client(this.options.config);
+    const client = censorWhenInspected(new pg.Client(this.options.config));
     this.client = client;
     const connecting = (async () => {
       client.on('error', () => this.drop(client));

@@ -3,6 +3,7 @@
 // without passwords, and creating a schema under an advisory lock. The LISTEN connection is postgres-listen.ts.
 
 import pg from 'pg';
+import { censorWhenInspected } from '../config/humanize.js';
 import { redactText, redactUrl } from '../config/urls.js';
 import { OperationalError } from '../errors.js';
 import { NETWORK_ERROR_CODES } from './network-errors.js';
@@ -29,7 +30,17 @@ export function pgConfig(url: string, options: Readonly<Record<string, unknown>>
   const timeout = Number(options.connect_timeout ?? 10);
   config.connectionTimeoutMillis = Number.isFinite(timeout) && timeout > 0 ? Math.round(timeout * 1000) : 10_000;
   config.idleTimeoutMillis = 30_000;
-  return config;
+  return censorWhenInspected(config);
+}
+
+/**
+ * A node-postgres pool for a broker/backend URL (pgConfig). Printed (console.log, util.inspect), the pool and its
+ * options show the URL's password censored.
+ */
+export function openPgPool(url: string, options: Readonly<Record<string, unknown>> = {}): pg.Pool {
+  const pool = new pg.Pool(pgConfig(url, options));
+  censorWhenInspected((pool as unknown as { options: object }).options);
+  return censorWhenInspected(pool);
 }
 
 /** Server-side SQLSTATEs that end a connection, on top of the socket codes and class 08 (connection exception). */

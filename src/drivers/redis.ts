@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
+import { censorWhenInspected } from '../config/humanize.js';
 import { parseUrl, redactUrl, type ParsedUrl } from '../config/urls.js';
 import { CeleryError, ImproperlyConfigured, OperationalError } from '../errors.js';
 import { isNetworkError } from './network-errors.js';
@@ -81,7 +82,7 @@ export function redisConnectionConfig(input: RedisConnectionInput): RedisConnect
     }
     options.tls = tls;
   }
-  return { displayUrl, db, options };
+  return { displayUrl, db, options: censorWhenInspected(options) };
 }
 
 function stringOr(v: unknown): string | undefined {
@@ -143,9 +144,10 @@ export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, t
     reconnectOnError: (error) => /^(READONLY|LOADING|MASTERDOWN)/.test(error.message),
   });
   // Errors surface through the commands that fail; without a listener ioredis would print them.
-  client.on('error', () => undefined);
+  client.on('error', scrubRedisError);
   refWhilePending(client);
-  return client;
+  censorWhenInspected(client.options);
+  return censorWhenInspected(client);
 }
 
 /**
@@ -159,7 +161,8 @@ function refWhilePending(client: Redis): void {
     if (pending > 0) client.stream?.ref?.();
     else client.stream?.unref?.();
   };
-  const settled = () => {
+  const settled = (error?: unknown) => {
+    scrubRedisError(error);
     if (--pending === 0) sync();
   };
   // A reconnect brings a new socket, ref'd by default.
@@ -196,6 +199,7 @@ export function isRedisConnectionError(error: unknown): boolean {
  */
 export function redisFailure(error: unknown, displayUrl: string, doing: string): Error {
   if (CeleryError.is(error)) return error;
+  scrubRedisError(error);
   const message = error instanceof Error ? error.message : String(error);
   let advice: string;
   if (/WRONGPASS|NOAUTH|invalid username-password|AUTH/i.test(message)) {
@@ -206,6 +210,23 @@ export function redisFailure(error: unknown, displayUrl: string, doing: string):
     advice = 'Check the Redis server log and the URL.';
   }
   return new OperationalError(`Redis at ${displayUrl} failed while ${doing}: ${redactMessage(message).replace(/\.+$/, '')}. ${advice}`, { cause: error, context: { url: displayUrl } });
+}
+
+/** Commands whose arguments carry credentials (AUTH password, HELLO … AUTH user password, MIGRATE … AUTH …). */
+const SECRET_COMMANDS = new Set(['auth', 'hello', 'migrate', 'acl', 'config']);
+
+/**
+ * Hide the arguments of a credential-carrying command in an ioredis error (and its causes), in place: ioredis puts
+ * the failed command, AUTH password included, on the error a user may log. Called on every failed command.
+ */
+export function scrubRedisError(error: unknown): void {
+  for (let e = error, hops = 0; typeof e === 'object' && e !== null && hops < 8; e = (e as { cause?: unknown }).cause, hops++) {
+    const command = (e as { command?: { name?: unknown; args?: unknown } }).command;
+    if (command && typeof command === 'object' && Array.isArray(command.args) && SECRET_COMMANDS.has(String(command.name).toLowerCase())) {
+      command.args = command.args.map(() => '**');
+    }
+    if (e instanceof Error && /:\/\/[^/\s]*:[^@\s]*@/.test(e.message)) e.message = redactMessage(e.message);
+  }
 }
 
 function redactMessage(message: string): string {

@@ -2,6 +2,7 @@
 // loads the Redis or AMQP driver. registerTransport adds schemes (third-party brokers, test doubles).
 
 import { ImproperlyConfigured, UnknownScheme } from '../errors.js';
+import { censorWhenInspected } from '../config/humanize.js';
 import { redactUrl, schemeOf } from '../config/urls.js';
 import type { Transport, TransportFactory, TransportOptions } from './transport.js';
 
@@ -38,5 +39,6 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
     const known = [...new Set([...Object.keys(builtIn), ...registered.keys()])].sort().join(', ');
     throw new UnknownScheme(`No broker transport for scheme "${scheme}://": known schemes are ${known}; add your own with registerTransport().`);
   }
-  return factory(options);
+  // Printed (console.log, util.inspect), the transport shows URLs and passwords censored.
+  return censorWhenInspected(await factory(options));
 }

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { ImproperlyConfigured } from '../../errors.js';
+import { censorWhenInspected } from '../../config/humanize.js';
 import { parseUrl, type ParsedUrl } from '../../config/urls.js';
 import type { TransportOptions } from '../transport.js';
 
@@ -81,7 +82,8 @@ export function connectPlan(options: TransportOptions): ConnectPlan {
       redacted: p.redacted,
     };
   };
-  const endpoints = [parsed, ...parsed.alternates].map(endpoint);
+  // Printed (console.log, util.inspect), an endpoint shows its password censored.
+  const endpoints = [parsed, ...parsed.alternates].map((p) => censorWhenInspected(endpoint(p)));
   const socketOptions: Record<string, unknown> = {
     noDelay: true,
     keepAlive: true,

@@ -27,7 +27,7 @@ import pg from 'pg';
 import { OperationalError } from '../../errors.js';
 import { markRedeliveredIfEnvelope } from '../../protocol/envelope.js';
 import { redactUrl } from '../../config/urls.js';
-import { SCHEMA_LOCKS, ensurePgSchema, isPgConnectionError, pgConfig, wrapPgError } from '../../drivers/postgres.js';
+import { SCHEMA_LOCKS, ensurePgSchema, isPgConnectionError, openPgPool, pgConfig, wrapPgError } from '../../drivers/postgres.js';
 import { PgListener } from '../../drivers/postgres-listen.js';
 import { PG_NOW, PgCoordination } from '../../drivers/sql-coordination.js';
 import { DIALECTS, numbered, sqlDateTime } from '../../drivers/sql-dialect.js';
@@ -119,7 +119,7 @@ export class PgQueueStore implements QueueStore {
 
   constructor(private readonly url: string, private readonly options: Readonly<Record<string, unknown>> = {}) {
     this.displayUrl = redactUrl(url);
-    this.pool = new pg.Pool(pgConfig(url, options));
+    this.pool = openPgPool(url, options);
     this.coordination = new PgCoordination(this.pool, url, this.displayUrl);
     // An idle client dropped by the server must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
