@@ -5,7 +5,7 @@ import { OperationalError } from '../errors.js';
 import { buildTaskMessage, EMPTY_EMBED, type SignatureDict, type TaskMessage } from '../protocol/task-message.js';
 import { currentExecution } from '../task/context.js';
 import type { ResultBackend } from '../backends/backend.js';
-import type { Transport } from '../transports/transport.js';
+import type { Route, Transport } from '../transports/transport.js';
 import { originString, uuid } from '../utils/ids.js';
 import { sleepLong } from '../utils/long-timer.js';
 import { appTimeZone } from '../utils/time-zone.js';
@@ -15,7 +15,8 @@ import type { Signals } from './signals.js';
 import { stampsFromOptions } from '../protocol/stamps.js';
 import { EventDispatcher } from '../events/dispatcher.js';
 import { taskSentFields } from '../protocol/events.js';
-import { queueArgumentsFor } from '../config/queue-arguments.js';
+import { isQuorum, queueArgumentsFor } from '../config/queue-arguments.js';
+import { parseWireTime } from '../utils/wire-time.js';
 import type { ApplyOptions, RetryPolicy, SignatureLike, TaskDefaults } from '../task/options.js';
 
 /** What the producer reads from the app: settings and a connected transport. Keeps app ↔ producer one-way. */
@@ -40,6 +41,7 @@ export interface ProducerHost {
  */
 export class Producer {
   private readonly declared = new Set<string>();
+  private delayTopology?: Promise<string[]>;
   private readonly origin = originString();
   /** task-sent events (task_send_sent_event), sent as this client's anonymous node name, as Celery does. */
   private sentEvents?: EventDispatcher;
@@ -109,7 +111,7 @@ export class Producer {
         await transport.declare({ name: route.queue, exchange: route.declareExchange, routingKey: route.queue, queueArguments: queueArgumentsFor(route.queue, (k) => this.host.setting(k)) });
         this.declared.add(route.queue);
       }
-      await transport.publish(outgoing, { exchange: route.exchange, routingKey: route.routingKey });
+      await transport.publish(outgoing, (await this.delayedRoute(transport, route.queue, message.eta)) ?? { exchange: route.exchange, routingKey: route.routingKey });
     };
     const retry = options.retry ?? (conf('task_publish_retry') as boolean) ?? true;
     await (retry ? withRetry(publish, transport, { ...defaultPolicy(conf('task_publish_retry_policy')), ...options.retryPolicy }, name) : publish());
@@ -120,6 +122,28 @@ export class Producer {
     }
     if (signals?.has('after_task_publish')) await signals.send('after_task_publish', { name, taskId: id, queue: route.queue });
     return id;
+  }
+
+  /**
+   * Celery 5.5's ETA on quorum queues: a task due later, for a quorum queue (worker_detect_quorum_queues) bound to a
+   * non-direct exchange, goes through RabbitMQ's native delayed delivery, held by the broker until due. Undefined
+   * otherwise (published to its queue; the worker holds it until due).
+   */
+  private async delayedRoute(transport: Transport, queue: string, eta: string | null): Promise<Route | undefined> {
+    const native = transport.nativeDelayedDelivery;
+    if (!native || eta === null || !this.host.setting('worker_detect_quorum_queues')) return undefined;
+    if (!isQuorum(queueArgumentsFor(queue, (k) => this.host.setting(k)))) return undefined;
+    const entry = ((this.host.setting('task_queues') as Array<Record<string, unknown>> | null) ?? []).find((q) => q.name === queue);
+    if (!entry || (entry.exchange_type ?? this.host.setting('task_default_exchange_type')) === 'direct') return undefined;
+    const due = parseWireTime(eta, 'eta');
+    const seconds = due instanceof Error ? 0 : Math.trunc((due.epochMs - Date.now()) / 1000);
+    if (seconds < 1) return undefined;
+    if (!this.delayTopology) {
+      this.delayTopology = native.setup([], this.host.setting('broker_native_delayed_delivery_queue_type') as 'quorum' | 'classic');
+      this.delayTopology.catch(() => (this.delayTopology = undefined));
+    }
+    await this.delayTopology;
+    return native.route(seconds, String(entry.routing_key ?? queue));
   }
 
   /**

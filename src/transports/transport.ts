@@ -125,8 +125,21 @@ export interface TransportLease {
   stop(): Promise<void>;
 }
 
+/** RabbitMQ's native delayed delivery (kombu 5.5's celery_delayed_* topology), for ETA tasks on quorum queues. */
+export interface NativeDelayedDelivery {
+  /**
+   * Declare the delay topology (queues of `queueType`) and bind `queues` to it; returns the names of queues that
+   * cannot be reached that way (direct or default exchange). Idempotent.
+   */
+  setup(queues: readonly QueueDeclaration[], queueType: 'quorum' | 'classic'): Promise<string[]>;
+  /** Where to publish a message due in `seconds` (whole, ≥ 1) for destination routing key `routingKey`. */
+  route(seconds: number, routingKey: string): Route;
+}
+
 /** A connection to one broker. */
 export interface Transport {
+  /** Present where the broker can hold delayed messages itself (AMQP). */
+  readonly nativeDelayedDelivery?: NativeDelayedDelivery;
   readonly capabilities: TransportCapabilities;
   /**
    * Shared registers and leases kept by the broker itself (Redis keys, a SQL table), with which several beats

@@ -89,6 +89,8 @@ export interface WorkerSettings {
   readonly missingQueueArguments?: Readonly<Record<string, unknown>>;
   /** worker_detect_quorum_queues: consume quorum queues with per-consumer prefetch (no global QoS). */
   readonly detectQuorumQueues: boolean;
+  /** broker_native_delayed_delivery_queue_type: queue type of the celery_delayed_* queues (AMQP). */
+  readonly nativeDelayQueueType: 'quorum' | 'classic';
   /** The first broker connection: broker_connection_retry_on_startup (null follows broker_connection_retry) and broker_connection_max_retries. */
   readonly startupRetry: StartupRetry;
   /** broker_url and result_backend as configured (null when not set): pool children apply them over their own. */
@@ -165,6 +167,7 @@ export function compileWorkerSettings(conf: Config, o: WorkerSettingsOverrides =
     createMissingQueues: conf.get('task_create_missing_queues'),
     missingQueueArguments: conf.get('task_create_missing_queue_type') === 'quorum' ? { 'x-queue-type': 'quorum' } : undefined,
     detectQuorumQueues: conf.get('worker_detect_quorum_queues'),
+    nativeDelayQueueType: conf.get('broker_native_delayed_delivery_queue_type'),
     startupRetry: { retry: conf.get('broker_connection_retry_on_startup') ?? conf.get('broker_connection_retry'), maxRetries: conf.get('broker_connection_max_retries') },
     urls: { broker_url: conf.get('broker_url') || null, result_backend: conf.get('result_backend') || null },
   };

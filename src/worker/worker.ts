@@ -143,6 +143,12 @@ export class Worker {
     this.transport.on('error', (e) => this.logger.error(`consumer: ${(e as Error | undefined)?.message ?? String(e)}`));
     this.transport.on('settle-lost', (arg) => { const lost = arg as SettleLost; this.logger.error(`consumer: ${lost.reason}. These tasks may run twice: ${listIds(lost.taskIds)}`); });
     for (const q of queues) await this.transport.declare(q.declaration);
+    const quorum = queues.filter((q) => isQuorum(q.declaration.queueArguments)).map((q) => q.declaration);
+    if (settings.detectQuorumQueues && quorum.length && this.transport.nativeDelayedDelivery) {
+      // Celery 5.5's DelayedDelivery step: ETA tasks for quorum queues wait in RabbitMQ, not in this worker.
+      const unreachable = await this.transport.nativeDelayedDelivery.setup(quorum, settings.nativeDelayQueueType);
+      if (unreachable.length) this.logger.warn(`Quorum queues ${unreachable.join(', ')} use a direct exchange, which native delayed delivery cannot reach: their ETA tasks are held by the worker. Give them a topic exchange (exchange_type: 'topic').`);
+    }
     const backend = app.backendUrl() ? await app.getBackend() : null;
     this.backendDisplay = backend?.displayUrl ?? 'disabled://';
     const send: ExecutionHost['send'] = (name, args, kwargs, options) => app.producer.send(name, args, kwargs, options);

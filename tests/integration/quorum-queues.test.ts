@@ -1,7 +1,8 @@
 // RabbitMQ quorum queues (issue 18): task_queues with queue_arguments { 'x-queue-type': 'quorum' },
 // task_default_queue_type and task_create_missing_queue_type declare quorum queues; a worker consumes them with
 // per-consumer prefetch (worker_detect_quorum_queues: RabbitMQ refuses global QoS there), the client declares them
-// with the same arguments, and ETA tasks on them run (held by the worker, its prefetch grown for them).
+// with the same arguments, and ETA tasks on them run: held by the worker (direct exchange, its prefetch grown for
+// them) or by RabbitMQ's native delayed delivery (topic exchange, kombu 5.5's celery_delayed_* topology).
 
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -56,6 +57,22 @@ describe('RabbitMQ quorum queues', () => {
     expect(await now.get({ timeout: 60 })).toBe(42);
     expect(await Promise.all(held.map((r) => r.get({ timeout: 60 })))).toEqual([0, 1, 2, 3]);
   });
+
+  it('a countdown task for a quorum queue on a topic exchange waits in RabbitMQ (native delayed delivery), not in the worker', async () => {
+    const tag = randomUUID().slice(0, 8);
+    const q = `qq-native-${tag}`;
+    const { app } = await run({ task_queues: [{ name: q, exchange: `ex-${tag}`, exchange_type: 'topic', routing_key: `rk.${tag}`, queue_arguments: { 'x-queue-type': 'quorum' } }], task_default_queue: q }, [q]);
+    const probe = await openTransport({ url, transportOptions: {} });
+    cleanups.push(() => probe.close());
+    await probe.connect();
+    // 20 s = 0b10100: the message waits 16 s in level 4, then 4 s in level 2, then is delivered to the queue.
+    const before = await probe.size('celery_delayed_4');
+    const result = await app.sendTask('quorum.add', [20, 22], {}, { queue: q, countdown: 20 });
+    expect(await probe.size('celery_delayed_4')).toBe(before + 1);
+    const scheduled = await app.control.inspect({ timeout: 2 }).scheduled();
+    expect(JSON.stringify(scheduled ?? {})).not.toContain(result.id);
+    expect(await result.get({ timeout: 90 })).toBe(42);
+  }, 120_000);
 
   it('task_default_queue_type and task_create_missing_queue_type make quorum queues too', async () => {
     const dflt = `qq-default-${randomUUID().slice(0, 8)}`;

@@ -51,7 +51,7 @@ export const BROKER_STATUS: StatusOf<typeof BROKER> = {
   broker_heartbeat: APPLIED,
   broker_heartbeat_checkrate: planned('amqplib checks heartbeats itself'),
   broker_login_method: planned('amqplib logs in with PLAIN (or EXTERNAL with client certificates)'),
-  broker_native_delayed_delivery_queue_type: planned('ETA tasks are held by the worker or the broker store, not by RabbitMQ delayed delivery'),
+  broker_native_delayed_delivery_queue_type: APPLIED,
   broker_pool_limit: accepted('an app holds one broker connection; Node multiplexes on it'),
   broker_use_ssl: APPLIED,
   broker_host: accepted('deprecated in Celery: put the host in broker_url'),

@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { OperationalError } from '../../errors.js';
 import type {
-  Delivery, OutgoingMessage, QueueDeclaration, Route, SubscribeOptions, Subscription, Transport,
+  Delivery, NativeDelayedDelivery, OutgoingMessage, QueueDeclaration, Route, SubscribeOptions, Subscription, Transport,
   TransportCapabilities, TransportEvent, TransportFactory, TransportOptions,
 } from '../transport.js';
 import { adminChannel, lastChannelError, publisherChannel, retirePublisher } from './channels.js';
@@ -18,6 +18,7 @@ import { AmqpConnection } from './connection.js';
 import { Declarations, WELL_KNOWN } from './declarations.js';
 import { isRecoverableAmqpError, replyCodeOf } from './errors.js';
 import { Subscriptions } from './subscription.js';
+import { bindToDelayedDelivery, declareDelayTopology, delayedRoute } from './native-delay.js';
 
 export { AmqpChannelError } from './errors.js';
 
@@ -44,6 +45,17 @@ class AmqpTransport extends EventEmitter implements Transport {
     // An 'error' event without listeners would throw; transports report, callers decide.
     this.on('error', () => {});
   }
+
+  readonly nativeDelayedDelivery: NativeDelayedDelivery = {
+    setup: (queues, queueType) => this.connection.withConnection('declare the native delayed delivery exchanges', async (conn) => {
+      const ch = await adminChannel(conn);
+      await declareDelayTopology(ch, queueType);
+      const unreachable: string[] = [];
+      for (const q of queues) if (!(await bindToDelayedDelivery(ch, q))) unreachable.push(q.name);
+      return unreachable;
+    }, {}),
+    route: (seconds, routingKey) => delayedRoute(seconds, routingKey),
+  };
 
   connect(signal?: AbortSignal): Promise<void> {
     return this.connection.connect(signal);
