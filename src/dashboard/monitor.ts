@@ -11,6 +11,9 @@ import { ClusterState, type ClusterStateOptions } from './state.js';
 /** Flower's events_enable_interval: how often workers are told to send task events (ms). */
 export const ENABLE_EVENTS_INTERVAL_MS = 5_000;
 
+/** Longest wait between attempts to start consuming events (Flower's MAX_RETRY_INTERVAL), seconds. */
+const MAX_RETRY_SECONDS = 60;
+
 /** What the monitor needs from the app. */
 export interface MonitorApp {
   readonly control: Control;
@@ -33,6 +36,8 @@ export class Monitor {
   private readonly listeners = new Set<EventListener>();
   private receiver?: EventReceiver;
   private timer?: NodeJS.Timeout;
+  private retry?: NodeJS.Timeout;
+  private stopped = false;
   private started?: Promise<void>;
 
   constructor(private readonly app: MonitorApp, private readonly options: MonitorOptions = {}, private readonly onError: (error: unknown) => void = () => undefined) {
@@ -45,13 +50,21 @@ export class Monitor {
     return () => this.listeners.delete(listener);
   }
 
-  /** Start consuming events (once; later calls return the same promise). Rejects when the broker is unreachable. */
+  /**
+   * Start consuming events (once; later calls return the same promise). Rejects when the broker is unreachable,
+   * and keeps trying in the background (after 1, 2, 4 … up to 60 s, as Flower does) until it succeeds or stop().
+   */
   start(): Promise<void> {
-    return (this.started ??= this.open());
+    return (this.started ??= this.open().catch((error: unknown) => {
+      this.retryLater(1);
+      throw error;
+    }));
   }
 
-  /** Stop consuming and the enable_events timer. */
+  /** Stop consuming, retrying and the enable_events timer. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.receiver?.stop();
@@ -70,6 +83,17 @@ export class Monitor {
     }
   }
 
+  private retryLater(seconds: number): void {
+    if (this.stopped) return;
+    this.retry = setTimeout(() => {
+      this.open().catch((error: unknown) => {
+        this.onError(error);
+        this.retryLater(Math.min(seconds * 2, MAX_RETRY_SECONDS));
+      });
+    }, seconds * 1000);
+    this.retry.unref();
+  }
+
   private async open(): Promise<void> {
     const conf = (name: string) => this.app.conf.get(name);
     const transport = await this.app.getTransport();
@@ -80,6 +104,10 @@ export class Monitor {
       messageTtl: conf('event_queue_ttl') as number | null,
     });
     await this.receiver.start();
+    if (this.stopped) {
+      await this.receiver.stop();
+      return;
+    }
     const control = this.app.control;
     // As Celery's receiver does when it starts (wakeup): ask every worker for a heartbeat now.
     await control.broadcast('heartbeat', {}, { reply: false }).catch(this.onError);
