@@ -90,6 +90,7 @@ async function longTasksRunOnce(broker: string, backend: string, label: string) 
   await pause(1_500);
   const ids = executions().map((r) => r.id);
   console.log(`[lease ${label}] 6 tasks of 3 s, visibility_timeout 1 s: ${ids.length} executions`);
+  if (ids.length !== 6) console.log(`[lease ${label}] executions:\n${executions().map((e) => `${e.id} ${e.pid} ${e.at}`).join('\n')}\nworkers:\n${procs.map((p) => p.output().slice(-4000)).join('\n----\n')}`);
   expect(ids.sort()).toEqual(results.map((r) => r.id).sort());
 }
 

@@ -13,6 +13,8 @@ export interface SettleCall {
   readonly taskId: string;
   /** 'ack' (reject without requeue included): losing it means the task may run again. Requeue/defer: harmless. */
   readonly kind: 'ack' | 'requeue' | 'defer';
+  /** Names the held message (lease and tag), so a lease check can tell a settle still pending from a lost take. */
+  readonly key?: string;
 }
 
 /** How long close() keeps trying settles still pending before it reports them lost. */
@@ -21,6 +23,8 @@ const FLUSH_MS = 5_000;
 /** The retry list of one transport; see the file header. */
 export class SettleRetry {
   private readonly pending: SettleCall[] = [];
+  /** How many pending calls carry each key. */
+  private readonly keys = new Map<string, number>();
   private loop?: Promise<void>;
   private rounding?: Promise<boolean>;
   private readonly stopped = new AbortController();
@@ -35,6 +39,11 @@ export class SettleRetry {
     return this.pending.length;
   }
 
+  /** Whether a settle of the message named `key` (SettleCall.key) is waiting for a retry. */
+  isPending(key: string): boolean {
+    return this.keys.has(key);
+  }
+
   /**
    * Run a settle. Resolves when done, or when it failed on an unreachable broker and was kept for a retry; rejects
    * with other failures (the caller reports them), as without this list.
@@ -45,7 +54,7 @@ export class SettleRetry {
       result = await call.run();
     } catch (error) {
       if (this.stopped.signal.aborted || !this.isRecoverable(error)) throw error;
-      this.pending.push(call);
+      this.push(call);
       this.loop ??= this.retry().finally(() => (this.loop = undefined));
       return;
     }
@@ -60,7 +69,9 @@ export class SettleRetry {
       const done = await Promise.race([this.round(), sleepLong(deadline - Date.now(), { unref: true }).then(() => false)]);
       if (!done) break;
     }
-    const lost = this.pending.splice(0).filter((c) => c.kind === 'ack');
+    const left = this.pending.splice(0);
+    this.keys.clear();
+    const lost = left.filter((c) => c.kind === 'ack');
     if (lost.length) {
       this.report({
         taskIds: lost.map((c) => c.taskId),
@@ -91,14 +102,27 @@ export class SettleRetry {
         result = await call.run();
       } catch (error) {
         if (this.isRecoverable(error)) return false;
-        this.pending.shift();
+        this.shift();
         if (call.kind === 'ack') this.report({ taskIds: [call.taskId], reason: `Its ack failed: ${(error as Error).message}` });
         continue;
       }
-      this.pending.shift();
+      this.shift();
       if (result === false) this.notHeld([call]);
     }
     return true;
+  }
+
+  private push(call: SettleCall): void {
+    this.pending.push(call);
+    if (call.key !== undefined) this.keys.set(call.key, (this.keys.get(call.key) ?? 0) + 1);
+  }
+
+  private shift(): void {
+    const key = this.pending.shift()?.key;
+    if (key === undefined) return;
+    const n = (this.keys.get(key) ?? 1) - 1;
+    if (n > 0) this.keys.set(key, n);
+    else this.keys.delete(key);
   }
 
   private notHeld(calls: SettleCall[]): void {

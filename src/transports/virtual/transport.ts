@@ -97,7 +97,7 @@ class VirtualTransport extends EventEmitter implements Transport {
         lost: (lost) => this.emit('settle-lost', lost),
         error: (e) => this.emit('disconnected', e),
         beforeRelease: () => this.settles.flush(),
-        knows: (id, tag) => this.held.get(id)?.has(tag) ?? false,
+        knows: (id, tag) => (this.held.get(id)?.has(tag) ?? false) || this.settles.isPending(heldKey(id, tag)),
         requeue: (tag, id) => store.requeue(tag, id),
         stranded: (tags) => this.emit('error', new OperationalError(`Gave back ${tags.length} message(s) taken under this worker's lease whose delivery never reached it (a broker reply lost in an outage): delivery tags ${tags.slice(0, 10).join(', ')}${tags.length > 10 ? ', …' : ''}. They run on the next consumer.`)),
       });
@@ -328,7 +328,7 @@ class VirtualSubscription implements Subscription {
       settled = true;
       if (!slotAfter) this.settle();
       try {
-        await this.transport.settles.run({ run, taskId, kind });
+        await this.transport.settles.run({ run, taskId, kind, ...(holder === undefined ? {} : { key: heldKey(holder, t.tag) }) });
       } finally {
         if (holder !== undefined) this.transport.track(holder, t.tag);
         if (slotAfter) this.settle();
@@ -349,4 +349,9 @@ class VirtualSubscription implements Subscription {
     }
     return delivery;
   }
+}
+
+/** The SettleCall key of a message held under lease `lease` with delivery tag `tag`. */
+function heldKey(lease: string, tag: string): string {
+  return `${lease}\u0000${tag}`;
 }

@@ -31,6 +31,19 @@ describe('SettleRetry', () => {
     expect(lost).toEqual([]);
   });
 
+  it('names a settle waiting for a retry by its key until it is sent (a lease check must not take it for a lost take)', async () => {
+    const { retry } = setup();
+    let up = false;
+    await retry.run({ taskId: 'a', kind: 'ack', key: 'lease\u0000tag-1', run: async () => {
+      if (!up) throw new Down('unreachable');
+    } });
+    expect(retry.isPending('lease\u0000tag-1')).toBe(true);
+    expect(retry.isPending('lease\u0000tag-2')).toBe(false);
+    up = true;
+    for (let i = 0; i < 200 && retry.size; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(retry.isPending('lease\u0000tag-1')).toBe(false);
+  });
+
   it('rejects at once with a failure that is not the broker being unreachable', async () => {
     const { retry } = setup();
     await expect(retry.run({ taskId: 'x', kind: 'ack', run: async () => { throw new Error('bad tag'); } })).rejects.toThrow('bad tag');
