@@ -5,6 +5,7 @@ import { ImproperlyConfigured, UnknownScheme } from '../errors.js';
 import { censorWhenInspected } from '../config/humanize.js';
 import { redactUrl, schemeOf } from '../config/urls.js';
 import type { Transport, TransportFactory, TransportOptions } from './transport.js';
+import { isNetworkError } from '../drivers/network-errors.js';
 
 type Loader = () => Promise<{ createTransport: TransportFactory }>;
 
@@ -41,4 +42,17 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
   }
   // Printed (console.log, util.inspect), the transport shows URLs and passwords censored.
   return censorWhenInspected(await factory(options));
+}
+
+/**
+ * Whether a failed broker connect means the broker cannot be reached (yet): a network error anywhere in the cause
+ * chain, or a Redis client out of reconnect attempts. Worth retrying at worker start (broker_connection_retry_on_startup),
+ * unlike a wrong URL, file or password.
+ */
+export function isBrokerUnreachable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { name, message } = e as { name?: unknown; message?: unknown };
+    if (name === 'MaxRetriesPerRequestError' || /All sentinels are unreachable/.test(String(message))) return true;
+  }
+  return isNetworkError(error);
 }

@@ -4,6 +4,7 @@
 
 import { OperationalError } from '../errors.js';
 import { sleepLong } from '../utils/long-timer.js';
+import { isBrokerUnreachable } from '../transports/index.js';
 
 /** broker_connection_retry_on_startup (null follows broker_connection_retry) and broker_connection_max_retries. */
 export interface StartupRetry {
@@ -19,7 +20,7 @@ export function startupDelaySeconds(attempt: number): number {
 }
 
 /**
- * Run `open` until it resolves. A connection failure (OperationalError) is retried per `policy`, logging each as
+ * Run `open` until it resolves. A broker that cannot be reached (isBrokerUnreachable) is retried per `policy`, logging each as
  * Celery does ("Cannot connect to … Trying again in 2.00 seconds... (1/100)"); other errors (a bad URL) are thrown
  * at once. Gives up with an OperationalError naming the broker and the attempts; `signal` stops the waiting.
  */
@@ -28,7 +29,7 @@ export async function connectOnStartup<T>(open: () => Promise<T>, policy: Startu
     try {
       return await open();
     } catch (error) {
-      if (!(error instanceof OperationalError)) throw error;
+      if (!(error instanceof OperationalError) || !isBrokerUnreachable(error)) throw error;
       const reason = error.message;
       if (!policy.retry) throw error;
       if (policy.maxRetries !== null && attempt >= policy.maxRetries) {
