@@ -2,11 +2,14 @@
 // token. With either configured, every request without valid credentials answers 401. With none, the pages are
 // open and the REST API answers 401 unless opened explicitly (Flower's FLOWER_UNAUTHENTICATED_API).
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ImproperlyConfigured } from '../errors.js';
 
-/** The dashboard's own page sends this header on its API calls (browsers never send it cross-site without CORS). */
+/**
+ * The dashboard's own page sends this header on its API calls, with the random token it was served with: with no
+ * authentication configured, the API is as open as the page is, and closed to scripts that never loaded the page.
+ */
 export const PAGE_HEADER = 'x-celeriac-dashboard';
 
 /** Flower's answer to an API call when no authentication is configured and the API was not opened. */
@@ -30,6 +33,8 @@ export class Auth {
   private readonly basic: Buffer[];
   private readonly token: Buffer | null;
   private readonly openApi: boolean;
+  readonly #pageToken = randomBytes(18).toString('base64url');
+  private readonly pageDigest = digest(this.#pageToken);
 
   /** Throws ImproperlyConfigured for a basic-auth entry without a ':' or an empty token. */
   constructor(options: AuthOptions = {}) {
@@ -45,6 +50,11 @@ export class Auth {
     this.openApi = options.unauthenticatedApi ?? false;
   }
 
+  /** The token the page is served with (see PAGE_HEADER); new for every dashboard, never in inspect output. */
+  get pageToken(): string {
+    return this.#pageToken;
+  }
+
   /** True when basic auth or a token is configured. */
   get enabled(): boolean {
     return this.basic.length > 0 || this.token !== null;
@@ -58,7 +68,8 @@ export class Auth {
   /** Check a request to a page (`api: false`) or to the REST API or metrics (`api: true`). */
   check(req: IncomingMessage, api: boolean): AuthVerdict {
     if (!this.enabled) {
-      if (!api || this.openApi || req.headers[PAGE_HEADER] === '1') return 'ok';
+      const fromPage = req.headers[PAGE_HEADER];
+      if (!api || this.openApi || (typeof fromPage === 'string' && timingSafeEqual(this.pageDigest, digest(fromPage)))) return 'ok';
       return 'api-closed';
     }
     const header = String(req.headers.authorization ?? '');

@@ -71,7 +71,7 @@ export function createDashboard(app: DashboardApp, options: DashboardOptions = {
     void inspector.refresh(event.hostname).catch(onError);
     if (options.enableEvents ?? true) void app.control.broadcast('enable_events', {}, { reply: false, destination: [event.hostname] }).catch(onError);
   });
-  const page = new Page();
+  const page = new Page(auth.pageToken);
   const prefix = (options.prefix ?? '').replace(/\/+$/, '');
   const ctx = { app, control: app.control, state: monitor.state, inspector, metrics };
   const ready = monitor.start().then(() => inspector.refresh().catch(onError));

@@ -30,6 +30,9 @@ const FILES: Readonly<Record<string, readonly [string, () => string[]]>> = {
 export class Page {
   private readonly cache = new Map<string, Buffer>();
 
+  /** `pageToken` is written into index.html for the page's API calls (auth.ts, PAGE_HEADER). */
+  constructor(private readonly pageToken: string) {}
+
   /** Answer `req` when it names one of the page's files; false otherwise. */
   async serve(req: Request, res: ServerResponse): Promise<boolean> {
     const entry = FILES[req.path];
@@ -51,6 +54,7 @@ export class Page {
         if (body) break;
       }
       if (!body) return false;
+      if (req.path === '/') body = Buffer.from(body.toString('utf8').replace('{{PAGE_TOKEN}}', this.pageToken), 'utf8');
       this.cache.set(req.path, body);
     }
     res.writeHead(200, { 'Content-Type': type, 'Content-Length': body.length, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });

@@ -71,8 +71,8 @@ describe('the dashboard page', { timeout: 180_000 }, () => {
   it('a task sent now appears live, and its detail opens with its result and worker', async () => {
     const python = await app.sendTask('tools.add', [2, 3], {}, { queue: 'py-dash' });
     const node = await app.sendTask('tools.add', [20, 22], {}, { queue: 'ts-dash' });
-    await taskRow(python.id).locator('.badge.SUCCESS').waitFor({ timeout: WAIT });
-    await taskRow(node.id).locator('.badge.SUCCESS').waitFor({ timeout: WAIT });
+    await taskRow(python.id).locator('.badge.SUCCESS').waitFor({ timeout: 2 * WAIT });
+    await taskRow(node.id).locator('.badge.SUCCESS').waitFor({ timeout: 2 * WAIT });
     await taskRow(node.id).click();
     const detail = page.locator('#task-detail');
     await detail.locator('dd[data-field="Result"]', { hasText: '42' }).waitFor({ timeout: WAIT });
@@ -90,7 +90,8 @@ describe('the dashboard page', { timeout: 180_000 }, () => {
     await page.locator('#flash', { hasText: `Revoked '${parked.id}'` }).waitFor({ timeout: WAIT });
     await page.screenshot({ path: join(shots, 'dashboard.png') });
     await taskRow(parked.id).locator('.badge.REVOKED').waitFor({ timeout: 2 * WAIT });
-    expect(await page.locator('#task-detail dd[data-field="State"]').textContent()).toBe('REVOKED');
+    // The open detail refreshes on its own poll, after the row's.
+    await page.locator('#task-detail dd[data-field="State"]', { hasText: 'REVOKED' }).waitFor({ timeout: WAIT });
     const png = readFileSync(join(shots, 'dashboard.png'));
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     if (process.env.CELERIAC_UPDATE_SCREENSHOTS === '1') copyFileSync(join(shots, 'dashboard.png'), join(repoRoot, 'docs/dashboard.png'));

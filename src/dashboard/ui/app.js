@@ -8,9 +8,12 @@ import htm from 'htm';
 const html = htm.bind(h);
 const POLL_MS = 1000;
 
+/** The token this page was served with: its API calls carry it, so they work where the API is closed to scripts. */
+const PAGE_TOKEN = document.querySelector('meta[name="celeriac-page-token"]')?.content ?? '';
+
 /** Call the API; the header tells the dashboard the call comes from its own page. */
 async function api(path, { method = 'GET', body, form } = {}) {
-  const headers = { 'X-Celeriac-Dashboard': '1' };
+  const headers = { 'X-Celeriac-Dashboard': PAGE_TOKEN };
   let payload;
   if (form) {
     headers['Content-Type'] = 'application/x-www-form-urlencoded';

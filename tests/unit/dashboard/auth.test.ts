@@ -2,6 +2,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { inspect } from 'node:util';
 import { Auth, PAGE_HEADER } from '../../../src/dashboard/auth.js';
 import { ImproperlyConfigured } from '../../../src/errors.js';
 
@@ -32,7 +33,11 @@ describe('Auth', () => {
     expect(closed.enabled).toBe(false);
     expect(closed.check(req(), false)).toBe('ok');
     expect(closed.check(req(), true)).toBe('api-closed');
-    expect(closed.check(req({ [PAGE_HEADER]: '1' }), true)).toBe('ok');
+    // Only with the token the page was served with: a script sending the header without it stays out.
+    expect(closed.check(req({ [PAGE_HEADER]: closed.pageToken }), true)).toBe('ok');
+    expect(closed.check(req({ [PAGE_HEADER]: '1' }), true)).toBe('api-closed');
+    expect(closed.check(req({ [PAGE_HEADER]: new Auth().pageToken }), true)).toBe('api-closed');
+    expect(inspect(closed)).not.toContain(closed.pageToken);
     expect(new Auth({ unauthenticatedApi: true }).check(req(), true)).toBe('ok');
   });
 
