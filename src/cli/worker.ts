@@ -133,10 +133,8 @@ export async function runWorker(app: Celery, given: WorkerFlags, appModule?: str
     await beat.start();
     app.signals.connect('worker_shutdown', () => beat.stop());
   }
-  let exitCode = 0;
-  const uninstall = installShutdownSignals(worker, (code) => {
-    exitCode = code;
-  });
+  // The exit code is read once the worker is done (a cold shutdown: 1), so no later callback can lower it.
+  const signals = installShutdownSignals(worker, () => undefined);
   const unwatch = startedByNpm()
     ? whenOrphaned((pid) => {
       worker.logger.warn(`The parent process (pid ${pid}, npm's shell) exited: warm shutdown, as on SIGTERM.`);
@@ -146,8 +144,8 @@ export async function runWorker(app: Celery, given: WorkerFlags, appModule?: str
   await worker.start();
   await worker.done;
   unwatch();
-  uninstall();
-  return exitCode;
+  signals.uninstall();
+  return signals.exitCode;
 }
 
 /**

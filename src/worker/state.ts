@@ -39,6 +39,11 @@ export class WorkerState {
   readonly total = new Map<string, number>();
   processed = 0;
   readonly startedAt = Date.now();
+  /**
+   * Called with how many revoked ids, not yet expired, were just forgotten because the list holds 50,000 already
+   * (Celery's REVOKES_MAX): a task with such an id runs if it arrives now. The worker logs it.
+   */
+  onRevokedOverflow: ((forgotten: number, max: number) => void) | null = null;
 
   /** Remember a revoked id (at `at`, epoch ms; default now). */
   revoke(id: string, at = Date.now()): void {
@@ -100,10 +105,13 @@ export class WorkerState {
 
   private purgeRevoked(): void {
     const oldest = Date.now() - REVOKE_EXPIRES_MS;
+    let forgotten = 0;
     for (const [id, at] of this.revoked) {
       if (this.revoked.size <= MAX_REVOKED && at >= oldest) break;
+      if (at >= oldest) forgotten++;
       this.revoked.delete(id);
     }
+    if (forgotten > 0) this.onRevokedOverflow?.(forgotten, MAX_REVOKED);
   }
 }
 

@@ -107,6 +107,7 @@ export class Worker {
   constructor(readonly app: WorkerApp, readonly options: WorkerOptions = {}) {
     this.hostname = expandNodeName(options.hostname ?? 'celery@%h', osHostname());
     this.logger = app.log.setup({ level: options.loglevel ?? 'WARNING', file: options.logfile ?? null });
+    this.state.onRevokedOverflow = revokedOverflowLog(this.logger);
   }
 
   /** The running pool's figures (kind, size, active, children); undefined before start. */
@@ -430,4 +431,17 @@ function signalNumber(signal: string | number | undefined): number {
 /** Task ids for a log line: at most 100 named, then how many more. */
 function listIds(ids: readonly string[]): string {
   return ids.length <= 100 ? ids.join(', ') : `${ids.slice(0, 100).join(', ')} and ${ids.length - 100} more`;
+}
+
+/** A warning when revoked ids are forgotten because the list is full: at most one line per 10 s, with the count. */
+function revokedOverflowLog(logger: Logger): (forgotten: number, max: number) => void {
+  let lastAt = 0;
+  let pending = 0;
+  return (forgotten, max) => {
+    pending += forgotten;
+    if (Date.now() - lastAt < 10_000) return;
+    lastAt = Date.now();
+    logger.warn(`The revoked list is full (${max} ids): forgot ${pending} revoked task ids before they expired, oldest first. Tasks with those ids run if they arrive now. A flood of revoke commands? Revoke fewer ids, or by stamped headers.`);
+    pending = 0;
+  };
 }

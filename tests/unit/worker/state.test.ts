@@ -34,3 +34,22 @@ describe('parked ETA tasks', () => {
     expect(s.unpark('p')).toBe(false);
   });
 });
+
+describe('revoked list overflow (issue 19 item 7)', () => {
+  it('reports unexpired ids forgotten because the list holds 50,000 already; expired ones are not reported', () => {
+    const s = new WorkerState();
+    const reports: number[] = [];
+    s.onRevokedOverflow = (forgotten, max) => {
+      expect(max).toBe(50_000);
+      reports.push(forgotten);
+    };
+    s.revoke('expired', Date.now() - 4 * 3600 * 1000);
+    for (let i = 0; i < 50_000; i++) s.revoke(`flood-${i}`);
+    expect(reports).toEqual([]);
+    s.revoke('one-more');
+    s.revoke('and-another');
+    expect(reports).toEqual([1, 1]);
+    expect(s.revokedBy(msg('flood-0'))).toBeNull();
+    expect(s.revokedBy(msg('and-another'))).toBe('id');
+  });
+});
