@@ -110,6 +110,20 @@ export class Worker {
     this.state.onRevokedOverflow = revokedOverflowLog(this.logger);
   }
 
+  /**
+   * Time limits on the async pool cannot interrupt a task that keeps the event loop busy (CPU-bound work): say so
+   * at start, naming the tasks that have limits, and the pools that can enforce them.
+   */
+  private warnLimitsOnAsyncPool(): void {
+    const { settings } = this;
+    const limited = this.app.tasks.names().filter((name) => {
+      const o = this.app.tasks.get(name).options;
+      return (o.timeLimit ?? o.softTimeLimit ?? settings.task.timeLimit ?? settings.task.softTimeLimit) != null;
+    });
+    if (limited.length === 0) return;
+    this.logger.warn(`Time limits are set for ${limited.length} task(s) (${limited.slice(0, 5).join(', ')}${limited.length > 5 ? ', …' : ''}) on the async pool: a task that keeps the event loop busy (CPU-bound work) cannot be stopped there. Use -P prefork or -P threads to enforce time limits on CPU-bound tasks.`);
+  }
+
   /** The running pool's figures (kind, size, active, children); undefined before start. */
   poolStats(): PoolStats | undefined {
     return this.pool?.stats();
@@ -157,6 +171,7 @@ export class Worker {
     const writer = new ResultWriter({ hostname: this.hostname, backend, apply, tasks: app.tasks, logger: this.logger }, policies, settings.resultExtended);
     this.pool = this.createPool({ hostname: this.hostname, send, apply, results: writer });
     await this.pool.start();
+    if (this.pool.kind === 'async') this.warnLimitsOnAsyncPool();
     if (!settings.disableRateLimits) {
       for (const name of app.tasks.names()) this.limiter.set(name, app.tasks.get(name).options.rateLimit ?? settings.task.rateLimit);
     }
