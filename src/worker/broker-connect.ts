@@ -29,7 +29,7 @@ export async function connectOnStartup<T>(open: () => Promise<T>, policy: Startu
     try {
       return await open();
     } catch (error) {
-      if (!(error instanceof OperationalError) || !isBrokerUnreachable(error)) throw error;
+      if (signal?.aborted || !(error instanceof OperationalError) || !isBrokerUnreachable(error)) throw error;
       const reason = error.message;
       if (!policy.retry) throw error;
       if (policy.maxRetries !== null && attempt >= policy.maxRetries) {

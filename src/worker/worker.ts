@@ -104,6 +104,9 @@ export class Worker {
   /** Resolves when the worker has stopped. */
   readonly done = new Promise<void>((r) => (this.resolveDone = r));
 
+  /** Aborted by stop(): ends a start() still waiting for the broker (broker_connection_retry_on_startup). */
+  private readonly starting = new AbortController();
+
   constructor(readonly app: WorkerApp, readonly options: WorkerOptions = {}) {
     this.hostname = expandNodeName(options.hostname ?? 'celery@%h', osHostname());
     this.logger = app.log.setup({ level: options.loglevel ?? 'WARNING', file: options.logfile ?? null });
@@ -152,7 +155,13 @@ export class Worker {
     const queues = this.queues();
     await app.signals.send('worker_init', { hostname: this.hostname });
     if (settings.stateDb) for (const id of loadRevoked(settings.stateDb)) this.state.revoke(id);
-    this.transport = await connectOnStartup(() => app.getTransport(), settings.startupRetry, redactUrl(app.brokerUrl()), (line) => this.logger.warn(line));
+    try {
+      this.transport = await connectOnStartup(() => app.getTransport(), settings.startupRetry, redactUrl(app.brokerUrl()), (line) => this.logger.warn(line), this.starting.signal);
+    } catch (error) {
+      // Stopped (SIGTERM) while still waiting for the broker: nothing was started, stop() finishes the shutdown.
+      if (this.starting.signal.aborted) return;
+      throw error;
+    }
     this.transport.on('disconnected', (e) => this.logger.warn(`consumer: Connection to broker lost (${(e as Error | undefined)?.message ?? 'unknown error'}). Trying to re-establish the connection…`));
     this.transport.on('connected', () => this.logger.info('consumer: Connected to the broker again; consuming.'));
     this.transport.on('error', (e) => this.logger.error(`consumer: ${(e as Error | undefined)?.message ?? String(e)}`));
@@ -334,6 +343,7 @@ export class Worker {
   /** Warm: finish running tasks, return the rest. Cold: return everything unfinished and stop now. Idempotent. */
   stop(mode: 'warm' | 'cold' = 'warm'): Promise<void> {
     if (this.stopped && mode === 'cold') this.consumer?.forceCold();
+    this.starting.abort();
     this.stopped ??= (async () => {
       this.logger.warn(`${mode === 'warm' ? 'Warm' : 'Cold'} shutdown (${this.hostname})`);
       await this.control?.stop().catch(() => undefined);

@@ -123,4 +123,19 @@ describe('broker_connection_retry_on_startup and broker_connection_max_retries',
       await server?.stop();
     }
   }, 90_000);
+
+  it('a worker still waiting for its broker stops on a warm shutdown (SIGTERM), without retrying further', async () => {
+    const logfile = join(mkdtempSync(join(tmpdir(), 'celeriac-retry-')), 'worker.log');
+    const app = new Celery('retry-startup-stop', { broker: `redis://127.0.0.1:${await freePort()}/0`, broker_connection_max_retries: null, ...FAST_FAIL });
+    const worker = new Worker(app, { banner: false, concurrency: 1, loglevel: 'WARNING', logfile });
+    const log = () => (existsSync(logfile) ? readFileSync(logfile, 'utf8') : '');
+    const started = worker.start();
+    await waitUntil(() => /Trying again in 2\.00 seconds/.test(log()), 30_000, 'the first retry warning');
+    await worker.stop('warm');
+    await started;
+    const attempts = (log().match(/Trying again/g) ?? []).length;
+    await pause(3_000);
+    expect((log().match(/Trying again/g) ?? []).length).toBe(attempts);
+    expect(log()).toMatch(/Warm shutdown/);
+  }, 60_000);
 });
