@@ -145,20 +145,22 @@ export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, t
   });
   // Errors surface through the commands that fail; without a listener ioredis would print them.
   client.on('error', scrubRedisError);
-  refWhilePending(client);
+  // A blocking take waits for as long as its consumer lives: the subscription holds the process (utils/loop-hold),
+  // so that socket never does (an rpc:// reply consumer must not keep a finished script alive).
+  refWhilePending(client, role !== 'blocking');
   censorWhenInspected(client.options);
   return censorWhenInspected(client);
 }
 
 /**
- * The socket holds the process only while a command waits for its reply (a blocking take included): an idle
- * connection lets a script that has nothing left to do exit, as a Python client does. Every command, pipelined
- * ones too, goes through sendCommand.
+ * The socket holds the process only while a command waits for its reply (never, when `holds` is false: blocking
+ * takes, whose consumer holds the process itself): an idle connection lets a script that has nothing left to do
+ * exit, as a Python client does. Every command, pipelined ones too, goes through sendCommand.
  */
-function refWhilePending(client: Redis): void {
+function refWhilePending(client: Redis, holds = true): void {
   let pending = 0;
   const sync = () => {
-    if (pending > 0) client.stream?.ref?.();
+    if (pending > 0 && holds) client.stream?.ref?.();
     else client.stream?.unref?.();
   };
   const settled = (error?: unknown) => {

@@ -61,9 +61,11 @@ describe("the seed's rpc example", () => {
     }
   });
 
-  it('a client script that sends a task and prints its result ends by itself, without app.close()', async () => {
+  it.each([['RabbitMQ', () => broker], ['Redis', () => inject('redisUrl').replace(/\/\d*$/, '/9')]])('a client script that sends a task and prints its result ends by itself, without app.close() (%s broker)', async (_name, brokerUrl) => {
+    const url = brokerUrl();
+    const redisWorker = url === broker ? undefined : spawn(process.execPath, [join(repoRoot, 'bin/celeriac.js'), 'worker', '-A', join(fixture, 'tasks.ts'), '-b', url, '-Q', queue, '-c', '1'], { cwd: fixture, stdio: 'ignore' });
     const client = spawn(process.execPath, ['--import', 'tsx', join(fixture, 'client.ts')], {
-      cwd: fixture, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CELERIAC_BROKER: broker, CELERIAC_QUEUE: queue },
+      cwd: fixture, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CELERIAC_BROKER: url, CELERIAC_QUEUE: queue },
     });
     let out = '';
     client.stdout!.on('data', (b: Buffer) => (out += b.toString()));
@@ -71,6 +73,7 @@ describe("the seed's rpc example", () => {
     const timer = setTimeout(() => client.kill('SIGKILL'), 40_000);
     const code = await new Promise((resolve) => client.once('exit', (c, signal) => resolve(signal ?? c)));
     clearTimeout(timer);
+    redisWorker?.kill('SIGTERM');
     expect({ code, out: out.trim() }).toEqual({ code: 0, out: '7' });
   }, 60_000);
 
