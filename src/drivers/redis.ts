@@ -202,7 +202,9 @@ export function isRedisConnectionError(error: unknown): boolean {
 export function redisFailure(error: unknown, displayUrl: string, doing: string): Error {
   if (CeleryError.is(error)) return error;
   scrubRedisError(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const raw = error instanceof Error ? error.message : String(error);
+  // ioredis's text for "never connected" names its own option; say what happened instead.
+  const message = /max retries per request limit/i.test(raw) ? `no connection could be made (${raw.match(/\(which is (\d+)\)/)?.[1] ?? 'several'} attempts)` : raw;
   let advice: string;
   if (/WRONGPASS|NOAUTH|invalid username-password|AUTH/i.test(message)) {
     advice = 'Authentication failed: check the user name and password in the URL.';
