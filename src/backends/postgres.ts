@@ -15,7 +15,7 @@
 import pg from 'pg';
 import { OperationalError, UnsupportedEncoding } from '../errors.js';
 import { redactUrl } from '../config/urls.js';
-import { pickleDumps } from '../protocol/pickle.js';
+import { pickleDumps } from '../protocol/pickle-writer.js';
 import type { ResultMeta } from '../protocol/result-meta.js';
 import { getSerializer } from '../protocol/serializers.js';
 import { READY_STATES } from '../states.js';

@@ -6,7 +6,8 @@
 // null]} that Python has no column for; Python ignores it.
 
 import { TimeoutError, UnsupportedEncoding } from '../errors.js';
-import { pickleDumps, pickleLoads } from '../protocol/pickle.js';
+import { pickleLoads } from '../protocol/pickle.js';
+import { pickleDumps } from '../protocol/pickle-writer.js';
 import type { ResultMeta, ResultTuple } from '../protocol/result-meta.js';
 import { acceptSet, decode, encode } from '../protocol/serializers.js';
 import { sqlDateTime } from '../drivers/sql-dialect.js';

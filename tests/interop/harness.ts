@@ -44,7 +44,7 @@ export interface Proc {
 }
 
 /** Wait for a spawned process to print `readyPattern`; killed if it never does. */
-export function watch(child: ChildProcess, readyPattern: RegExp, what: string, timeoutMs = 30_000): Promise<Proc> {
+export function watch(child: ChildProcess, readyPattern: RegExp, what: string, timeoutMs = 60_000): Promise<Proc> {
   let out = '';
   let exited = false;
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => {

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../../src/errors.js';
 import { checkExpansion } from '../../../src/protocol/expansion.js';
-import { pickleDumps, pickleLoads } from '../../../src/protocol/pickle.js';
+import { pickleLoads } from '../../../src/protocol/pickle.js';
+import { pickleDumps } from '../../../src/protocol/pickle-writer.js';
 import { picklePayload } from '../../fixtures/hostile/index.js';
 
 const fixture = (name: string) => picklePayload(name.replace(/\.pickle$/, ''));

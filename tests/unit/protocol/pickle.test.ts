@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { EncodeError, UnsupportedEncoding } from '../../../src/errors.js';
-import { pickleDumps, pickleLoads } from '../../../src/protocol/pickle.js';
+import { pickleLoads } from '../../../src/protocol/pickle.js';
+import { pickleDumps } from '../../../src/protocol/pickle-writer.js';
 
 // Bytes produced by CPython 3's pickle.dumps(value, protocol=N) (hard-coded so the test needs no Python).
 const hex = (h: string) => Buffer.from(h, 'hex');
