@@ -79,7 +79,8 @@ async function readBody(raw: IncomingMessage): Promise<Record<string, unknown>> 
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) return {};
   const type = String(raw.headers['content-type'] ?? '');
-  if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
+  // Flower reads a JSON body whatever its content type: `curl -d '{"args": [1, 2]}'` (sent as a form) works there.
+  if (type.includes('application/x-www-form-urlencoded') && !text.trimStart().startsWith('{')) return Object.fromEntries(new URLSearchParams(text));
   let doc: unknown;
   try {
     doc = JSON.parse(text);

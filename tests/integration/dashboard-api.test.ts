@@ -187,6 +187,8 @@ describe('tasks', () => {
   it('apply waits for the result; send-task sends any name; unknown tasks and options are refused', async () => {
     const applied = await api('POST', '/api/task/apply/dash.add', { args: [20, 22] });
     expect(applied.json).toMatchObject({ state: 'SUCCESS', result: 42, 'task-id': expect.any(String) });
+    // Flower's own example: curl -d '{"args": [1, 2]}' sends JSON labelled as a form; Flower reads it as JSON.
+    expect((await api('POST', '/api/task/apply/dash.add', '{"args": [1, 2]}')).json).toMatchObject({ state: 'SUCCESS', result: 3 });
     expect((await api('POST', '/api/task/async-apply/dash.nope', { args: [] })).status).toBe(404);
     expect((await api('POST', '/api/task/async-apply/dash.add', { args: 'x' })).status).toBe(400);
     expect((await api('POST', '/api/task/async-apply/dash.add', { args: [1, 1], frobnicate: true })).status).toBe(400);
