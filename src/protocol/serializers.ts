@@ -92,7 +92,7 @@ const yamlSerializer: Serializer = {
  */
 export function bytesToString(body: Uint8Array): string {
   const buffer = asBuffer(body);
-  if (!isUtf8(buffer)) throw new Error('the body is not valid UTF-8 (the sender must encode text as UTF-8)');
+  if (!isUtf8(buffer)) throw new DecodeError('the body is not valid UTF-8 (the sender must encode text as UTF-8)');
   return buffer.toString('utf8');
 }
 
