@@ -9,6 +9,7 @@ import { censorWhenInspected } from '../config/humanize.js';
 import { parseUrl, redactUrl, type ParsedUrl } from '../config/urls.js';
 import { CeleryError, ImproperlyConfigured, OperationalError } from '../errors.js';
 import { isNetworkError } from './network-errors.js';
+import { FirstConnect } from './redis-first-connect.js';
 
 /** Everything needed to open connections to one Redis server (or Sentinel-managed master). */
 export interface RedisConnectionConfig {
@@ -129,25 +130,38 @@ export type ConnectionRole = 'command' | 'blocking' | 'subscriber';
  * A new ioredis client for one role. Commands: auto-pipelined, queued while offline for up to
  * `maxRetriesPerRequest` reconnect attempts (about 10 s with the default 20), then rejected — never dropped
  * silently. Blocking: fails fast (2 attempts) so the consume loop reports the outage and backs off. Subscriber:
- * re-subscribes after a reconnect. All connect lazily, on first use.
+ * re-subscribes after a reconnect. All connect lazily, on first use; the first connection is bounded by the
+ * connect timeout (broker_connection_timeout), after which waiting commands fail and the client stops retrying
+ * until its next command.
  */
 export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, transportOptions: Readonly<Record<string, unknown>> = {}): Redis {
   const retries = transportOptions.max_retries_per_request;
+  const first = new FirstConnect(config.options.connectTimeout ?? 10_000);
   const client = new Redis({
     ...config.options,
     lazyConnect: true,
     enableAutoPipelining: role === 'command',
     maxRetriesPerRequest: role === 'blocking' ? 2 : retries === null ? null : Number(retries ?? 20),
     autoResubscribe: true,
-    retryStrategy: (times) => Math.min(times * 50, 2_000),
+    retryStrategy: (times) => first.retryDelay(times),
     // A replica promoted or a master moved (Sentinel): reconnect instead of failing every write.
     reconnectOnError: (error) => /^(READONLY|LOADING|MASTERDOWN)/.test(error.message),
   });
   // Errors surface through the commands that fail; without a listener ioredis would print them.
-  client.on('error', scrubRedisError);
+  client.on('error', (error) => {
+    scrubRedisError(error);
+    first.failed(error);
+  });
+  client.on('connecting', () => first.attempt());
+  client.on('ready', () => first.ready());
+  const disconnect = client.disconnect.bind(client);
+  client.disconnect = (reconnect?: boolean) => {
+    if (!reconnect) first.close();
+    disconnect(reconnect);
+  };
   // A blocking take waits for as long as its consumer lives: the subscription holds the process (utils/loop-hold),
   // so that socket never does (an rpc:// reply consumer must not keep a finished script alive).
-  refWhilePending(client, role !== 'blocking');
+  refWhilePending(client, first, role !== 'blocking');
   censorWhenInspected(client.options);
   return censorWhenInspected(client);
 }
@@ -157,7 +171,7 @@ export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, t
  * takes, whose consumer holds the process itself): an idle connection lets a script that has nothing left to do
  * exit, as a Python client does. Every command, pipelined ones too, goes through sendCommand.
  */
-function refWhilePending(client: Redis, holds = true): void {
+function refWhilePending(client: Redis, first: FirstConnect, holds: boolean): void {
   let pending = 0;
   const sync = () => {
     if (pending > 0 && holds) client.stream?.ref?.();
@@ -165,12 +179,18 @@ function refWhilePending(client: Redis, holds = true): void {
   };
   const settled = (error?: unknown) => {
     scrubRedisError(error);
+    first.explain(error);
     if (--pending === 0) sync();
   };
   // A reconnect brings a new socket, ref'd by default.
   client.on('connect', sync);
   const send = client.sendCommand.bind(client);
   client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+    // Given up on a first connection that never came: this command starts a new bounded attempt.
+    if (first.mayRestart && client.status === 'end') {
+      first.restart();
+      client.connect().catch(() => undefined);
+    }
     const reply = send(...args) as Promise<unknown>;
     if (pending++ === 0) sync();
     reply.then(settled, settled);

@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Celery } from '../../src/index.js';
 import { OperationalError } from '../../src/errors.js';
 import { openTransport } from '../../src/transports/index.js';
 import type { Delivery, OutgoingMessage, Transport } from '../../src/transports/transport.js';
@@ -119,4 +120,22 @@ describe('redis broker: server restart', () => {
     await pause(300);
     expect(received).toEqual(['accepted']);
   });
+
+  it('a first connection that never comes fails within broker_connection_timeout, and the next call connects once the server is up', async () => {
+    await server.halt();
+    const app = new Celery('first-connect', { broker: `redis://:${PASSWORD}@127.0.0.1:${server.port}/5`, broker_connection_timeout: 1 });
+    try {
+      const error = await app.sendTask('first.connect', [1]).then(() => null, (e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(OperationalError);
+      expect(error!.message).toMatch(/no connection could be made within 1 s \(\d+ attempts; last: connect ECONNREFUSED 127\.0\.0\.1:\d+\)/);
+      expect(error!.message).not.toContain(PASSWORD);
+      await server.start();
+      const sent = await app.sendTask('first.connect', [2], { queue: 'first-connect' });
+      expect(typeof sent.id).toBe('string');
+    } finally {
+      await server.start();
+      await app.close();
+    }
+  });
 });
+

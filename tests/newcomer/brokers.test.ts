@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { newcomerProjects, run, scratchDir, start, waitForFileText, type NewcomerProjects } from '../support/newcomer.js';
+import { freePort } from '../support/servers.js';
 
 let projects: NewcomerProjects;
 beforeAll(async () => {
@@ -65,4 +66,23 @@ describe.each([
       await worker.kill();
     }
   }, 120_000);
+});
+
+describe('a client whose Redis is not there', () => {
+  it('fails within broker_connection_timeout in celeriac words, and the script that caught it exits by itself', async () => {
+    const port = await freePort();
+    const script = `import { Celery } from 'celeriac';
+const app = new Celery('nobody', { broker: 'redis://127.0.0.1:${port}/0', broker_connection_timeout: 2 });
+try {
+  await app.sendTask('nobody.add', [1, 2]);
+} catch (error) {
+  console.log(String(error));
+}
+`;
+    const dir = scratchDir(projects.esm, { 'client.ts': script });
+    const client = await run('node', ['--import', 'tsx', 'client.ts'], { cwd: dir, timeoutMs: 30_000 });
+    expect(client.stdout).toMatch(/^OperationalError: Redis at redis:\/\/127\.0\.0\.1:\d+\/0 failed while .*: no connection could be made within 2 s \(\d+ attempts; last: connect ECONNREFUSED/);
+    expect(client.stdout).toMatch(/check that redis-server is running/);
+    expect(client.stdout).not.toMatch(/maxRetriesPerRequest|max retries per request/);
+  }, 60_000);
 });
