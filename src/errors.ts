@@ -61,6 +61,11 @@ export class DecodeError extends coded('DECODE_ERROR') {}
 export class EncodeError extends coded('ENCODE_ERROR') {}
 /** A message's content type is not in accept_content (kombu's ContentDisallowed). */
 export class ContentDisallowed extends coded('CONTENT_DISALLOWED', DecodeError) {}
+/**
+ * Message signing failed (Celery's SecurityError): a bad or missing signature, an unknown, expired or invalid
+ * certificate, or a key that cannot sign. A refused message like ContentDisallowed: never run, no result stored.
+ */
+export class SecurityError extends coded('SECURITY_ERROR', ContentDisallowed) {}
 /** Waiting for a result took longer than the timeout. */
 export class TimeoutError extends coded('TIMEOUT') {}
 /** The broker or backend could not be reached or dropped the connection. */

@@ -25,6 +25,7 @@ import { Signals } from './signals.js';
 import { Control } from '../control/client.js';
 import { resolveAnnotations, type AnnotationsSetting } from './routes.js';
 import { taskOptionsToCamel } from '../config/settings.js';
+import { setupSecurity, type SecurityOptions } from '../security/setup.js';
 
 /** The embedded default: a SQLite file in the working directory, so a newcomer needs no server. */
 export const DEFAULT_BROKER_URL = 'sqlite://celeriac.db';
@@ -156,6 +157,15 @@ export class Celery {
    */
   taskAnnotations(name: string): TaskOptions {
     return taskOptionsToCamel(resolveAnnotations(this.conf.get('task_annotations') as AnnotationsSetting, name)) as TaskOptions;
+  }
+
+  /**
+   * Message signing (Celery's app.setup_security): with task_serializer 'auth' and accept_content ['auth'] set,
+   * load security_key, security_certificate and security_cert_store (or `options`) and register the `auth`
+   * serializer, process-wide as in Celery. Throws ImproperlyConfigured or SecurityError (src/security/setup.ts).
+   */
+  setupSecurity(options: SecurityOptions = {}): void {
+    setupSecurity((n) => this.conf.get(n), options);
   }
 
   /** Remote control of workers (Celery's app.control): ping, inspect(), revoke, rateLimit, shutdown … */

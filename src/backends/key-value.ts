@@ -15,7 +15,7 @@ export const TASK_KEY_PREFIX = 'celery-task-meta-';
 export const GROUP_KEY_PREFIX = 'celery-taskset-meta-';
 /** Python's default result_expires (1 day), used for group and chord keys as Celery does. */
 const DEFAULT_EXPIRES_MS = 86_400_000;
-const anySerializer = acceptSet(['json', 'msgpack', 'yaml']);
+const anySerializer = acceptSet(['json', 'msgpack', 'yaml', 'auth']);
 
 /**
  * A ResultBackend over any KeyValueStore with Celery's key names and documents (Celery's KeyValueStoreBackend):

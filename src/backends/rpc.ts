@@ -22,7 +22,7 @@ const MAX_BUFFERED = 10_000;
 const MAX_TRACKED = 100_000;
 /** The reply queue is declared again at most this often (each declare also resets its x-expires idle timer). */
 const REDECLARE_MS = 60_000;
-const anySerializer = acceptSet(['json', 'msgpack', 'yaml']);
+const anySerializer = acceptSet(['json', 'msgpack', 'yaml', 'auth']);
 const STORES = 'redis://, db+postgresql://, db+sqlite://, cache+memcached:// or file://';
 
 /** A Set that forgets its oldest members past `limit`. */

@@ -13,7 +13,7 @@ import { acceptSet, decode, encode } from '../protocol/serializers.js';
 import { sqlDateTime } from '../drivers/sql-dialect.js';
 import type { ChordPart, MemberTuple } from './backend.js';
 
-const anySerializer = acceptSet(['json', 'msgpack', 'yaml']);
+const anySerializer = acceptSet(['json', 'msgpack', 'yaml', 'auth']);
 
 /** A celery_taskmeta row as both drivers return it. */
 export interface TaskRow {

@@ -69,7 +69,7 @@ export function encodeResultMeta(meta: ResultMeta, serializer: string): Uint8Arr
   return encode(meta, serializer).body;
 }
 
-const everyType = acceptSet(['json', 'msgpack', 'yaml']);
+const everyType = acceptSet(['json', 'msgpack', 'yaml', 'auth']);
 
 /** Decode a stored document written with `serializer`; tolerates missing keys as Python's reader does. */
 export function decodeResultMeta(bytes: Uint8Array, serializer: string, taskId?: string): ResultMeta {

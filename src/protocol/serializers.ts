@@ -4,7 +4,7 @@
 import { isUtf8 } from 'node:buffer';
 import yaml from 'js-yaml';
 import { Packr, type Options } from 'msgpackr';
-import { ContentDisallowed, DecodeError, EncodeError } from '../errors.js';
+import { ContentDisallowed, DecodeError, EncodeError, SecurityError } from '../errors.js';
 import { parseJson, reviveKombuTypes, stringifyJson } from './json.js';
 
 /**
@@ -123,6 +123,7 @@ export function serializerNames(): string[] {
 export function encode(value: unknown, serializerName: string): Encoded {
   const s = byName.get(serializerName) ?? byContentType.get(serializerName);
   if (!s) {
+    if (serializerName === 'auth') throw new DecodeError(AUTH_NOT_SET_UP);
     throw new DecodeError(`No serializer named '${serializerName}'. Use one of ${serializerNames().join(', ')}, or registerSerializer() a custom one.`);
   }
   let body: Uint8Array;
@@ -139,7 +140,11 @@ const contentTypeAliases: Record<string, string> = {
   msgpack: 'application/x-msgpack',
   yaml: 'application/x-yaml',
   pickle: PICKLE,
+  auth: 'application/data',
 };
+
+/** What using 'auth' says until message signing (src/security/) registers it in this process. */
+export const AUTH_NOT_SET_UP = "The 'auth' serializer (message signing) is not set up in this process: set security_key, security_certificate and security_cert_store, then call app.setupSecurity().";
 
 /** accept_content as given (names or content types) → the set of content types it allows. */
 export function acceptSet(accept: readonly string[]): ReadonlySet<string> {
@@ -154,6 +159,9 @@ export function refuseUnaccepted(contentType: string, accept: ReadonlySet<string
   const type = contentType || 'application/data';
   const at = where ? ` (${where})` : '';
   if (!accept.has(type)) {
+    if (accept.size === 1 && accept.has('application/data')) {
+      throw new ContentDisallowed(`Refusing an unsigned message of type ${type}${at}: only signed messages are accepted (accept_content = ['auth']). Send it from an app set up with setupSecurity().`);
+    }
     throw new ContentDisallowed(
       `Refusing to deserialize untrusted content of type ${type}${at}. ` +
         `Add it to accept_content only if every sender on this broker is trusted.`,
@@ -173,10 +181,11 @@ export function decode(encoded: { body: Uint8Array; contentType: string }, accep
   const type = refuseUnaccepted(encoded.contentType, accept, where);
   const at = where ? ` (${where})` : '';
   const s = byContentType.get(type);
-  if (!s) throw new DecodeError(`No serializer for content type ${type}${at}. registerSerializer() one, or send json.`);
+  if (!s) throw new DecodeError(type === 'application/data' ? `${AUTH_NOT_SET_UP} (a signed message${at})` : `No serializer for content type ${type}${at}. registerSerializer() one, or send json.`);
   try {
     return s.decode(encoded.body);
   } catch (cause) {
+    if (SecurityError.is(cause)) throw cause;
     throw new DecodeError(`Malformed ${s.name} body${at}: ${(cause as Error).message}`, { cause });
   }
 }

@@ -8,7 +8,9 @@ import { cpus } from 'node:os';
 import type { Config } from '../config/resolve.js';
 import type { Settings } from '../config/settings.js';
 import { ImproperlyConfigured } from '../errors.js';
-import { acceptSet } from '../protocol/serializers.js';
+import { AUTH_NOT_SET_UP, acceptSet } from '../protocol/serializers.js';
+import { AUTH_CONTENT_TYPE } from '../security/auth-serializer.js';
+import { signingIsSetUp } from '../security/setup.js';
 import type { ExecutableTask } from '../task/interfaces.js';
 
 /** `processes` is an alias of `prefork`. */
@@ -144,11 +146,13 @@ export function compileWorkerSettings(conf: Config, o: WorkerSettingsOverrides =
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ImproperlyConfigured(`Concurrency must be a whole number ≥ 1 (got ${concurrency}). Set -c / worker_concurrency.`);
   }
+  const accept = acceptSet(conf.get('accept_content') ?? ['json']);
+  if (accept.has(AUTH_CONTENT_TYPE) && !signingIsSetUp()) throw new ImproperlyConfigured(`accept_content names 'auth'. ${AUTH_NOT_SET_UP}`);
   return {
     pool,
     concurrency,
     prefetchMultiplier: o.prefetchMultiplier ?? conf.get('worker_prefetch_multiplier'),
-    accept: acceptSet(conf.get('accept_content') ?? ['json']),
+    accept,
     maxDecompressedBytes: conf.get('worker_max_decompressed_size'),
     loglevel: o.loglevel ?? null,
     logfile: o.logfile ?? null,

@@ -36,11 +36,11 @@ export const SECURITY = {
 
 /** Whether celeriac honours each SECURITY setting (see SettingStatus). */
 export const SECURITY_STATUS: StatusOf<typeof SECURITY> = {
-  security_key: planned('message signing (the auth serializer) is not built yet'),
-  security_key_password: planned('message signing (the auth serializer) is not built yet'),
-  security_certificate: planned('message signing (the auth serializer) is not built yet'),
-  security_cert_store: planned('message signing (the auth serializer) is not built yet'),
-  security_digest: planned('message signing (the auth serializer) is not built yet'),
+  security_key: APPLIED,
+  security_key_password: APPLIED,
+  security_certificate: APPLIED,
+  security_cert_store: APPLIED,
+  security_digest: APPLIED,
 };
 
 /** The periodic task scheduler (Celery's "Beat Settings"). */

@@ -193,12 +193,9 @@ const CONTENT_TYPES = ['application/json', 'application/x-msgpack', 'application
 const SERIALIZER_NAME = /^[\w.+/-]+$/;
 
 /** Custom names pass (the registry is checked when a message is sent); near misses of known ones do not. */
-/** Why 'auth' is refused: Celery's signing serializer is not built, and accepting it would fail only at send time. */
-const NO_SIGNING = 'Message signing (Celery\'s auth serializer, app.setup_security()) is not supported by celeriac yet: use json, and keep the broker private to trusted senders.';
 
 function serializerName(v: unknown, known: readonly string[]): Checked<string> {
   if (typeof v !== 'string' || !SERIALIZER_NAME.test(v)) return no();
-  if (v === 'auth') return no(NO_SIGNING);
   if (known.includes(v)) return ok(v);
   const near = nearest(v, known, 3);
   return near === undefined ? ok(v) : no(`Did you mean ${JSON.stringify(near)}?`);

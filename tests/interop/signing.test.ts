@@ -1,0 +1,127 @@
+// Message signing against real Python Celery 5.2 (celery.security on python3-cryptography), on a private Redis:
+// a Python client set up with setup_security() runs a task on a celeriac worker and reads its signed result; a
+// celeriac client's signed task runs on a Python worker; a celeriac worker that requires signatures refuses an
+// unsigned task and one signed by a certificate outside its store, with a log line, and keeps working.
+
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Celery } from '../../src/index.js';
+import { certDir, makeIdentity, makeStore, type TestIdentity } from '../support/certs.js';
+import { repoRoot } from '../support/shared.js';
+import { startRedis, type RedisServer } from '../support/servers.js';
+import { startCeleriacWorker, watch, type Proc } from './harness.js';
+
+const run = promisify(execFile);
+const PYTHON = '/usr/bin/python3';
+const PEER = join(repoRoot, 'tests/interop/py_signing.py');
+const APP = join(repoRoot, 'tests/fixtures/signing-app.ts');
+
+let redis: RedisServer;
+let ts: TestIdentity;
+let py: TestIdentity;
+let mallory: TestIdentity;
+let store: string;
+let malloryStore: string;
+
+const url = (db: number) => redis.url.replace(/\/0$/, `/${db}`);
+const peer = async (args: string[]) => {
+  const { stdout } = await run(PYTHON, [PEER, ...args], { timeout: 60_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+};
+const signingApp = (db: number, id: TestIdentity, trusted = store) => {
+  const app = new Celery('signing-client', {
+    broker: url(db), backend: url(db + 1), task_serializer: 'auth', result_serializer: 'auth', accept_content: ['auth'],
+    security_key: id.key, security_certificate: id.cert, security_cert_store: trusted,
+  } as never);
+  app.setupSecurity();
+  return app;
+};
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const dir = certDir();
+  ts = makeIdentity(dir, 'ts-node', { subject: '/C=FR/O=celeriac/CN=ts-node' });
+  py = makeIdentity(dir, 'py-node', { subject: '/C=DE/O=Python Celery/CN=py-node' });
+  mallory = makeIdentity(dir, 'mallory');
+  store = makeStore(dir, 'trusted', [ts.cert, py.cert]);
+  malloryStore = makeStore(dir, 'mallory-store', [mallory.cert, ts.cert, py.cert]);
+}, 60_000);
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('Python client (setup_security) → celeriac worker', () => {
+  let worker: Proc;
+  beforeAll(async () => {
+    worker = await startCeleriacWorker({ broker: url(0), backend: url(1) }, ['-n', 'ts@signing'], APP, { SIGNING_KEY: ts.key, SIGNING_CERT: ts.cert, SIGNING_STORE: store });
+  }, 90_000);
+  afterAll(async () => {
+    expect(await worker?.stop()).toBe(0);
+  });
+
+  it('runs the signed task, and Python verifies the signed result', async () => {
+    const out = await peer(['call', url(0), url(1), py.key, py.cert, store, 'signing.add', '[2, 3]']);
+    expect(out).toMatchObject({ state: 'SUCCESS', result: 5 });
+    expect(worker.output()).toMatch(new RegExp(`signing\\.add\\[${out.id}\\] succeeded`));
+  });
+
+  it('refuses an unsigned task with a clear log line, never runs it, and keeps working', async () => {
+    const { id } = await peer(['unsigned', url(0), url(1), 'signing.add', '[1, 1]']);
+    await waitFor(() => worker.output().includes(`${id}`));
+    expect(worker.output()).toMatch(new RegExp(`Rejected message for task signing\\.add\\[${id}\\].*Refusing an unsigned message of type application/json.*only signed messages are accepted`));
+    const app = signingApp(0, ts);
+    try {
+      expect(await app.AsyncResult(String(id)).state()).toBe('PENDING');
+      const r = await app.sendTask<number>('signing.add', [20, 22]);
+      expect(await r.get({ timeout: 30 })).toBe(42);
+    } finally {
+      await app.close();
+    }
+    expect(worker.output()).not.toMatch(new RegExp(`signing\\.add\\[${id}\\] succeeded`));
+  });
+
+  it('refuses a task signed by a certificate outside its store', async () => {
+    const app = signingApp(0, mallory, malloryStore);
+    try {
+      const r = await app.sendTask('signing.add', [6, 6]);
+      await waitFor(() => worker.output().includes(r.id));
+      expect(worker.output()).toMatch(new RegExp(`Rejected message for task signing\\.add\\[${r.id}\\].*Unknown certificate: 'US celeriac tests mallory \\d+' is not in security_cert_store`));
+      expect(await r.state()).toBe('PENDING');
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('celeriac client (setupSecurity) → Python worker', () => {
+  let worker: Proc;
+  beforeAll(async () => {
+    worker = await watch(spawn(PYTHON, [PEER, 'worker', url(2), url(3), py.key, py.cert, store], { stdio: ['ignore', 'pipe', 'pipe'] }), /ready\./, 'Python signing worker');
+  }, 90_000);
+  afterAll(async () => {
+    expect(await worker?.stop()).toBe(0);
+  });
+
+  it('runs the signed task, and celeriac verifies the signed result', async () => {
+    const app = signingApp(2, ts);
+    try {
+      const r = await app.sendTask<number>('signing.add', [40, 2]);
+      expect(await r.get({ timeout: 30 })).toBe(42);
+      // Python logs the success after storing the result.
+      await waitFor(() => new RegExp(`signing\\.add\\[${r.id}\\] succeeded`).test(worker.output()));
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('timed out waiting for the worker log');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
