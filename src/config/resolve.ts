@@ -54,6 +54,7 @@ export class Config {
   readonly #onUnapplied?: UnappliedListener;
   /** Names already reported to onUnapplied. */
   readonly #noticed = new Set<string>();
+  readonly #deprecated = new Set<string>();
 
   /**
    * @param preconf settings given to `new Celery(main, options)` by Celery name (the app maps broker → broker_url,
@@ -155,6 +156,14 @@ export class Config {
     return humanizeTable(this.table(options));
   }
 
+  /**
+   * The old (upper-case, Celery 3) names the settings were given under, sorted, or null when none was (Celery's
+   * conf.deprecated_settings, which `inspect conf` reports).
+   */
+  get deprecatedSettings(): string[] | null {
+    return this.#deprecated.size ? [...this.#deprecated].sort() : null;
+  }
+
   /** JSON.stringify(conf) gives the censored changes, never secrets. */
   toJSON(): Record<string, unknown> {
     return this.table();
@@ -172,6 +181,7 @@ export class Config {
 
   /** Report the rows of `layer` celeriac does not apply (once per name), and return the layer. */
   #notice(layer: Layer): Layer {
+    for (const old of OLD_NAMES_GIVEN.get(layer) ?? []) this.#deprecated.add(old);
     for (const key of layer.keys()) {
       if (!isSettingName(key) || this.#noticed.has(key)) continue;
       const { status } = SETTINGS[key];
@@ -261,9 +271,13 @@ function resolveKey(name: string, where: string): string {
 }
 
 /** Check a batch of key/value pairs; returns them under canonical names, or throws every problem at once. */
+/** The old setting names each checked layer was given under (read when a layer is noticed). */
+const OLD_NAMES_GIVEN = new WeakMap<Layer, string[]>();
+
 function check(entries: Iterable<[string, unknown]>, where: string): Layer {
   const out: Layer = new Map();
   const givenAs = new Map<string, string>();
+  const oldNames: string[] = [];
   const problems: Problem[] = [];
   for (const [key, value] of entries) {
     if (value === undefined) continue;
@@ -290,8 +304,10 @@ function check(entries: Iterable<[string, unknown]>, where: string): Layer {
     }
     givenAs.set(name, key);
     out.set(name, accepted);
+    if (key !== name && Object.hasOwn(OLD_NAMES, key)) oldNames.push(key);
   }
   if (problems.length > 0) throw fail(problems, where);
+  if (oldNames.length) OLD_NAMES_GIVEN.set(out, oldNames);
   return out;
 }
 

@@ -99,8 +99,11 @@ describe('inspect: celeriac replies have the Python worker\'s shape', { timeout:
     // What Flower's worker page reads from each queue.
     expect(queues[TS]).toEqual([expect.objectContaining({ name: 'ts-control', exclusive: false, durable: true, routing_key: 'ts-control', no_ack: false, alias: null, queue_arguments: null, binding_arguments: null, auto_delete: false })]);
     await compare('clock');
-    const conf = await celeryJson(urls, 'inspect', 'conf');
-    expect(conf[TS]).toMatchObject({ broker_url: urls.broker });
+    const conf = (await celeryJson(urls, 'inspect', 'conf')) as Record<string, Record<string, unknown>>;
+    expect(conf[TS]).toMatchObject({ broker_url: urls.broker, deprecated_settings: null, include: [expect.stringMatching(/tools/)] });
+    // The loader's two keys Python always reports are there, with the same shapes.
+    const loaderKeys = (reply: Record<string, unknown> | undefined) => shapeOf({ include: reply?.include, deprecated_settings: reply?.deprecated_settings }, []);
+    expect(loaderKeys(conf[TS])).toEqual(loaderKeys(conf[PY]));
     expect((await compare('report'))[TS]).toEqual({ ok: expect.stringMatching(/software -> celeriac:/) });
     expect((await compare('ping'))[TS]).toEqual({ ok: 'pong' });
     expect((await compare('memdump'))[TS]).toMatch(/- rss \(end\): [\d.]+[KMG]?B\./);

@@ -72,6 +72,9 @@ describe('old names', () => {
     expect(conf.enable_utc).toBe(false);
     expect(conf.get('worker_concurrency')).toBe(8);
     expect(conf.table()).toEqual({ enable_utc: false, timezone: 'Europe/London', worker_concurrency: 8 });
+    // What `inspect conf` reports as deprecated_settings: the old names a mapping used.
+    expect(conf.deprecatedSettings).toEqual(['CELERYD_CONCURRENCY', 'CELERY_ENABLE_UTC']);
+    expect(new Config({ timezone: 'UTC' }).deprecatedSettings).toBeNull();
   });
 
   it('refuses one setting given twice with different values, and allows it twice with the same', () => {
