@@ -59,12 +59,63 @@ export function openSqliteDatabase(
       }
       for (const sql of schema.indexes) conn.exec(sql);
     }).immediate();
+    nameFileInErrors(db, file);
     return db;
   } catch (cause) {
     db?.close();
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new OperationalError(`Cannot open the SQLite database ${file} (${redactUrl(url)}): ${message}. ${missingDirectoryHint(file, url) ?? 'Check that its directory exists and is writable.'}`, { cause, context: { url: redactUrl(url) } });
   }
+}
+
+/** What to do about SQLite failures a user can fix, by code (better-sqlite3's `code`). */
+const ADVICE: Readonly<Record<string, string>> = {
+  SQLITE_FULL: 'The disk holding it is full (or the database hit max_page_count): free space, then retry.',
+  SQLITE_READONLY: 'This process cannot write it: check the permissions of the file, its -wal/-shm files and its directory, and that the file system is not mounted read-only.',
+  SQLITE_CANTOPEN: 'Check that the file and its directory exist and are readable and writable by this process.',
+  SQLITE_CORRUPT: 'The file is damaged: restore it from a backup, or move it away to start with an empty database.',
+  SQLITE_NOTADB: 'The file is not a SQLite database: check the URL.',
+  SQLITE_IOERR: 'The disk reported an I/O error: check the file system and the kernel log.',
+};
+
+/**
+ * Make every error a statement, exec, pragma or transaction of `db` throws name the database file (SQLite's own
+ * text, "database or disk is full", names nothing), with what to do for the codes a user can fix. In place: the
+ * error keeps its class and code, so busy detection and callers' handling are unchanged.
+ */
+function nameFileInErrors(db: Database.Database, file: string): void {
+  const where = file === ':memory:' ? 'the in-memory SQLite database' : `the SQLite database ${resolve(file)}`;
+  const explain = (error: unknown) => {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (!(error instanceof Error) || typeof code !== 'string' || !code.startsWith('SQLITE_') || error.message.includes(where)) return;
+    // Extended codes (SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED) share their primary code's advice.
+    const advice = ADVICE[code] ?? ADVICE[code.split('_').slice(0, 2).join('_')] ?? '';
+    error.message = `${error.message.replace(/\.$/, '')} (${where}).${advice ? ` ${advice}` : ''}`;
+  };
+  const guard = <F extends (...args: never[]) => unknown>(fn: F, self: unknown): F =>
+    function guarded(...args: Parameters<F>) {
+      try {
+        return fn.apply(self, args);
+      } catch (error) {
+        explain(error);
+        throw error;
+      }
+    } as F;
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    const statement = prepare(sql);
+    statement.run = guard(statement.run, statement);
+    statement.get = guard(statement.get, statement);
+    statement.all = guard(statement.all, statement);
+    return statement;
+  }) as typeof db.prepare;
+  db.exec = guard(db.exec, db);
+  db.pragma = guard(db.pragma, db);
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((fn: (...args: never[]) => unknown) => {
+    const t = transaction(fn);
+    return Object.assign(guard(t, t), { default: guard(t.default, t), deferred: guard(t.deferred, t), immediate: guard(t.immediate, t), exclusive: guard(t.exclusive, t) });
+  }) as typeof db.transaction;
 }
 
 /** When the file's directory does not exist: say where it was looked for, and SQLAlchemy's slash rule. */
