@@ -65,6 +65,10 @@ export interface ExecuteInput {
   readonly host: ExecutionHost;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  /** Ends the run as TimeLimitExceeded (aborting `signal`) when its hard limit has passed; asked when the function returns. */
+  readonly overdue?: () => boolean;
+  /** Told how long (ms) the task function's synchronous run held the event loop (in-process pools only). */
+  readonly reportHeldLoop?: (call: ExecutedCall, ms: number) => void;
 }
 
 /** Execute a request end to end. Never rejects: every error becomes an outcome (storing errors are logged). */
@@ -79,7 +83,10 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
     if (task.app.signals.has('task_prerun')) await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs, request });
     await host.results.started(input);
     if (overridesHook(task, 'beforeStart')) await task.beforeStart(request.id, args, kwargs);
-    const result = await runInContext({ request, taskName: task.name, children }, () => task.invoke(request, args, kwargs, input.signal, logger), task.fn);
+    const invokedAt = input.reportHeldLoop ? performance.now() : 0;
+    const pending = runInContext({ request, taskName: task.name, children }, () => task.invoke(request, args, kwargs, input.signal, logger), task.fn);
+    input.reportHeldLoop?.(input, performance.now() - invokedAt);
+    const result = await pending;
     const runtimeMs = elapsed();
     if (abandoned(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs };
     try {
@@ -116,6 +123,7 @@ async function postrun(input: ExecuteInput, outcome: TaskOutcome): Promise<TaskO
 
 /** The worker already ended this run (hard time limit, terminate): whatever the abandoned task does later records nothing. */
 function abandoned(input: ExecuteInput): boolean {
+  input.overdue?.();
   const reason = input.signal?.aborted ? (input.signal.reason as unknown) : undefined;
   return reason instanceof TimeLimitExceeded || reason instanceof TaskRevokedError;
 }

@@ -278,7 +278,7 @@ export class Consumer {
       await request.reject(false).catch(() => undefined);
     } finally {
       this.state.active.delete(message.id);
-      this.state.finished(message.task);
+      this.state.finished(request);
       if (this.state.active.size === 0) for (const w of this.idleWaiters.splice(0)) w();
       this.pump();
     }

@@ -80,7 +80,8 @@ export class Request {
     }
     if (hard) timers.push(setLongTimeout(() => this.stopForTimeLimit(pool, hard), hard * 1000));
     try {
-      const outcome = await Promise.race([pool.run({ task: this.task, message: this.message, request: context }, this.abort.signal), stopped]);
+      const call = { task: this.task, message: this.message, request: context, ...(hard ? { overdue: () => this.overdue(pool, hard) } : {}) };
+      const outcome = await Promise.race([pool.run(call, this.abort.signal), stopped]);
       return this.stopped ?? outcome;
     } finally {
       for (const t of timers) t.cancel();
@@ -92,6 +93,13 @@ export class Request {
   terminate(pool: Pool, signum: number): void {
     const error = new TaskRevokedError(`Task ${this.id} was revoked (terminate).`, { context: { taskId: this.id } });
     this.stop(pool, error, { state: 'TERMINATED', signum, runtimeMs: this.runtimeMs() });
+  }
+
+  /** The hard limit has passed though its timer could not fire (the function held the event loop): stop now. */
+  private overdue(pool: Pool, seconds: number): boolean {
+    if (this.runtimeMs() < seconds * 1000) return false;
+    this.stopForTimeLimit(pool, seconds);
+    return true;
   }
 
   private stopForTimeLimit(pool: Pool, seconds: number): void {

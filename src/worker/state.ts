@@ -22,6 +22,7 @@ const MAX_STAMP_VALUES = 10_000;
 const MAX_STAMP_HEADERS = 1_000;
 // Parked ETA tasks remembered for inspect scheduled and for sending task-received once; oldest forgotten first.
 const MAX_PARKED = 100_000;
+const RECENT = 8;
 
 /** The worker's task sets (Celery's worker.state): active, reserved, scheduled and revoked ids, and counters. */
 export class WorkerState {
@@ -38,6 +39,11 @@ export class WorkerState {
   /** Finished tasks per name (inspect stats: total). */
   readonly total = new Map<string, number>();
   processed = 0;
+  // The last RECENT finished requests and when each ended (ms), a ring: a blocked event loop is noticed only after
+  // the task that blocked it has finished.
+  private readonly recent: Array<Request | undefined> = new Array(RECENT);
+  private readonly recentEnd = new Float64Array(RECENT);
+  private recentAt = 0;
   readonly startedAt = Date.now();
   /**
    * Called with how many revoked ids, not yet expired, were just forgotten because the list holds 50,000 already
@@ -98,9 +104,23 @@ export class WorkerState {
     return this.parked.delete(id);
   }
 
-  finished(name: string): void {
+  finished(request: Request): void {
+    const name = request.task.name;
     this.processed++;
     this.total.set(name, (this.total.get(name) ?? 0) + 1);
+    const slot = this.recentAt++ % RECENT;
+    this.recent[slot] = request;
+    this.recentEnd[slot] = Date.now();
+  }
+
+  /** The requests running now and those finished since `sinceMs` (epoch ms; the last few only), for blame. */
+  runningSince(sinceMs: number): Request[] {
+    const out = [...this.active.values()];
+    for (let i = 0; i < RECENT; i++) {
+      const request = this.recent[i];
+      if (request && this.recentEnd[i]! >= sinceMs && !out.includes(request)) out.push(request);
+    }
+    return out;
   }
 
   private purgeRevoked(): void {

@@ -10,6 +10,7 @@ import type { ExecutionHost } from '../task/execute.js';
 import type { QueueDeclaration, SettleLost, Transport } from '../transports/transport.js';
 import { expandNodeName } from '../utils/ids.js';
 import type { Logger } from '../utils/logger.js';
+import { LoopWatch } from './loop-watch.js';
 import { redirectStdouts } from '../utils/redirect-stdouts.js';
 import { renderBanner } from './banner.js';
 import { Consumer } from './consumer.js';
@@ -89,6 +90,7 @@ export class Worker {
   private consumer?: Consumer;
   private control?: ControlServer;
   private events?: WorkerEvents;
+  private loopWatch?: LoopWatch;
   private compiled?: WorkerSettings;
   private policies?: TaskPolicies;
   /** Run-time time limits (control command time_limit) set before start, applied to the policies at start. */
@@ -181,6 +183,7 @@ export class Worker {
     this.pool = this.createPool({ hostname: this.hostname, send, apply, results: writer });
     await this.pool.start();
     if (this.pool.kind === 'async') this.warnLimitsOnAsyncPool();
+    this.loopWatch?.start();
     if (!settings.disableRateLimits) {
       for (const name of app.tasks.names()) this.limiter.set(name, app.tasks.get(name).options.rateLimit ?? settings.task.rateLimit);
     }
@@ -269,7 +272,7 @@ export class Worker {
       clock: this.clock,
       version: VERSION,
       setting: (name) => app.conf.get(name),
-      configTable: (withDefaults) => app.conf.table({ withDefaults }),
+      configTable: (withDefaults) => this.configReply(withDefaults),
       taskNames: () => app.tasks.names(),
       task: (name) => (app.tasks.has(name) ? app.tasks.get(name) : undefined),
       brokerUrl: app.brokerUrl(),
@@ -330,6 +333,17 @@ export class Worker {
   }
 
   /** Persist revoked ids when --statedb is set; a failure is logged, never thrown (the revoke itself holds). */
+  /**
+   * Celery's `inspect conf` reply: the conf table plus the loader's `include` (the include setting and the app's
+   * module) and `deprecated_settings` (old names used, or null), which Python's worker always reports.
+   */
+  private configReply(withDefaults: boolean): Record<string, unknown> {
+    const app = this.app;
+    const include = [...((app.conf.get('include') as readonly string[] | null | undefined) ?? [])];
+    if (this.options.appModule && !include.includes(this.options.appModule)) include.push(this.options.appModule);
+    return { ...app.conf.table({ withDefaults }), deprecated_settings: app.conf.deprecatedSettings, include };
+  }
+
   private saveState(): void {
     const path = this.settings.stateDb;
     if (!path) return;
@@ -350,6 +364,7 @@ export class Worker {
       await this.consumer?.stop(mode, this.settings.shutdownTimeoutMs).catch((e) => this.logger.error(`shutdown: ${(e as Error).message}`));
       await this.events?.stop().catch(() => undefined);
       await this.pool?.stop(mode);
+      this.loopWatch?.stop();
       this.saveState();
       await this.app.signals.send('worker_shutdown', { hostname: this.hostname, mode });
       await this.app.close();
@@ -382,10 +397,14 @@ export class Worker {
   private createPool(host: ExecutionHost): Pool {
     const settings = this.settings;
     const kind = settings.pool;
-    if (kind === 'async' || kind === 'solo') return new AsyncPool(kind, settings.concurrency, this.app, host);
+    const inProcess = (kind: 'async' | 'solo') => {
+      this.loopWatch = new LoopWatch(this.logger, (since) => this.state.runningSince(since).map((r) => `${r.task.name}[${r.id}]`));
+      return new AsyncPool(kind, settings.concurrency, this.app, host, this.loopWatch);
+    };
+    if (kind === 'async' || kind === 'solo') return inProcess(kind);
     if (!this.options.appModule) {
       this.logger.warn(`The ${kind} pool needs the app's module for its children (-A module:app, or appModule when starting a Worker from code); using the async pool.`);
-      return new AsyncPool('async', settings.concurrency, this.app, host);
+      return inProcess('async');
     }
     const Kind = kind === 'threads' ? ThreadPool : PreforkPool;
     // The CLI's -b / --result-backend reach the children as overrides of their app module's own URLs.

@@ -1,8 +1,10 @@
 // The in-process pool: up to `size` tasks in flight on this event loop (I/O-bound tasks). `solo` is size 1.
-// A hard time limit cannot stop JavaScript running here: the task is reported failed and its promise abandoned.
+// A hard time limit cannot stop JavaScript running here: the task is reported failed and its promise abandoned; a
+// function that held the loop past its limit is failed with TimeLimitExceeded when it returns, not stored SUCCESS.
 
 import { UsageError } from '../../errors.js';
-import { executeTask, type ExecutionHost, type TaskOutcome } from '../../task/execute.js';
+import { executeTask, type ExecutedCall, type ExecutionHost, type TaskOutcome } from '../../task/execute.js';
+import { HELD_LOOP_ADVICE, HELD_LOOP_WARNING_MS, type LoopWatch } from '../loop-watch.js';
 import type { WorkerApp } from '../app.js';
 import type { Pool, PoolStats, TaskCall } from './pool.js';
 
@@ -15,6 +17,7 @@ export class AsyncPool implements Pool {
     private slots: number,
     private readonly app: WorkerApp,
     private readonly host: ExecutionHost,
+    private readonly loopWatch?: LoopWatch,
   ) {}
 
   /** Tasks in flight at once. */
@@ -30,6 +33,13 @@ export class AsyncPool implements Pool {
 
   async start(): Promise<void> {}
 
+  /** A task function that computed for a second or more without yielding is named in the log. */
+  private readonly reportHeldLoop = (call: ExecutedCall, ms: number): void => {
+    if (ms < HELD_LOOP_WARNING_MS) return;
+    this.app.log.logger.warn(`Task ${call.task.name}[${call.request.id}] held the event loop for ${(ms / 1000).toFixed(1)} s. ${HELD_LOOP_ADVICE}`);
+    this.loopWatch?.named();
+  };
+
   async run(call: TaskCall, signal: AbortSignal): Promise<TaskOutcome> {
     this.running++;
     try {
@@ -40,6 +50,8 @@ export class AsyncPool implements Pool {
         host: this.host,
         logger: this.app.log.taskLogger(call.task.name, call.request.id),
         signal,
+        overdue: call.overdue,
+        reportHeldLoop: this.reportHeldLoop,
       });
     } finally {
       this.running--;

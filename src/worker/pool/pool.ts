@@ -12,6 +12,11 @@ export interface TaskCall {
   readonly task: ExecutableTask;
   readonly message: TaskMessage;
   readonly request: Request;
+  /**
+   * Present when a hard time limit applies: ends the run as TimeLimitExceeded if the limit has passed (returns true).
+   * The async pool asks when the function returns, since its timer cannot fire while the function holds the loop.
+   */
+  readonly overdue?: () => boolean;
 }
 
 /**
