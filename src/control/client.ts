@@ -49,6 +49,8 @@ export class Control {
     const ttl = setting('control_queue_ttl');
     this.mailbox = new Mailbox(transport, oid, {
       namespace: (setting('control_exchange') as string | undefined) ?? undefined,
+      // As Celery's Mailbox: requests go out with task_serializer when it is 'auth' (signed), else as json.
+      serializer: setting('task_serializer') === 'auth' ? 'auth' : 'json',
       queue: {
         expires: expires === undefined ? DEFAULT_PIDBOX_QUEUE.expires : seconds(expires),
         messageTtl: ttl === undefined ? DEFAULT_PIDBOX_QUEUE.messageTtl : seconds(ttl),

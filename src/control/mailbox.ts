@@ -31,6 +31,8 @@ export interface MailboxOptions {
   /** control_exchange; default 'celery'. */
   readonly namespace?: string;
   readonly queue?: PidboxQueueSettings;
+  /** 'auth' signs every request (Celery's Mailbox serializes with task_serializer; celeriac signs or sends json). */
+  readonly serializer?: 'json' | 'auth';
 }
 
 interface Pending {
@@ -46,10 +48,12 @@ export class Mailbox {
   readonly clock = new LamportClock();
   readonly names: PidboxNames;
   private readonly queueSettings: PidboxQueueSettings;
+  private readonly serializer: 'json' | 'auth';
 
   constructor(private readonly transport: () => Promise<Transport>, private readonly oid: string, options: MailboxOptions = {}) {
     this.names = pidboxNames(options.namespace);
     this.queueSettings = options.queue ?? DEFAULT_PIDBOX_QUEUE;
+    this.serializer = options.serializer ?? 'json';
   }
 
   /** Broadcast and collect replies: a list of `{ "<hostname>": reply }`. */
@@ -99,6 +103,7 @@ export class Mailbox {
       },
       this.clock.forward(),
       Date.now() / 1000 + timeoutMs / 1000,
+      this.serializer,
     );
     return transport.publish(request, { exchange: this.names.exchange, routingKey: '' });
   }
@@ -117,7 +122,7 @@ export class Mailbox {
           entry.replies.push(reply);
           if (entry.limit !== undefined && entry.replies.length >= entry.limit) entry.done();
         } catch {
-          // A reply that is not JSON belongs to nobody we wait for.
+          // A reply that is not JSON, or whose signature does not verify, belongs to nobody we wait for.
         }
       }, { prefetch: 0, noAck: true });
     })();

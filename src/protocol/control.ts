@@ -3,8 +3,9 @@
 // declare. Pure data; the channel is control/mailbox.ts, the worker's side worker/control/.
 
 import { DecodeError } from '../errors.js';
-import { parseJson, stringifyJson } from './json.js';
+import { parseJson } from './json.js';
 import type { OutgoingMessage } from './message.js';
+import { acceptSet, decode, encode } from './serializers.js';
 
 /** Celery's default control_exchange: the namespace of every pidbox name. */
 export const CONTROL_NAMESPACE = 'celery';
@@ -91,28 +92,38 @@ export interface ControlRequest {
   reply_to: { exchange: string; routing_key: string } | null;
 }
 
-// Replies carry task arguments (inspect active/reserved): integers past 2^53 stay exact.
-const json = (value: unknown) => Buffer.from(stringifyJson(value), 'utf8');
+// Signed control messages are Celery's auth serializer over json (Celery's Mailbox uses task_serializer).
+const SIGNED = acceptSet(['auth']);
 
-/** A request envelope body + headers: `expires` is epoch seconds after which workers ignore it. */
-export function buildControlRequest(request: ControlRequest, clock: number, expiresAt: number): OutgoingMessage {
+/**
+ * A request envelope body + headers: `expires` is epoch seconds after which workers ignore it. `serializer` is
+ * 'json', or 'auth' to sign it (message signing set up). Integers past 2^53 stay exact either way.
+ */
+export function buildControlRequest(request: ControlRequest, clock: number, expiresAt: number, serializer: 'json' | 'auth' = 'json'): OutgoingMessage {
+  const { body, contentType, contentEncoding } = encode(request, serializer);
   return {
-    body: json(request),
-    contentType: 'application/json',
-    contentEncoding: 'utf-8',
+    body,
+    contentType,
+    contentEncoding,
     headers: { clock, expires: expiresAt },
     properties: { delivery_mode: 2 },
   };
 }
 
-/** Parse a request; throws DecodeError for anything but a JSON object with a method name, or a body too large. */
-export function parseControlRequest(message: { body: Uint8Array; contentType: string; headers: Record<string, unknown> }): { request: ControlRequest; expires: number | null; clock: number | null } {
-  if (message.contentType !== 'application/json') throw new DecodeError(`Control request with content type ${message.contentType}: only application/json is accepted on the control channel.`);
+/**
+ * Parse a request, JSON or signed (`application/data`, verified by the auth serializer: `signed` is then true);
+ * throws DecodeError for any other content type, a body too large or no method name, SecurityError for a bad
+ * signature or an untrusted signer.
+ */
+export function parseControlRequest(message: { body: Uint8Array; contentType: string; headers: Record<string, unknown> }): { request: ControlRequest; expires: number | null; clock: number | null; signed: boolean } {
+  const signed = message.contentType === 'application/data';
+  if (!signed && message.contentType !== 'application/json') throw new DecodeError(`Control request with content type ${message.contentType}: only application/json and signed (auth) requests are accepted on the control channel.`);
   if (message.body.byteLength > MAX_CONTROL_BODY_BYTES) throw new DecodeError(`Control request of ${message.body.byteLength} bytes is over the ${MAX_CONTROL_BODY_BYTES}-byte limit; it was dropped.`);
   let doc: Partial<ControlRequest> | null;
   try {
-    doc = parseJson(Buffer.from(message.body).toString('utf8')) as Partial<ControlRequest> | null;
+    doc = (signed ? decode(message, SIGNED, 'control request') : parseJson(Buffer.from(message.body).toString('utf8'))) as Partial<ControlRequest> | null;
   } catch (error) {
+    if (signed) throw error;
     throw new DecodeError(`Control request is not valid JSON (${(error as Error).message}).`);
   }
   if (typeof doc?.method !== 'string') throw new DecodeError('Control request without a method.');
@@ -130,23 +141,28 @@ export function parseControlRequest(message: { body: Uint8Array; contentType: st
     },
     expires: typeof message.headers.expires === 'number' ? message.headers.expires : null,
     clock: typeof message.headers.clock === 'number' ? message.headers.clock : null,
+    signed,
   };
 }
 
-/** A reply: `{ "<hostname>": <reply> }`, headers carry the request's ticket. */
-export function buildControlReply(hostname: string, reply: unknown, ticket: string, clock: number): OutgoingMessage {
+/** A reply: `{ "<hostname>": <reply> }`, headers carry the request's ticket; 'auth' signs it (for a signed request). */
+export function buildControlReply(hostname: string, reply: unknown, ticket: string, clock: number, serializer: 'json' | 'auth' = 'json'): OutgoingMessage {
+  const { body, contentType, contentEncoding } = encode({ [hostname]: reply ?? null }, serializer);
   return {
-    body: json({ [hostname]: reply ?? null }),
-    contentType: 'application/json',
-    contentEncoding: 'utf-8',
+    body,
+    contentType,
+    contentEncoding,
     headers: { ticket, clock },
     properties: { delivery_mode: 1 },
   };
 }
 
-/** Read one worker's reply: its body (`{ hostname: answer }`) and the `ticket` header it answers (null if none). */
-export function parseControlReply(message: { body: Uint8Array; headers: Record<string, unknown> }): { ticket: string | null; reply: Record<string, unknown> } {
-  const reply = parseJson(Buffer.from(message.body).toString('utf8')) as Record<string, unknown>;
+/**
+ * Read one worker's reply: its body (`{ hostname: answer }`) and the `ticket` header it answers (null if none).
+ * A signed reply (`application/data`) is verified first; throws on a bad signature or a body that is not JSON.
+ */
+export function parseControlReply(message: { body: Uint8Array; contentType?: string; headers: Record<string, unknown> }): { ticket: string | null; reply: Record<string, unknown> } {
+  const reply = (message.contentType === 'application/data' ? decode({ body: message.body, contentType: message.contentType }, SIGNED, 'control reply') : parseJson(Buffer.from(message.body).toString('utf8'))) as Record<string, unknown>;
   return { ticket: typeof message.headers.ticket === 'string' ? message.headers.ticket : null, reply };
 }
 

@@ -148,6 +148,7 @@ export function compileWorkerSettings(conf: Config, o: WorkerSettingsOverrides =
   }
   const accept = acceptSet(conf.get('accept_content') ?? ['json']);
   if (accept.has(AUTH_CONTENT_TYPE) && !signingIsSetUp()) throw new ImproperlyConfigured(`accept_content names 'auth'. ${AUTH_NOT_SET_UP}`);
+  if (conf.get('control_require_signed') && !signingIsSetUp()) throw new ImproperlyConfigured(`control_require_signed is on. ${AUTH_NOT_SET_UP}`);
   return {
     pool,
     concurrency,

@@ -1,7 +1,8 @@
 // Message signing against real Python Celery 5.2 (celery.security on python3-cryptography), on a private Redis:
 // a Python client set up with setup_security() runs a task on a celeriac worker and reads its signed result; a
 // celeriac client's signed task runs on a Python worker; a celeriac worker that requires signatures refuses an
-// unsigned task and one signed by a certificate outside its store, with a log line, and keeps working.
+// unsigned task and one signed by a certificate outside its store, with a log line, and keeps working. Remote
+// control is signed both ways too, and control_require_signed refuses an unsigned shutdown.
 
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -56,7 +57,7 @@ afterAll(async () => {
 describe('Python client (setup_security) → celeriac worker', () => {
   let worker: Proc;
   beforeAll(async () => {
-    worker = await startCeleriacWorker({ broker: url(0), backend: url(1) }, ['-n', 'ts@signing'], APP, { SIGNING_KEY: ts.key, SIGNING_CERT: ts.cert, SIGNING_STORE: store });
+    worker = await startCeleriacWorker({ broker: url(0), backend: url(1) }, ['-n', 'ts@signing'], APP, { SIGNING_KEY: ts.key, SIGNING_CERT: ts.cert, SIGNING_STORE: store, SIGNING_CONTROL: '1' });
   }, 90_000);
   afterAll(async () => {
     expect(await worker?.stop()).toBe(0);
@@ -81,6 +82,29 @@ describe('Python client (setup_security) → celeriac worker', () => {
       await app.close();
     }
     expect(worker.output()).not.toMatch(new RegExp(`signing\\.add\\[${id}\\] succeeded`));
+  });
+
+  it("answers Python's signed `inspect ping` with a signed reply", async () => {
+    expect(await peer(['inspect', url(0), url(1), py.key, py.cert, store])).toEqual({ 'ts@signing': { ok: 'pong' } });
+  });
+
+  it('with control_require_signed, drops an unsigned shutdown with a log line and keeps running', async () => {
+    const plain = new Celery('plain', { broker: url(0), backend: url(1) });
+    try {
+      await plain.control.shutdown();
+      await waitFor(() => worker.output().includes('Refused an unsigned control request shutdown'));
+      expect(worker.output()).toMatch(/Refused an unsigned control request shutdown: control_require_signed is on/);
+      expect(await plain.control.ping({ timeout: 1 })).toEqual({});
+    } finally {
+      await plain.close();
+    }
+    const app = signingApp(0, ts);
+    try {
+      expect(await app.control.ping({ timeout: 3 })).toEqual({ 'ts@signing': { ok: 'pong' } });
+    } finally {
+      await app.close();
+    }
+    expect(worker.alive()).toBe(true);
   });
 
   it('refuses a task signed by a certificate outside its store', async () => {
@@ -112,6 +136,15 @@ describe('celeriac client (setupSecurity) → Python worker', () => {
       expect(await r.get({ timeout: 30 })).toBe(42);
       // Python logs the success after storing the result.
       await waitFor(() => new RegExp(`signing\\.add\\[${r.id}\\] succeeded`).test(worker.output()));
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('signs its remote-control requests, which the Python worker (accepting only auth) answers, signed', async () => {
+    const app = signingApp(2, ts);
+    try {
+      expect(await app.control.ping({ timeout: 5 })).toEqual({ 'py@signing': { ok: 'pong' } });
     } finally {
       await app.close();
     }

@@ -137,6 +137,7 @@ export const CONTROL = {
   control_exchange: string('celery', 'Name prefix of the control exchanges (<name>.pidbox, <name>.reply.pidbox).', { old: ['CONTROL_EXCHANGE'] }),
   control_queue_durable: bool(false, 'Control exchange and queues survive a broker restart (not with exclusive).', { old: ['CONTROL_QUEUE_DURABLE'] }),
   control_queue_exclusive: bool(false, 'Control queues belong to one connection (not with durable).', { old: ['CONTROL_QUEUE_EXCLUSIVE'] }),
+  control_require_signed: bool(false, 'celeriac: the worker runs only remote-control commands signed by a certificate in security_cert_store (setupSecurity); unsigned ones are dropped with a log line.'),
 };
 
 /** Whether celeriac honours each CONTROL setting (see SettingStatus). */
@@ -146,4 +147,5 @@ export const CONTROL_STATUS: StatusOf<typeof CONTROL> = {
   control_exchange: APPLIED,
   control_queue_durable: planned('control queues are declared with fixed arguments'),
   control_queue_exclusive: planned('control queues are declared with fixed arguments'),
+  control_require_signed: APPLIED,
 };

@@ -52,8 +52,13 @@ export class ControlServer {
       this.host.logger.warn(`Dropped a control request: ${(error as Error).message}`);
       return;
     }
-    const { request, expires, clock } = parsed;
+    const { request, expires, clock, signed } = parsed;
     this.host.clock.adjust(clock);
+    if (!signed && this.host.setting('control_require_signed') === true) {
+      const replyTo = request.reply_to ? `, reply_to ${request.reply_to.exchange}/${request.reply_to.routing_key}` : '';
+      this.host.logger.warn(`Refused an unsigned control request ${request.method.slice(0, 100)}${replyTo}: control_require_signed is on, so only commands signed by a certificate in security_cert_store run.`);
+      return;
+    }
     if (request.matcher && request.matcher !== 'glob' && !request.destination?.length) {
       this.host.logger.warn(`Control request ${request.method} uses the '${request.matcher}' matcher; only glob patterns are supported, so this worker ignores it.`);
       return;
@@ -66,7 +71,7 @@ export class ControlServer {
     const reply = await this.dispatch(request);
     if (reply === NO_REPLY) return;
     if (this.host.logger.isLevelEnabled('debug')) this.host.logger.debug(`control: ${request.method} → ${JSON.stringify(reply)?.slice(0, 200)}`);
-    await this.reply(request, reply);
+    await this.reply(request, reply, signed ? 'auth' : 'json');
   }
 
   /** The handler's reply; an unknown command or a thrown error becomes `{ error: '…' }`, as kombu's Node replies. */
@@ -84,9 +89,10 @@ export class ControlServer {
     }
   }
 
-  private async reply(request: ControlRequest, reply: unknown): Promise<void> {
+  /** Answer on the requester's reply queue; a signed request gets a signed reply (a Celery client accepts only 'auth'). */
+  private async reply(request: ControlRequest, reply: unknown, serializer: 'json' | 'auth'): Promise<void> {
     if (!request.reply_to) return;
-    await this.transport.publish(buildControlReply(this.host.hostname, reply, request.ticket, this.host.clock.forward()), {
+    await this.transport.publish(buildControlReply(this.host.hostname, reply, request.ticket, this.host.clock.forward(), serializer), {
       exchange: request.reply_to.exchange,
       routingKey: request.reply_to.routing_key,
     });
