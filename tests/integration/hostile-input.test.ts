@@ -39,107 +39,94 @@ async function printed(proc: Proc, pattern: RegExp, timeoutMs = 30_000): Promise
   }
 }
 
-describe('hostile task messages on the async pool', () => {
-  let server: RedisServer;
-  let worker: Proc;
-  let client: Celery;
-  let redis: Redis;
+/** A worker of the hardening app on a private Redis, with a client and a raw connection; stopped after the block. */
+function hardeningWorker(workerArgs: string[], queue = 'celery') {
+  const ctx = {} as { server: RedisServer; worker: Proc; client: Celery; redis: Redis };
   beforeAll(async () => {
-    server = await startRedis();
-    const urls = { broker: server.url, backend: server.url.replace(/\/0$/, '/1') };
-    worker = await startCeleriacWorker(urls, ['-c', '1', '-n', 'hostile@hardening'], fixture);
-    client = new Celery('client', { broker: urls.broker, backend: urls.backend });
-    redis = new Redis(urls.broker);
+    ctx.server = await startRedis();
+    const urls = { broker: ctx.server.url, backend: ctx.server.url.replace(/\/0$/, '/1') };
+    ctx.worker = await startCeleriacWorker(urls, workerArgs, fixture);
+    ctx.client = new Celery('client', { broker: urls.broker, backend: urls.backend, task_default_queue: queue });
+    ctx.redis = new Redis(urls.broker);
   }, 60_000);
   afterAll(async () => {
-    redis?.disconnect();
-    await client?.close();
-    await worker?.stop('SIGKILL');
-    await server?.stop();
+    ctx.redis?.disconnect();
+    await ctx.client?.close();
+    await ctx.worker?.stop('SIGKILL');
+    await ctx.server?.stop();
   });
+  return ctx;
+}
 
-  const failure = async (id: string) => (await client.AsyncResult(id).get({ timeout: 30, propagate: false })) as RemoteTaskError;
+describe('hostile task messages on the async pool', () => {
+  const ctx = hardeningWorker(['-c', '1', '-n', 'hostile@hardening']);
+
+  const failure = async (id: string) => (await ctx.client.AsyncResult(id).get({ timeout: 30, propagate: false })) as RemoteTaskError;
 
   it('refuses zlib and brotli bombs after at most worker_max_decompressed_size bytes (FAILURE DecodeError)', async () => {
-    const pid = worker.child.pid!;
+    const pid = ctx.worker.child.pid!;
     const before = peakRssMiB(pid);
     const peaks: Record<string, number> = {};
     for (const [name, bomb, header] of [['zlib', zlibBomb(), 'application/x-gzip'], ['brotli', brotliBomb(), 'application/x-brotli']] as const) {
       const id = `${name}-bomb-${randomUUID()}`;
-      await redis.lpush('celery', envelope(bomb, { task: 'hardening.echo', id, compression: header }));
+      await ctx.redis.lpush('celery', envelope(bomb, { task: 'hardening.echo', id, compression: header }));
       const error = await failure(id);
       expect(error.excType).toBe('DecodeError');
       expect(error.message).toMatch(/expands past 67108864 bytes/);
       peaks[name] = peakRssMiB(pid);
     }
     console.log(`peak RSS of the worker: ${before} MiB at start, ${peaks.zlib} MiB after the 1 GiB zlib bomb, ${peaks.brotli} MiB after the 1 GiB brotli bomb`);
-    expect(worker.output()).toMatch(/Rejected message for task hardening\.echo\[zlib-bomb-.*expands past 67108864 bytes/);
+    expect(ctx.worker.output()).toMatch(/Rejected message for task hardening\.echo\[zlib-bomb-.*expands past 67108864 bytes/);
     // Bounded: a bomb costs at most the 64 MiB bound plus its own size, never the gigabyte it describes.
     expect(peaks.brotli! - before).toBeLessThan(400);
-    expect(await (await client.sendTask('hardening.echo', ['after the bombs'])).get({ timeout: 30 })).toBe('after the bombs');
+    expect(await (await ctx.client.sendTask('hardening.echo', ['after the bombs'])).get({ timeout: 30 })).toBe('after the bombs');
   }, 120_000);
 
   it('checks accept_content before decompressing: a pickled bomb is refused unread, nothing stored', async () => {
     const id = `pickled-bomb-${randomUUID()}`;
-    await redis.lpush('celery', envelope(zlibBomb(), { task: 'hardening.echo', id, compression: 'application/x-gzip' }, 'application/x-python-serialize'));
-    await printed(worker, new RegExp(`${id}.*untrusted content of type application/x-python-serialize`));
-    expect(await client.AsyncResult(id).state()).toBe('PENDING');
+    await ctx.redis.lpush('celery', envelope(zlibBomb(), { task: 'hardening.echo', id, compression: 'application/x-gzip' }, 'application/x-python-serialize'));
+    await printed(ctx.worker, new RegExp(`${id}.*untrusted content of type application/x-python-serialize`));
+    expect(await ctx.client.AsyncResult(id).state()).toBe('PENDING');
   }, 60_000);
 
   it('refuses a task id that is not a string (no result under "[object Object]")', async () => {
-    await redis.lpush('celery', envelope(Buffer.from('[[1], {}, {}]'), { task: 'hardening.echo', id: { a: 1 } }));
-    await printed(worker, /Rejected an unreadable message from queue celery: Task id \(queue celery\) must be a non-empty string; got \{"a":1\}/);
-    expect(await client.AsyncResult('[object Object]').state()).toBe('PENDING');
+    await ctx.redis.lpush('celery', envelope(Buffer.from('[[1], {}, {}]'), { task: 'hardening.echo', id: { a: 1 } }));
+    await printed(ctx.worker, /Rejected an unreadable message from queue celery: Task id \(queue celery\) must be a non-empty string; got \{"a":1\}/);
+    expect(await ctx.client.AsyncResult('[object Object]').state()).toBe('PENDING');
   }, 60_000);
 
   it('a 2 MB unregistered task name: FAILURE NotRegistered without a did-you-mean search or a 2 MB log line', async () => {
     const id = `long-name-${randomUUID()}`;
-    await redis.lpush('celery', envelope(Buffer.from('[[], {}, {}]'), { task: 'hardening.echp'.repeat(150_000), id }));
+    await ctx.redis.lpush('celery', envelope(Buffer.from('[[], {}, {}]'), { task: 'hardening.echp'.repeat(150_000), id }));
     const error = await failure(id);
     expect(error.excType).toBe('NotRegistered');
-    const line = worker.output().split('\n').find((l) => l.includes(`Received unregistered task`) && l.includes(id))!;
+    const line = ctx.worker.output().split('\n').find((l) => l.includes(`Received unregistered task`) && l.includes(id))!;
     expect(line).toMatch(/… \(2100000 characters\)/);
     expect(line.length).toBeLessThan(1000);
   }, 60_000);
 
   it('refuses a JSON body with invalid UTF-8 (FAILURE DecodeError), never runs it with U+FFFD', async () => {
     const id = `bad-utf8-${randomUUID()}`;
-    await redis.lpush('celery', envelope(invalidUtf8Body(), { task: 'hardening.echo', id }));
+    await ctx.redis.lpush('celery', envelope(invalidUtf8Body(), { task: 'hardening.echo', id }));
     const error = await failure(id);
     expect(error.excType).toBe('DecodeError');
     expect(error.message).toMatch(/not valid UTF-8/);
-    expect(await redis.llen('celery')).toBe(0);
-    expect(worker.alive()).toBe(true);
+    expect(await ctx.redis.llen('celery')).toBe(0);
+    expect(ctx.worker.alive()).toBe(true);
   }, 60_000);
 });
 
 describe.each(['threads', 'prefork'])('hostile task messages on the %s pool', (pool) => {
-  let server: RedisServer;
-  let worker: Proc;
-  let client: Celery;
-  let redis: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    const urls = { broker: server.url, backend: server.url.replace(/\/0$/, '/1') };
-    worker = await startCeleriacWorker(urls, ['-P', pool, '-c', '1', '-Q', pool, '-n', `${pool}@hardening`], fixture);
-    client = new Celery('client', { broker: urls.broker, backend: urls.backend, task_default_queue: pool });
-    redis = new Redis(urls.broker);
-  }, 60_000);
-  afterAll(async () => {
-    redis?.disconnect();
-    await client?.close();
-    await worker?.stop('SIGKILL');
-    await server?.stop();
-  });
+  const ctx = hardeningWorker(['-P', pool, '-c', '1', '-Q', pool, '-n', `${pool}@hardening`], pool);
 
   it('arguments nested 3,300 deep: FAILURE EncodeError at once, and the one slot runs the next task', async () => {
     const id = `deep-${randomUUID()}`;
-    await redis.lpush(pool, envelope(Buffer.from(`[[${deepJson(3300)}], {}, {}]`), { task: 'hardening.echo', id }, 'application/json', pool));
-    const error = (await client.AsyncResult(id).get({ timeout: 30, propagate: false })) as RemoteTaskError;
+    await ctx.redis.lpush(pool, envelope(Buffer.from(`[[${deepJson(3300)}], {}, {}]`), { task: 'hardening.echo', id }, 'application/json', pool));
+    const error = (await ctx.client.AsyncResult(id).get({ timeout: 30, propagate: false })) as RemoteTaskError;
     expect(error.excType).toBe('EncodeError');
     expect(error.message).toMatch(new RegExp(`cannot be passed to a ${pool} pool child: its arguments are nested too deeply`));
-    expect(worker.output()).toMatch(new RegExp(`hardening\\.echo\\[${id}\\] failed before it ran`));
-    expect(await (await client.sendTask('hardening.echo', ['next'])).get({ timeout: 30 })).toBe('next');
+    expect(ctx.worker.output()).toMatch(new RegExp(`hardening\\.echo\\[${id}\\] failed before it ran`));
+    expect(await (await ctx.client.sendTask('hardening.echo', ['next'])).get({ timeout: 30 })).toBe('next');
   }, 90_000);
 });
 
