@@ -15,6 +15,8 @@ const builtIn: Record<string, Loader> = {
   rediss: () => import('./redis.js'),
   'redis+socket': () => import('./redis.js'),
   sentinel: () => import('./redis.js'),
+  'redis+cluster': () => import('./redis.js'),
+  'rediss+cluster': () => import('./redis.js'),
   postgres: () => import('./postgres.js'),
   postgresql: () => import('./postgres.js'),
   file: () => import('./file.js'),
@@ -42,7 +44,7 @@ export function registerBackend(scheme: string, factory: BackendFactory): void {
 
 /** The result_backend schemes celeriac opens itself, for error messages. */
 function supportedSchemes(): string {
-  const own = ['redis://', 'rediss://', 'sentinel://', 'redis+socket://', 'db+postgresql://', 'db+sqlite://', 'cache+memcached://', 'rpc://', 'file://', 'memory://'];
+  const own = ['redis://', 'rediss://', 'sentinel://', 'redis+socket://', 'redis+cluster://', 'db+postgresql://', 'db+sqlite://', 'cache+memcached://', 'rpc://', 'file://', 'memory://'];
   return [...own, ...[...registered.keys()].map((s) => `${s}://`)].join(', ');
 }
 

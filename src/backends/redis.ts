@@ -2,7 +2,8 @@
 // MULTI SETEX + PUBLISH on a channel named like the key, so waiting clients are pushed, not polled. Key names and
 // documents live in key-value.ts; this file only talks to Redis.
 //
-// URL forms as the broker (redis://, rediss://, redis+socket://, sentinel:// with master_name); options are
+// URL forms as the broker (redis://, rediss://, redis+socket://, sentinel:// with master_name, redis+cluster://
+// host:port,host:port where every key and channel is used alone, so any slot will do); options are
 // result_backend_transport_options: global_keyprefix (prefixes keys and their channels), master_name,
 // sentinel_kwargs, socket_connect_timeout, max_retries_per_request, ssl (Celery's ssl_* keys).
 
@@ -84,6 +85,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   mget(keys: readonly string[]): Promise<(Uint8Array | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     return this.run(`reading ${keys.length} key(s)`, async () => {
+      // On a Redis Cluster the keys live in different slots: one GET each (auto-pipelined per node).
+      if (this.client.isCluster) return Promise.all(keys.map((k) => this.client.getBuffer(this.prefix + k)));
       const values: (Uint8Array | null)[] = [];
       for (const part of chunks(keys)) {
         for (const v of await this.client.mgetBuffer(...part.map((k) => this.prefix + k))) values.push(v);
@@ -126,7 +129,9 @@ export class RedisKeyValueStore implements KeyValueStore {
     const batches = [...this.pendingWrites];
     this.pendingWrites.clear();
     // In slices: a burst of results must not become one call with more arguments than the stack holds.
-    for (const [ttl, writes] of batches.flatMap(([ttl, all]) => chunks(all).map((part) => [ttl, part] as const))) {
+    // On a Redis Cluster each result key has its own slot, so one script call per result.
+    const size = this.client.isCluster ? 1 : undefined;
+    for (const [ttl, writes] of batches.flatMap(([ttl, all]) => chunks(all, size).map((part) => [ttl, part] as const))) {
       (this.client as Redis & StoreCommands)
         .celeriacStoreResults(writes.length, ...writes.map((w) => w.key), ttl, ...writes.map((w) => w.data))
         .then((flags) => writes.forEach((w, i) => w.resolve(flags[i] === 1)))

@@ -45,6 +45,7 @@ const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([\s\S]*)$/;
 const FAILOVER = /;(?=\s*[A-Za-z][A-Za-z0-9+.-]*:\/\/)/;
 const ALIASES: Readonly<Record<string, { base: string; tls?: boolean }>> = {
   rediss: { base: 'redis', tls: true },
+  'rediss+cluster': { base: 'redis+cluster', tls: true },
   socket: { base: 'redis+socket' },
   unix: { base: 'redis+socket' },
   pyamqp: { base: 'amqp' },
@@ -55,7 +56,7 @@ const ALIASES: Readonly<Record<string, { base: string; tls?: boolean }>> = {
 };
 // Schemes whose body is a file path, not host:port.
 const PATH_SCHEMES = new Set(['sqlite', 'redis+socket', 'file']);
-const REDIS_LIKE = new Set(['redis', 'sentinel']);
+const REDIS_LIKE = new Set(['redis', 'sentinel', 'redis+cluster']);
 const EXAMPLES: Readonly<Record<string, string>> = {
   redis: 'redis://:password@localhost:6379/0',
   sentinel: 'sentinel://localhost:26379;sentinel://other-host:26379',

@@ -10,6 +10,7 @@ import { parseUrl, redactUrl, type ParsedUrl } from '../config/urls.js';
 import { CeleryError, ImproperlyConfigured, OperationalError } from '../errors.js';
 import { isNetworkError } from './network-errors.js';
 import { FirstConnect } from './redis-first-connect.js';
+import { clusterNodes, openRedisCluster, type ClusterNode } from './redis-cluster.js';
 
 /** Everything needed to open connections to one Redis server (or Sentinel-managed master). */
 export interface RedisConnectionConfig {
@@ -17,8 +18,10 @@ export interface RedisConnectionConfig {
   readonly displayUrl: string;
   /** Database number (URL path, `?virtual_host=` for sockets; default 0). Fanout channels are prefixed with it. */
   readonly db: number;
-  /** ioredis options common to every connection of this config. */
+  /** ioredis options common to every connection of this config (per node, for a cluster). */
   readonly options: RedisOptions;
+  /** Seed nodes of a Redis Cluster (redis+cluster://); absent for one server or Sentinel. */
+  readonly cluster?: readonly ClusterNode[];
 }
 
 /** What redisConnectionConfig reads: the URL, the transport options and TLS settings of a broker or backend. */
@@ -41,10 +44,13 @@ export function redisConnectionConfig(input: RedisConnectionInput): RedisConnect
   const parsed = parseUrl(input.url, { setting });
   const displayUrl = redactUrl(input.url);
   const t = input.transportOptions ?? {};
-  if (parsed.base !== 'redis' && parsed.base !== 'redis+socket' && parsed.base !== 'sentinel') {
+  if (!['redis', 'redis+socket', 'sentinel', 'redis+cluster'].includes(parsed.base)) {
     throw new ImproperlyConfigured(`${setting} ${displayUrl} is not a Redis URL. Write it like redis://:password@localhost:6379/0.`, { context: { url: displayUrl, setting } });
   }
   const db = parsed.db ?? (t.db === undefined ? 0 : Number(t.db));
+  if (parsed.base === 'redis+cluster' && db !== 0) {
+    throw new ImproperlyConfigured(`${setting} ${displayUrl} names database ${db}, but a Redis Cluster has database 0 only. Drop the /${db}; keep apps apart with global_keyprefix.`, { context: { url: displayUrl, setting } });
+  }
   const username = parsed.username ?? stringOr(t.username);
   const password = parsed.password ?? stringOr(parsed.query.password) ?? stringOr(t.password);
   const seconds = (v: unknown) => (v === undefined || v === null || Number.isNaN(Number(v)) ? undefined : Number(v) * 1000);
@@ -57,7 +63,10 @@ export function redisConnectionConfig(input: RedisConnectionInput): RedisConnect
     ...(typeof t.client_name === 'string' ? { connectionName: t.client_name } : {}),
   };
 
-  if (parsed.base === 'redis+socket') {
+  let cluster: ClusterNode[] | undefined;
+  if (parsed.base === 'redis+cluster') {
+    cluster = clusterNodes(input.url, displayUrl, setting);
+  } else if (parsed.base === 'redis+socket') {
     options.path = parsed.path ?? undefined;
   } else if (parsed.base === 'sentinel') {
     const master = stringOr(t.master_name);
@@ -83,7 +92,7 @@ export function redisConnectionConfig(input: RedisConnectionInput): RedisConnect
     }
     options.tls = tls;
   }
-  return { displayUrl, db, options: censorWhenInspected(options) };
+  return { displayUrl, db, options: censorWhenInspected(options), ...(cluster ? { cluster } : {}) };
 }
 
 function stringOr(v: unknown): string | undefined {
@@ -132,9 +141,17 @@ export type ConnectionRole = 'command' | 'blocking' | 'subscriber';
  * silently. Blocking: fails fast (2 attempts) so the consume loop reports the outage and backs off. Subscriber:
  * re-subscribes after a reconnect. All connect lazily, on first use; the first connection is bounded by the
  * connect timeout (broker_connection_timeout), after which waiting commands fail and the client stops retrying
- * until its next command.
+ * until its next command. For a cluster config this is an ioredis
+ * Cluster (drivers/redis-cluster.ts), which answers the same commands; the keys of one command or script must then
+ * share a hash slot (`client.isCluster` tells).
  */
 export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, transportOptions: Readonly<Record<string, unknown>> = {}): Redis {
+  if (config.cluster) {
+    const cluster = openRedisCluster(config.cluster, config.options, role, transportOptions);
+    cluster.on('error', scrubRedisError);
+    censorWhenInspected(cluster.options);
+    return censorWhenInspected(cluster) as unknown as Redis;
+  }
   const retries = transportOptions.max_retries_per_request;
   const first = new FirstConnect(config.options.connectTimeout ?? 10_000);
   const client = new Redis({
@@ -211,8 +228,8 @@ export function isRedisConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (isNetworkError(error)) return true;
   const e = error as Error;
-  if (e.name === 'MaxRetriesPerRequestError') return true;
-  return /^(Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|READONLY|MASTERDOWN|All sentinels are unreachable)/i.test(e.message);
+  if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ClusterAllFailedError') return true;
+  return /^(Connection is closed|Stream isn't writeable|connect ETIMEDOUT|LOADING|READONLY|MASTERDOWN|All sentinels are unreachable|CLUSTERDOWN|TRYAGAIN|None of startup nodes|Failed to refresh slots cache)/i.test(e.message);
 }
 
 /**

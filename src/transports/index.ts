@@ -16,6 +16,8 @@ const builtIn: Record<string, Loader> = {
   rediss: () => import('./redis/index.js'),
   'redis+socket': () => import('./redis/index.js'),
   sentinel: () => import('./redis/index.js'),
+  'redis+cluster': () => import('./redis/index.js'),
+  'rediss+cluster': () => import('./redis/index.js'),
   amqp: () => import('./amqp/index.js'),
   amqps: () => import('./amqp/index.js'),
   pyamqp: () => import('./amqp/index.js'),
@@ -52,7 +54,7 @@ export async function openTransport(options: TransportOptions): Promise<Transpor
 export function isBrokerUnreachable(error: unknown): boolean {
   for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     const { name, message } = e as { name?: unknown; message?: unknown };
-    if (name === 'MaxRetriesPerRequestError' || /All sentinels are unreachable/.test(String(message))) return true;
+    if (name === 'MaxRetriesPerRequestError' || name === 'ClusterAllFailedError' || /All sentinels are unreachable|None of startup nodes/.test(String(message))) return true;
   }
   return isNetworkError(error);
 }

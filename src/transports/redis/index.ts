@@ -10,7 +10,8 @@
 // - delay: deferredDelivery (our `celeriac.deferred` set), so long ETAs are not redelivered by the sweep
 // URL forms: redis://[user:password@]host[:port][/db], rediss://…?ssl_cert_reqs=CERT_REQUIRED&ssl_ca_certs=…,
 // redis+socket:///path/redis.sock?virtual_host=0, sentinel://host:26379;sentinel://host2:26379 with
-// broker_transport_options master_name; redis://a;redis://b fails over (broker_failover_strategy). Transport options: visibility_timeout, queue_order_strategy
+// broker_transport_options master_name; redis://a;redis://b fails over (broker_failover_strategy);
+// redis+cluster://[:password@]host:port[,host:port…] (rediss+cluster:// for TLS) is a Redis Cluster (cluster-store.ts). Transport options: visibility_timeout, queue_order_strategy
 // (priority | round_robin | sorted), global_keyprefix, sep, priority_steps, polling_interval (re-check interval
 // when waiting on several lists), unacked_key/unacked_index_key/unacked_mutex_key/unacked_mutex_expire,
 // fanout_prefix, max_retries_per_request, socket_connect_timeout, sentinel_kwargs.
@@ -20,6 +21,7 @@ import { OperationalError } from '../../errors.js';
 import { createVirtualTransport } from '../virtual/transport.js';
 import { isRedisConnectionError, redisConnectionConfig } from '../../drivers/redis.js';
 import { RedisQueueStore } from './store.js';
+import { RedisClusterQueueStore } from './cluster-store.js';
 import { FailoverQueueStore } from '../virtual/failover.js';
 import { redactUrl, schemeOf, splitFailover } from '../../config/urls.js';
 import { failoverOrder } from '../../config/failover-strategy.js';
@@ -34,15 +36,13 @@ export const createTransport: TransportFactory = (options) => {
   const isRecoverable = (error: unknown) => isRedisConnectionError(error) || isRedisConnectionError((error as { cause?: unknown } | null)?.cause);
   const urls = splitFailover(options.url);
   const failover = urls.length > 1 && schemeOf(options.url) !== 'sentinel';
+  const cluster = /^rediss?\+cluster$/.test(schemeOf(options.url) ?? '');
   // With somewhere else to go, a command fails after one reconnect attempt instead of waiting out ~20 of them.
   const storeOptions = failover ? { max_retries_per_request: 1, ...transportOptions } : transportOptions;
-  const stores = (failover ? urls : [options.url]).map((url) => new RedisQueueStore(redisConnectionConfig({
-    url,
-    transportOptions: storeOptions,
-    ssl: options.ssl,
-    connectTimeoutMs: options.connectTimeoutMs,
-    setting: 'broker_url',
-  }), storeOptions));
+  const stores = (failover ? urls : [options.url]).map((url) => {
+    const config = redisConnectionConfig({ url, transportOptions: storeOptions, ssl: options.ssl, connectTimeoutMs: options.connectTimeoutMs, setting: 'broker_url' });
+    return cluster ? new RedisClusterQueueStore(config, storeOptions) : new RedisQueueStore(config, storeOptions);
+  });
   let emit: ((event: TransportEvent, arg?: unknown) => void) | undefined;
   const onSwitch = (from: number, to: number, error: unknown) => emit?.('disconnected', new OperationalError(
     `The broker at ${redactUrl(urls[from]!)} is unreachable (${(error as Error)?.message ?? String(error)}); failing over to ${redactUrl(urls[to]!)}`, { cause: error }));

@@ -71,6 +71,12 @@ type CommandClient = Redis & ScriptCommands;
 
 interface ListPlan { readonly lists: string[]; readonly names: string[] }
 
+/** Connections a composing store (cluster-store.ts) shares between its stores: it opens and closes them. */
+export interface SharedRedisConnections {
+  readonly command: Redis;
+  readonly subscriber: RedisSubscriber;
+}
+
 /**
  * A QueueStore with kombu's Redis key layout (see the file header); one command connection, blocking
  * connections for takes, one shared subscriber for fanout.
@@ -95,11 +101,11 @@ export class RedisQueueStore implements QueueStore {
   private readonly s: RedisStoreSettings;
   private readonly displayUrl: string;
 
-  constructor(private readonly config: RedisConnectionConfig, private readonly transportOptions: Readonly<Record<string, unknown>> = {}) {
+  constructor(private readonly config: RedisConnectionConfig, private readonly transportOptions: Readonly<Record<string, unknown>> = {}, private readonly shared?: SharedRedisConnections) {
     this.s = storeSettings(transportOptions);
     this.displayUrl = config.displayUrl;
-    this.subscriber = new RedisSubscriber(() => openRedis(config, 'subscriber', transportOptions));
-    const client = openRedis(config, 'command', transportOptions);
+    this.subscriber = shared?.subscriber ?? new RedisSubscriber(() => openRedis(config, 'subscriber', transportOptions));
+    const client = shared?.command ?? openRedis(config, 'command', transportOptions);
     client.defineCommand('celeriacTake', { lua: TAKE });
     client.defineCommand('celeriacRestore', { lua: RESTORE });
     client.defineCommand('celeriacRestoreExpired', { lua: RESTORE_EXPIRED });
@@ -456,7 +462,7 @@ export class RedisQueueStore implements QueueStore {
     for (const conn of this.blocking) conn.disconnect(false);
     this.blocking.clear();
     this.idle.length = 0;
-    await Promise.all([closeRedis(this.client), this.subscriber.close()]);
+    if (!this.shared) await Promise.all([closeRedis(this.client), this.subscriber.close()]);
   }
 }
 
