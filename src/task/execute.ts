@@ -8,6 +8,7 @@ import { tracebackOf } from '../protocol/exceptions.js';
 import type { SignatureDict, TaskMessage } from '../protocol/task-message.js';
 import { FAILURE, RETRY, SUCCESS } from '../states.js';
 import type { Logger } from '../utils/logger.js';
+import type { AbortView } from '../utils/run-abort.js';
 import { runInContext, type Request } from './context.js';
 import type { ExecutableTask, RetryOptions } from './interfaces.js';
 import { overridesHook, type HookName } from './hooks.js';
@@ -57,15 +58,15 @@ export type TaskOutcome =
   | { readonly state: 'IGNORED'; readonly runtimeMs: number }
   | { readonly state: 'REJECTED'; readonly requeue: boolean; readonly reason: unknown; readonly runtimeMs: number };
 
-/** One execution: the task, its message and request, where outcomes go, its logger and the abort signal (revoke, soft limit). */
+/** One execution: the task, its message and request, where outcomes go, its logger and its abort (revoke, time limits). */
 export interface ExecuteInput {
   readonly task: ExecutableTask;
   readonly message: TaskMessage;
   readonly request: Request;
   readonly host: ExecutionHost;
   readonly logger: Logger;
-  readonly signal?: AbortSignal;
-  /** Ends the run as TimeLimitExceeded (aborting `signal`) when its hard limit has passed; asked when the function returns. */
+  readonly abort?: AbortView;
+  /** Ends the run as TimeLimitExceeded (aborting `abort`) when its hard limit has passed; asked when the function returns. */
   readonly overdue?: () => boolean;
   /** Told how long (ms) the task function's synchronous run held the event loop (in-process pools only). */
   readonly reportHeldLoop?: (call: ExecutedCall, ms: number) => void;
@@ -84,11 +85,11 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
     await host.results.started(input);
     if (overridesHook(task, 'beforeStart')) await task.beforeStart(request.id, args, kwargs);
     const invokedAt = input.reportHeldLoop ? performance.now() : 0;
-    const pending = runInContext({ request, taskName: task.name, children }, () => task.invoke(request, args, kwargs, input.signal, logger), task.fn);
+    const pending = runInContext({ request, taskName: task.name, children }, () => task.invoke(request, args, kwargs, input.abort, logger), task.fn);
     input.reportHeldLoop?.(input, performance.now() - invokedAt);
     const result = await pending;
     const runtimeMs = elapsed();
-    if (abandoned(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs };
+    if (abandoned(input)) return { state: FAILURE, error: input.abort!.reason, traceback: null, runtimeMs };
     try {
       await sendSuccessors(input, result, children);
       await host.results.succeeded(input, result, children);
@@ -101,7 +102,7 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
     await hook(logger, task, 'afterReturn', () => task.afterReturn(SUCCESS, result, request.id, args, kwargs, null));
     return await postrun(input, { state: SUCCESS, result, runtimeMs });
   } catch (thrown) {
-    if (abandoned(input)) return { state: FAILURE, error: input.signal!.reason, traceback: null, runtimeMs: elapsed() };
+    if (abandoned(input)) return { state: FAILURE, error: input.abort!.reason, traceback: null, runtimeMs: elapsed() };
     return postrun(input, await handleError(input, autoretry(task, request, thrown), children, elapsed));
   }
 }
@@ -124,7 +125,7 @@ async function postrun(input: ExecuteInput, outcome: TaskOutcome): Promise<TaskO
 /** The worker already ended this run (hard time limit, terminate): whatever the abandoned task does later records nothing. */
 function abandoned(input: ExecuteInput): boolean {
   input.overdue?.();
-  const reason = input.signal?.aborted ? (input.signal.reason as unknown) : undefined;
+  const reason = input.abort?.aborted ? input.abort.reason : undefined;
   return reason instanceof TimeLimitExceeded || reason instanceof TaskRevokedError;
 }
 

@@ -55,8 +55,11 @@ export interface ExecutableTask extends TaskHooks, CanvasTask {
   readonly app: TaskApp;
   readonly fn: TaskFunction;
   readonly options: Readonly<TaskOptions>;
-  /** Call the user's function for one request (bound tasks get the context first). */
-  invoke(request: Request, args: unknown[], kwargs: Record<string, unknown>, signal?: AbortSignal, logger?: Logger): unknown;
+  /**
+   * Call the user's function for one request (bound tasks get the context first, whose `signal` is `abort`'s, read
+   * only when the task reads it: an AbortController per call costs microseconds; a fresh one when absent).
+   */
+  invoke(request: Request, args: unknown[], kwargs: Record<string, unknown>, abort?: { readonly signal: AbortSignal }, logger?: Logger): unknown;
   /** Throw Retry for the running request (or the error when max retries is reached); autoretry_for uses it. */
   retry(options?: RetryOptions): never;
 }

@@ -127,7 +127,7 @@ export class Task<A extends unknown[] = any[], R = unknown> implements Executabl
    * Call the user's function for one request: bound tasks get the context first; non-empty kwargs are passed
    * as one trailing object argument (JavaScript has no keyword arguments).
    */
-  invoke(request: Request, args: unknown[], kwargs: Record<string, unknown>, signal?: AbortSignal, logger?: Logger): unknown {
+  invoke(request: Request, args: unknown[], kwargs: Record<string, unknown>, abort?: { readonly signal: AbortSignal }, logger?: Logger): unknown {
     const callArgs = Object.keys(kwargs).length > 0 ? [...args, kwargs] : args;
     if (callArgs.length > MAX_CALL_ARGS) {
       throw new InvalidTaskError(`Task ${this.name}[${request.id}] got ${args.length} positional arguments: a JavaScript function takes at most ${MAX_CALL_ARGS}. Send a long list as one argument (a list), not as many arguments.`, { context: { taskId: request.id, taskName: this.name } });
@@ -135,7 +135,7 @@ export class Task<A extends unknown[] = any[], R = unknown> implements Executabl
     if (!this.options.bind) return this.fn(...callArgs);
     const ctx = Object.create(this, {
       request: { value: request, enumerable: true },
-      signal: { value: signal ?? new AbortController().signal },
+      signal: { get: () => (abort ??= new AbortController()).signal },
       logger: { value: logger ?? this.app.log.taskLogger(this.name, request.id) },
     }) as BoundTask;
     return this.fn(ctx, ...callArgs);

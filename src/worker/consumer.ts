@@ -7,11 +7,12 @@ import { notRegistered } from '../app/registry.js';
 import { pyRepr } from '../protocol/repr.js';
 import { parseTaskMessage, type TaskMessage } from '../protocol/task-message.js';
 import type { Delivery, Subscription, Transport } from '../transports/transport.js';
-import type { Logger } from '../utils/logger.js';
+import { celeryLevelNumber, type Logger } from '../utils/logger.js';
 import { setLongTimeout, sleepLong, type LongTimer } from '../utils/long-timer.js';
 import type { Pool } from './pool/pool.js';
 import type { RateLimiter } from './rate-limit.js';
-import { Request, requestContext } from './request.js';
+import { Request } from './request.js';
+import { DeliveredRequest } from './request-context.js';
 import type { WorkerResults } from './results.js';
 import type { TaskPolicies, WorkerSettings } from './settings.js';
 import type { WorkerState } from './state.js';
@@ -177,7 +178,7 @@ export class Consumer {
 
   private contextOf(message: TaskMessage, delivery: Delivery) {
     const { settings, hostname } = this.options;
-    return requestContext(message, delivery, hostname, settings.loglevel, settings.logfile);
+    return new DeliveredRequest(message, delivery, hostname, celeryLevelNumber(settings.loglevel ?? 'WARNING'), settings.logfile);
   }
 
   /**
@@ -269,7 +270,6 @@ export class Consumer {
       if (!request.policy.acksLate) request.ack().catch((e) => this.logger.warn(`Task ${message.task}[${message.id}]: early ack failed (${(e as Error).message}); the broker may deliver it again.`));
       const { settings, hostname } = this.options;
       const context = request.context(hostname, settings.loglevel, settings.logfile);
-      context.signal = request.abort.signal;
       this.options.monitor?.started(message);
       const outcome = await request.run(this.pool, context);
       await this.results.finished(request, context, outcome);

@@ -10,7 +10,9 @@ import type { Request as TaskRequest } from '../task/context.js';
 import type { ExecutableTask } from '../task/interfaces.js';
 import type { Delivery } from '../transports/transport.js';
 import { celeryLevelNumber } from '../utils/logger.js';
-import type { Pool, PoolOutcome } from './pool/pool.js';
+import { RunAbort } from '../utils/run-abort.js';
+import type { Pool, PoolOutcome, TaskCall } from './pool/pool.js';
+import { DeliveredRequest } from './request-context.js';
 import type { TaskPolicy } from './settings.js';
 
 /** How a run ended when the worker, not the task, ended it. */
@@ -32,8 +34,8 @@ export class Request {
   acknowledged = false;
   /** Set when it was rejected (task-rejected is reported with it). */
   rejected: { readonly requeue: boolean } | null = null;
-  /** Aborting asks the running task to stop (soft time limit, revoke terminate). */
-  readonly abort = new AbortController();
+  /** Aborting asks the running task to stop (soft time limit, revoke terminate); its signal is built on first use. */
+  readonly abort = new RunAbort();
   /** Epoch ms of `expires`; null = never. */
   readonly expiresAt: number | null;
   /** Epoch ms of `eta`; null = run now. */
@@ -63,9 +65,9 @@ export class Request {
     return [this.message.timelimit[0] ?? this.policy.timeLimit, this.message.timelimit[1] ?? this.policy.softTimeLimit];
   }
 
-  /** The request context the task sees (Celery's task.request), built once. */
+  /** The request context the task sees (Celery's task.request, its `signal` this run's), built once. */
   context(hostname: string, loglevel: string | null, logfile: string | null): TaskRequest {
-    this.contextCache ??= requestContext(this.message, this.delivery, hostname, loglevel, logfile);
+    this.contextCache ??= new DeliveredRequest(this.message, this.delivery, hostname, celeryLevelNumber(loglevel ?? 'WARNING'), logfile, this.abort);
     return this.contextCache;
   }
 
@@ -73,15 +75,18 @@ export class Request {
   async run(pool: Pool, context: TaskRequest): Promise<RunOutcome> {
     this.startedAt = Date.now();
     const [hard, soft] = this.timeLimits;
-    const stopped = new Promise<StopOutcome>((resolve) => (this.onStop = resolve));
     const timers: LongTimer[] = [];
     if (soft) {
       timers.push(setLongTimeout(() => this.abort.abort(new SoftTimeLimitExceeded(`Soft time limit (${soft}s) exceeded for ${this.task.name}[${this.id}]`, { context: { taskId: this.id } })), soft * 1000));
     }
     if (hard) timers.push(setLongTimeout(() => this.stopForTimeLimit(pool, hard), hard * 1000));
     try {
-      const call = { task: this.task, message: this.message, request: context, ...(hard ? { overdue: () => this.overdue(pool, hard) } : {}) };
-      const outcome = await Promise.race([pool.run(call, this.abort.signal), stopped]);
+      const call: TaskCall = hard ? { task: this.task, message: this.message, request: context, overdue: () => this.overdue(pool, hard) } : { task: this.task, message: this.message, request: context };
+      // One promise settled by whichever comes first: the pool's outcome, or a stop by the worker (stop()).
+      const outcome = await new Promise<RunOutcome>((resolve, reject) => {
+        this.onStop = resolve;
+        pool.run(call, this.abort).then(resolve, reject);
+      });
       return this.stopped ?? outcome;
     } finally {
       for (const t of timers) t.cancel();
@@ -112,7 +117,7 @@ export class Request {
   private stop(pool: Pool, reason: Error, outcome: StopOutcome): void {
     if (this.stopped || !this.onStop) return;
     this.stopped = outcome;
-    if (!this.abort.signal.aborted) this.abort.abort(reason);
+    this.abort.abort(reason);
     pool.terminate?.(this.id, reason);
     this.onStop(outcome);
   }
@@ -182,50 +187,4 @@ export function wireTimeMs(message: TaskMessage, field: 'eta' | 'expires'): numb
   const parsed = parseWireTime(text, field, { taskId: message.id, taskName: message.task });
   if (parsed instanceof InvalidTaskError) throw parsed;
   return parsed.epochMs;
-}
-
-/** The request context (Celery's task.request) of a delivered message. */
-export function requestContext(message: TaskMessage, delivery: Delivery, hostname: string, loglevel: string | null, logfile: string | null): TaskRequest {
-  const info = delivery.message.deliveryInfo;
-  const errbacks = message.embed.errbacks;
-  return {
-    ...message.customHeaders,
-    id: message.id,
-    task: message.task,
-    args: message.args,
-    kwargs: message.kwargs,
-    group: message.group,
-    group_index: message.groupIndex,
-    chord: message.embed.chord,
-    chain: message.embed.chain,
-    retries: message.retries,
-    is_eager: false,
-    eta: message.eta,
-    expires: message.expires,
-    logfile,
-    loglevel: celeryLevelNumber(loglevel ?? 'WARNING'),
-    hostname,
-    delivery_info: {
-      exchange: info.exchange,
-      routing_key: info.routing_key,
-      priority: typeof delivery.message.properties.priority === 'number' ? delivery.message.properties.priority : 0,
-      redelivered: delivery.redelivered,
-    },
-    called_directly: false,
-    callbacks: message.embed.callbacks,
-    errbacks,
-    errback: errbacks,
-    utc: true,
-    headers: Object.keys(message.customHeaders).length ? message.customHeaders : null,
-    reply_to: message.replyTo,
-    correlation_id: message.correlationId,
-    root_id: message.rootId,
-    parent_id: message.parentId,
-    timelimit: message.timelimit,
-    origin: message.origin,
-    ignore_result: message.ignoreResult,
-    shadow: message.shadow,
-    stamped_headers: message.stampedHeaders ?? null,
-    stamps: message.stamps ?? {},
-  };
 }

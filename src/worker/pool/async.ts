@@ -5,6 +5,7 @@
 import { UsageError } from '../../errors.js';
 import { executeTask, type ExecutedCall, type ExecutionHost, type TaskOutcome } from '../../task/execute.js';
 import { HELD_LOOP_ADVICE, HELD_LOOP_WARNING_MS, type LoopWatch } from '../loop-watch.js';
+import type { RunAbort } from '../../utils/run-abort.js';
 import type { WorkerApp } from '../app.js';
 import type { Pool, PoolStats, TaskCall } from './pool.js';
 
@@ -40,7 +41,7 @@ export class AsyncPool implements Pool {
     this.loopWatch?.named();
   };
 
-  async run(call: TaskCall, signal: AbortSignal): Promise<TaskOutcome> {
+  async run(call: TaskCall, abort: RunAbort): Promise<TaskOutcome> {
     this.running++;
     try {
       return await executeTask({
@@ -49,7 +50,7 @@ export class AsyncPool implements Pool {
         request: call.request,
         host: this.host,
         logger: this.app.log.taskLogger(call.task.name, call.request.id),
-        signal,
+        abort,
         overdue: call.overdue,
         reportHeldLoop: this.reportHeldLoop,
       });

@@ -18,6 +18,7 @@ import { importModule, resolveModulePath } from '../../utils/import-module.js';
 import { ResultWriter } from '../results.js';
 import { compileTaskDefaults, TaskPolicies } from '../settings.js';
 import { redirectStdouts } from '../../utils/redirect-stdouts.js';
+import { RunAbort } from '../../utils/run-abort.js';
 import { errorFromWire, outcomeToWire, type ChildMessage, type InitMessage, type ParentMessage, type RunMessage } from './ipc.js';
 
 interface Channel {
@@ -72,7 +73,7 @@ class Child {
   private host?: ExecutionHost;
   private writer?: ResultWriter;
   private init?: InitMessage;
-  private readonly jobs = new Map<number, AbortController>();
+  private readonly jobs = new Map<number, RunAbort>();
 
   constructor(private readonly channel: Channel) {}
 
@@ -116,11 +117,11 @@ class Child {
   }
 
   private async run(m: RunMessage): Promise<void> {
-    const controller = new AbortController();
-    this.jobs.set(m.job, controller);
+    const abort = new RunAbort();
+    this.jobs.set(m.job, abort);
     let outcome: TaskOutcome;
     try {
-      outcome = await this.execute(m, controller.signal);
+      outcome = await this.execute(m, abort);
     } finally {
       this.jobs.delete(m.job);
     }
@@ -135,7 +136,7 @@ class Child {
     }
   }
 
-  private async execute(m: RunMessage, signal: AbortSignal): Promise<TaskOutcome> {
+  private async execute(m: RunMessage, abort: RunAbort): Promise<TaskOutcome> {
     const app = this.app!;
     const host = this.host!;
     if (!app.tasks.has(m.taskName)) {
@@ -146,8 +147,8 @@ class Child {
       return { state: FAILURE, error, traceback: tracebackOf(error), runtimeMs: 0 };
     }
     const task = app.tasks.get(m.taskName);
-    const request: Request = { ...m.request, signal };
-    return executeTask({ task, message: m.message, request, host, logger: app.log.taskLogger(m.taskName, request.id), signal });
+    const request: Request = { ...m.request, signal: abort.signal };
+    return executeTask({ task, message: m.message, request, host, logger: app.log.taskLogger(m.taskName, request.id), abort });
   }
 
   private memoryKiB(): number {

@@ -9,6 +9,7 @@ import { EncodeError, ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded,
 import { FAILURE } from '../../states.js';
 import type { Logger } from '../../utils/logger.js';
 import { setLongTimeout, type LongTimer } from '../../utils/long-timer.js';
+import type { RunAbort } from '../../utils/run-abort.js';
 import { autoscaleStep, type AutoscaleLimits } from './autoscale.js';
 import { errorToWire, outcomeFromWire, type ChildMessage, type ParentMessage } from './ipc.js';
 import type { Pool, PoolOutcome, TaskCall } from './pool.js';
@@ -113,7 +114,9 @@ export abstract class ChildPool implements Pool {
     }
   }
 
-  run(call: TaskCall, signal: AbortSignal): Promise<PoolOutcome> {
+  run(call: TaskCall, abort: RunAbort): Promise<PoolOutcome> {
+    // A child's task is told of an abort over IPC: the parent listens on the signal.
+    const signal = abort.signal;
     return new Promise<PoolOutcome>((resolve) => {
       const job: Job = {
         id: ++this.nextJob, call, signal, queuedAt: Date.now(), resolve, startedAt: null, slot: null, done: false,

@@ -6,6 +6,7 @@ import type { Request } from '../../task/context.js';
 import type { EncodeError, WorkerLostError } from '../../errors.js';
 import type { TaskOutcome } from '../../task/execute.js';
 import type { ExecutableTask } from '../../task/interfaces.js';
+import type { RunAbort } from '../../utils/run-abort.js';
 
 /** One task to run: the registered task, its decoded message and its request. */
 export interface TaskCall {
@@ -43,10 +44,10 @@ export interface Pool {
   readonly kind: 'async' | 'solo' | 'threads' | 'prefork';
   readonly size: number;
   start(): Promise<void>;
-  /** Run one call; never rejects (every error is an outcome). */
-  run(call: TaskCall, signal: AbortSignal): Promise<PoolOutcome>;
+  /** Run one call, aborted through `abort` (soft time limit, revoke); never rejects (every error is an outcome). */
+  run(call: TaskCall, abort: RunAbort): Promise<PoolOutcome>;
   /**
-   * Stop a running task for its hard time limit or revoke(terminate), even when its signal was already aborted
+   * Stop a running task for its hard time limit or revoke(terminate), even when its abort already fired
    * by the soft limit. Child pools kill the child running it; the async pool has nothing to kill. The caller has
    * already decided the outcome: what run() then resolves with is not used.
    */

@@ -14,6 +14,7 @@ import { exceptionToDoc } from '../../../src/protocol/exceptions.js';
 import type { TaskMessage } from '../../../src/protocol/task-message.js';
 import { directRequest } from '../../../src/task/context.js';
 import type { Logger } from '../../../src/utils/logger.js';
+import { RunAbort } from '../../../src/utils/run-abort.js';
 import { autoscaleStep, parseAutoscale } from '../../../src/worker/pool/autoscale.js';
 import type { ChildPool } from '../../../src/worker/pool/children.js';
 import type { ChildPoolOptions } from '../../../src/worker/pool/child-types.js';
@@ -65,8 +66,8 @@ function call(name: string, args: unknown[] = [], id = randomUUID()): TaskCall {
   return { task: app.tasks.get(name), message, request: { ...directRequest(name, args, {}, id), called_directly: false, hostname: 'test@pool' } };
 }
 
-function run(pool: ChildPool, name: string, args: unknown[] = [], controller = new AbortController()): Promise<PoolOutcome> {
-  return pool.run(call(name, args), controller.signal);
+function run(pool: ChildPool, name: string, args: unknown[] = [], abort = new RunAbort()): Promise<PoolOutcome> {
+  return pool.run(call(name, args), abort);
 }
 
 function resultOf<T>(outcome: PoolOutcome): T {
@@ -101,7 +102,7 @@ describe.each(['threads', 'prefork'] as const)('%s pool', (kind) => {
   it('hard time limit kills a busy-looping task; a new child takes over and the next task succeeds', async () => {
     const { pool, lines } = await makePool(kind, { size: 1 });
     const before = whoKey(resultOf<Who>(await run(pool, 'pool.whoami')));
-    const controller = new AbortController();
+    const controller = new RunAbort();
     const pending = run(pool, 'pool.forever', [], controller);
     await new Promise((r) => setTimeout(r, 200));
     controller.abort(new TimeLimitExceeded('Hard time limit (0.2s) exceeded for pool.forever'));
@@ -115,9 +116,9 @@ describe.each(['threads', 'prefork'] as const)('%s pool', (kind) => {
 
   it('terminate() kills a task whose signal the soft limit already aborted (hard after soft)', async () => {
     const { pool } = await makePool(kind, { size: 1 });
-    const controller = new AbortController();
+    const controller = new RunAbort();
     const c = call('pool.forever');
-    const pending = pool.run(c, controller.signal);
+    const pending = pool.run(c, controller);
     await until(() => pool.stats().active === 1);
     controller.abort(new SoftTimeLimitExceeded('soft')); // a busy loop cannot notice
     await new Promise((r) => setTimeout(r, 100));
@@ -129,7 +130,7 @@ describe.each(['threads', 'prefork'] as const)('%s pool', (kind) => {
 
   it('soft time limit aborts the task signal in the child; the task finishes on its own terms', async () => {
     const { pool } = await makePool(kind, { size: 1 });
-    const controller = new AbortController();
+    const controller = new RunAbort();
     const started = Date.now();
     const pending = run(pool, 'pool.waitForAbort', [10_000], controller);
     await until(() => pool.stats().active === 1);
@@ -143,7 +144,7 @@ describe.each(['threads', 'prefork'] as const)('%s pool', (kind) => {
     const { pool, lines } = await makePool(kind, { size: 1 });
     const first = whoKey(resultOf<Who>(await run(pool, 'pool.whoami')));
     const c = call('pool.exit', [3]);
-    const outcome = await pool.run(c, new AbortController().signal);
+    const outcome = await pool.run(c, new RunAbort());
     expect(outcome.state).toBe('LOST');
     const error = outcome.state === 'LOST' ? outcome.error : null;
     expect(error).toBeInstanceOf(WorkerLostError);
