@@ -24,6 +24,9 @@ export function parseJson(text: string): unknown {
  * turn into something else; say what to send instead.
  */
 export function stringifyJson(value: unknown): string {
+  // Plain data (what results, envelopes and most arguments are) cannot hold what the replacer refuses or rewrites:
+  // V8's replacer-free stringify, about twice as fast, writes the same text.
+  if (plainData(value, 0)) return JSON.stringify(value);
   try {
     return JSON.stringify(value, refuseBigintOrChanged);
   } catch (error) {
@@ -33,6 +36,31 @@ export function stringifyJson(value: unknown): string {
 }
 
 const SAW_BIGINT = Symbol('bigint');
+
+/** Deeper values (or cycles) take the careful path, which reports them as before. */
+const PLAIN_DEPTH = 64;
+
+/**
+ * True when `value` holds only strings, numbers, booleans, null, undefined, functions, symbols, arrays, Dates and
+ * plain objects (prototype Object.prototype or null) without a toJSON of their own, no deeper than PLAIN_DEPTH: no
+ * bigint, bytes, Map, Set, class instance or custom toJSON, so the replacer would change nothing.
+ */
+function plainData(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value !== 'bigint';
+  if (depth >= PLAIN_DEPTH) return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
+    for (let i = 0; i < value.length; i++) if (!plainData(value[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === Date.prototype) return (value as { toJSON?: unknown }).toJSON === DATE_TO_JSON;
+  if ((proto !== Object.prototype && proto !== null) || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
+  for (const key in value) if (!plainData((value as Record<string, unknown>)[key], depth + 1)) return false;
+  return true;
+}
+
+const DATE_TO_JSON = Date.prototype.toJSON;
 
 // Past 2^53 a double skips integers. msgpackr's int64AsType 'auto' draws the line at the same place (±2^53 exactly
 // is still a number), so json and msgpack agree on which integers become bigint.

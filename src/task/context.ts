@@ -93,7 +93,8 @@ const returnsPromises = new WeakSet<object>();
 const seenPlain = new WeakSet<object>();
 const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor as object;
 
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+/** True for a promise or any object with a `then` method (what `await` would wait for). */
+export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 
 function released(): void {

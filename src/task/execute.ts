@@ -9,7 +9,7 @@ import type { SignatureDict, TaskMessage } from '../protocol/task-message.js';
 import { FAILURE, RETRY, SUCCESS } from '../states.js';
 import type { Logger } from '../utils/logger.js';
 import type { AbortView } from '../utils/run-abort.js';
-import { runInContext, type Request } from './context.js';
+import { isThenable, runInContext, type Request } from './context.js';
 import type { ExecutableTask, RetryOptions } from './interfaces.js';
 import { overridesHook, type HookName } from './hooks.js';
 
@@ -40,8 +40,8 @@ export interface ExecutedCall {
  * the run then fails with it.
  */
 export interface OutcomeRecorder {
-  /** The function is about to run: STARTED when the task tracks it. */
-  started(call: ExecutedCall): Promise<void>;
+  /** The function is about to run: STARTED when the task tracks it (undefined when there is nothing to write). */
+  started(call: ExecutedCall): Promise<void> | undefined;
   /** It returned (the chain step and callbacks are sent, their ids in `children`): store, count a chord part. */
   succeeded(call: ExecutedCall, result: unknown, children: readonly string[]): Promise<void>;
   /** It raised: store the failure, count a chord part, mark the rest of its chain, call its errbacks. */
@@ -74,7 +74,7 @@ export interface ExecuteInput {
 
 /** Execute a request end to end. Never rejects: every error becomes an outcome (storing errors are logged). */
 export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
-  const { task, request, host, logger } = input;
+  const { task, request, message, host, logger } = input;
   const started = performance.now();
   const children: string[] = [];
   const elapsed = () => performance.now() - started;
@@ -82,37 +82,44 @@ export async function executeTask(input: ExecuteInput): Promise<TaskOutcome> {
   const kwargs = request.kwargs;
   try {
     if (task.app.signals.has('task_prerun')) await task.app.signals.send('task_prerun', { name: task.name, taskId: request.id, args, kwargs, request });
-    await host.results.started(input);
+    // The hot path awaits only what is there: each await of nothing still costs a promise and a turn of the queue.
+    const starting = host.results.started(input);
+    if (starting) await starting;
     if (overridesHook(task, 'beforeStart')) await task.beforeStart(request.id, args, kwargs);
     const invokedAt = input.reportHeldLoop ? performance.now() : 0;
     const pending = runInContext({ request, taskName: task.name, children }, () => task.invoke(request, args, kwargs, input.abort, logger), task.fn);
     input.reportHeldLoop?.(input, performance.now() - invokedAt);
-    const result = await pending;
+    const result = isThenable(pending) ? await pending : pending;
     const runtimeMs = elapsed();
     if (abandoned(input)) return { state: FAILURE, error: input.abort!.reason, traceback: null, runtimeMs };
     try {
-      await sendSuccessors(input, result, children);
+      if (message.embed.chain?.length || request.callbacks?.length) await sendSuccessors(input, result, children);
       await host.results.succeeded(input, result, children);
     } catch (error) {
       // Celery: a result (or a successor carrying it) that cannot be encoded fails the task, not the worker.
       if (EncodeError.is(error)) return postrun(input, await fail(input, error, children, elapsed()));
       throw error;
     }
-    await hook(logger, task, 'onSuccess', () => task.onSuccess(result, request.id, args, kwargs));
-    await hook(logger, task, 'afterReturn', () => task.afterReturn(SUCCESS, result, request.id, args, kwargs, null));
-    return await postrun(input, { state: SUCCESS, result, runtimeMs });
+    if (overridesHook(task, 'onSuccess')) await hook(logger, 'onSuccess', () => task.onSuccess(result, request.id, args, kwargs));
+    if (overridesHook(task, 'afterReturn')) await hook(logger, 'afterReturn', () => task.afterReturn(SUCCESS, result, request.id, args, kwargs, null));
+    return postrun(input, { state: SUCCESS, result, runtimeMs });
   } catch (thrown) {
     if (abandoned(input)) return { state: FAILURE, error: input.abort!.reason, traceback: null, runtimeMs: elapsed() };
     return postrun(input, await handleError(input, autoretry(task, request, thrown), children, elapsed));
   }
 }
 
-/** task_success / task_failure / task_retry, then task_postrun, as Celery sends them. */
-async function postrun(input: ExecuteInput, outcome: TaskOutcome): Promise<TaskOutcome> {
+/** task_success / task_failure / task_retry, then task_postrun, as Celery sends them; the outcome as it is when nobody listens. */
+function postrun(input: ExecuteInput, outcome: TaskOutcome): TaskOutcome | Promise<TaskOutcome> {
+  const signals = input.task.app.signals;
+  // The hot path of a worker: nothing is built (not even a promise) for signals nobody listens to.
+  if (!signals.has('task_success') && !signals.has('task_failure') && !signals.has('task_retry') && !signals.has('task_postrun')) return outcome;
+  return sendPostrun(input, outcome);
+}
+
+async function sendPostrun(input: ExecuteInput, outcome: TaskOutcome): Promise<TaskOutcome> {
   const { task, request } = input;
   const signals = task.app.signals;
-  // The hot path of a worker: nothing is built for signals nobody listens to.
-  if (!signals.has('task_success') && !signals.has('task_failure') && !signals.has('task_retry') && !signals.has('task_postrun')) return outcome;
   const base = { name: task.name, taskId: request.id };
   if (outcome.state === SUCCESS) await signals.send('task_success', { ...base, result: outcome.result });
   else if (outcome.state === FAILURE) await signals.send('task_failure', { ...base, error: outcome.error, traceback: outcome.traceback });
@@ -156,7 +163,7 @@ async function handleError(input: ExecuteInput, error: unknown, children: string
       await sendRetry(input, error.info);
       const traceback = tracebackOf(error.info.exc ?? error);
       await input.host.results.retried(input, error, traceback);
-      await hook(logger, task, 'onRetry', () => task.onRetry(error.info.exc ?? error, request.id, request.args, request.kwargs, traceback));
+      if (overridesHook(task, 'onRetry')) await hook(logger, 'onRetry', () => task.onRetry(error.info.exc ?? error, request.id, request.args, request.kwargs, traceback));
       return { state: RETRY, retry: error, runtimeMs: elapsed() };
     } catch (sendError) {
       return fail(input, sendError, children, elapsed());
@@ -171,8 +178,8 @@ async function fail(input: ExecuteInput, error: unknown, children: string[], run
   const { task, request, logger } = input;
   const traceback = tracebackOf(error);
   await input.host.results.failed(input, error, traceback, children);
-  await hook(logger, task, 'onFailure', () => task.onFailure(error, request.id, request.args, request.kwargs, traceback));
-  await hook(logger, task, 'afterReturn', () => task.afterReturn(FAILURE, error, request.id, request.args, request.kwargs, traceback));
+  if (overridesHook(task, 'onFailure')) await hook(logger, 'onFailure', () => task.onFailure(error, request.id, request.args, request.kwargs, traceback));
+  if (overridesHook(task, 'afterReturn')) await hook(logger, 'afterReturn', () => task.afterReturn(FAILURE, error, request.id, request.args, request.kwargs, traceback));
   return { state: FAILURE, error, traceback, runtimeMs };
 }
 
@@ -241,9 +248,8 @@ export function sendSignature(host: Pick<ExecutionHost, 'apply'>, parent: Pick<R
   return host.apply(sig, args, { parentId: parent.id, rootId: parent.root_id ?? parent.id, ...extra });
 }
 
-async function hook(logger: Logger, task: ExecutableTask, name: HookName, fn: () => void | Promise<void>): Promise<void> {
-  // The no-op default hooks are skipped on the hot path.
-  if (!overridesHook(task, name)) return;
+/** Call a hook the task overrides (callers check overridesHook: the no-op defaults cost nothing); errors are logged. */
+async function hook(logger: Logger, name: HookName, fn: () => void | Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (error) {

@@ -53,9 +53,9 @@ export class ResultWriter implements OutcomeRecorder {
     private readonly extended: boolean,
   ) {}
 
-  async started(call: ExecutedCall): Promise<void> {
-    if (!this.host.backend || !this.policies.of(call.task).trackStarted) return;
-    await this.store(this.meta(call.request, STARTED, { pid: process.pid, hostname: this.host.hostname }, null, [], null), { to: call.request });
+  started(call: ExecutedCall): Promise<void> | undefined {
+    if (!this.host.backend || !this.policies.of(call.task).trackStarted) return undefined;
+    return this.store(this.meta(call.request, STARTED, { pid: process.pid, hostname: this.host.hostname }, null, [], null), { to: call.request });
   }
 
   /** Throws EncodeError when the result cannot be encoded by the result serializer (the task then fails with it). */

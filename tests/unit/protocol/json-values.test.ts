@@ -95,3 +95,31 @@ describe('json: __proto__ keys', () => {
     }
   });
 });
+
+describe('json: plain data takes a replacer-free stringify that writes the same text and refuses the same values', () => {
+  const deep = (depth: number, leaf: unknown): unknown => (depth === 0 ? leaf : { next: deep(depth - 1, leaf) });
+
+  it('writes plain data (null-prototype objects, Dates, functions and symbols dropped as JSON drops them) as JSON.stringify does', () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
+    const value = { bare, at: new Date(Date.UTC(2026, 0, 1)), fn: () => 1, sym: Symbol('s'), list: [1, 'x', null, undefined, () => 1], nested: deep(10, [true]) };
+    expect(stringifyJson(value)).toBe(JSON.stringify(value));
+  });
+
+  it('refuses bytes, Map and Set wherever they hide: deep, behind a getter, behind a toJSON, in a class instance', () => {
+    class Holder { data = Buffer.from('hi'); }
+    const viaGetter = { get data() { return Buffer.from('hi'); } };
+    for (const value of [deep(20, { data: Buffer.from('hi') }), deep(100, { data: new Uint8Array(1) }), viaGetter, { data: { toJSON: () => new Map() } }, [new Holder()], Object.assign([1], { toJSON: () => new Set([1]) })]) {
+      expect(() => stringifyJson(value)).toThrow(EncodeError);
+    }
+  });
+
+  it('writes a bigint exactly at any depth, keeps a custom toJSON and a Date whose toJSON was replaced, and reports a cycle as before', () => {
+    expect(stringifyJson(deep(100, 2n ** 64n))).toBe(JSON.stringify(deep(100, 0)).replace('0', '18446744073709551616'));
+    const at = Object.assign(new Date(0), { toJSON: () => 'then' });
+    class Point { constructor(readonly x: number) {} }
+    expect(stringifyJson({ at, custom: { toJSON: () => ({ ok: 1 }) }, point: new Point(2) })).toBe('{"at":"then","custom":{"ok":1},"point":{"x":2}}');
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => stringifyJson(cycle)).toThrow(TypeError);
+  });
+});
