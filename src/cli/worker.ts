@@ -145,7 +145,7 @@ export async function runWorker(app: Celery, given: WorkerFlags, appModule?: str
   await worker.done;
   unwatch();
   signals.uninstall();
-  return signals.exitCode;
+  return worker.failure ? 1 : signals.exitCode;
 }
 
 /**

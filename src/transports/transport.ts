@@ -92,9 +92,11 @@ export interface SubscribeOptions {
 
 /**
  * Events a Transport emits: 'connected' after a reconnect, 'disconnected' with the cause, 'error' worth logging,
- * 'settle-lost' with a SettleLost when acks or rejects could not take effect (the tasks named may run twice).
+ * 'settle-lost' with a SettleLost when acks or rejects could not take effect (the tasks named may run twice),
+ * 'reconnect-failed' with the cause for each failed reconnect attempt of a transport that reconnects by itself (AMQP;
+ * the virtual transports report each failed attempt as 'disconnected').
  */
-export type TransportEvent = 'connected' | 'disconnected' | 'error' | 'settle-lost';
+export type TransportEvent = 'connected' | 'disconnected' | 'error' | 'settle-lost' | 'reconnect-failed';
 
 /**
  * Deliveries whose ack or reject can no longer take effect: the broker has given (or will give) them to a consumer

@@ -41,3 +41,31 @@ export async function connectOnStartup<T>(open: () => Promise<T>, policy: Startu
     }
   }
 }
+
+/** What limitReconnects listens to: a transport's 'connected', 'disconnected' and 'reconnect-failed' events. */
+interface ConnectionEvents {
+  on(event: 'connected' | 'disconnected' | 'reconnect-failed', listener: (arg?: unknown) => void): unknown;
+}
+
+/**
+ * broker_connection_retry and broker_connection_max_retries after a connection loss at run time, as Celery's consumer
+ * applies them when it reconnects. The loss and each failed reconnect attempt arrive as 'disconnected' events (the
+ * Redis and SQL brokers: each failed take) or 'reconnect-failed' (AMQP: each failed connect); 'connected' starts the
+ * count over. More than `maxRetries` failed attempts in a row (0: the first one fails; null: retry forever), or any
+ * loss when `retry` is false, call `giveUp` once with an OperationalError naming the broker, the attempts and the last cause.
+ */
+export function limitReconnects(transport: ConnectionEvents, policy: { retry: boolean; maxRetries: number | null }, where: string, giveUp: (error: OperationalError) => void): void {
+  let events = 0;
+  let gaveUp = false;
+  transport.on('connected', () => (events = 0));
+  const failure = (cause: unknown) => {
+    const failed = ++events - 1;
+    if (gaveUp || (policy.retry && (policy.maxRetries === null || failed <= policy.maxRetries))) return;
+    gaveUp = true;
+    const reason = (cause as Error | undefined)?.message ?? String(cause);
+    const limit = policy.retry ? `after ${failed} reconnect attempt(s) (broker_connection_max_retries = ${policy.maxRetries})` : '(broker_connection_retry is false)';
+    giveUp(new OperationalError(`The connection to the broker at ${where} was lost and not re-established ${limit}: ${reason.replace(/\.+$/, '')}. The worker stops: check the broker, or set broker_connection_max_retries to null to retry forever.`, { cause, context: { url: where } }));
+  };
+  transport.on('disconnected', failure);
+  transport.on('reconnect-failed', failure);
+}

@@ -27,7 +27,7 @@ import { WorkerState } from './state.js';
 import { ControlServer } from './control/server.js';
 import type { ConsumedQueue, ControlHost } from './control/host.js';
 import { WorkerEvents } from './events.js';
-import { connectOnStartup } from './broker-connect.js';
+import { connectOnStartup, limitReconnects } from './broker-connect.js';
 import { redactUrl } from '../config/urls.js';
 import { isQuorum, queueArgumentsFor } from '../config/queue-arguments.js';
 import { LamportClock } from '../utils/clock.js';
@@ -103,6 +103,8 @@ export class Worker {
   private stopped?: Promise<void>;
   private restoreStdouts?: () => void;
   private resolveDone!: () => void;
+  /** Why the worker stopped by itself (its broker stayed unreachable past broker_connection_max_retries). */
+  failure?: Error;
   /** Resolves when the worker has stopped. */
   readonly done = new Promise<void>((r) => (this.resolveDone = r));
 
@@ -166,6 +168,11 @@ export class Worker {
     }
     this.transport.on('disconnected', (e) => this.logger.warn(`consumer: Connection to broker lost (${(e as Error | undefined)?.message ?? 'unknown error'}). Trying to re-establish the connection…`));
     this.transport.on('connected', () => this.logger.info('consumer: Connected to the broker again; consuming.'));
+    limitReconnects(this.transport, { retry: this.app.conf.get('broker_connection_retry') !== false, maxRetries: settings.startupRetry.maxRetries }, redactUrl(app.brokerUrl()), (error) => {
+      this.logger.error(`consumer: ${error.message}`);
+      this.failure = error;
+      void this.stop('warm');
+    });
     this.transport.on('error', (e) => this.logger.error(`consumer: ${(e as Error | undefined)?.message ?? String(e)}`));
     this.transport.on('settle-lost', (arg) => { const lost = arg as SettleLost; this.logger.error(`consumer: ${lost.reason}. These tasks may run twice: ${listIds(lost.taskIds)}`); });
     for (const q of queues) await this.transport.declare(q.declaration);

@@ -13,9 +13,9 @@ export const BROKER = {
   broker_transport: string(null, 'Transport name when broker_url has none.', { old: ['BROKER_TRANSPORT'] }),
   broker_transport_options: dict({}, 'Extra options for the transport (e.g. { visibility_timeout: 3600 }).', { old: ['BROKER_TRANSPORT_OPTIONS'] }),
   broker_connection_timeout: seconds(4, 'Seconds to wait for a broker connection before giving up.', { old: ['BROKER_CONNECTION_TIMEOUT'] }),
-  broker_connection_retry: bool(true, 'Reconnect when the broker connection is lost. celeriac: read as the default of broker_connection_retry_on_startup; after a loss the worker always reconnects.', { old: ['BROKER_CONNECTION_RETRY'] }),
+  broker_connection_retry: bool(true, 'Reconnect when the broker connection is lost. celeriac: read as the default of broker_connection_retry_on_startup; false also stops the worker at a loss at run time.', { old: ['BROKER_CONNECTION_RETRY'] }),
   broker_connection_retry_on_startup: bool(null, 'Retry the first connection at startup; null = follow broker_connection_retry.', { old: ['BROKER_CONNECTION_RETRY_ON_STARTUP'] }),
-  broker_connection_max_retries: int(100, 'Connection attempts at worker start before giving up (2 s, 4 s … 30 s apart); null = forever. celeriac: after a loss the worker reconnects without a limit.', { old: ['BROKER_CONNECTION_MAX_RETRIES'], min: 0, nullable: true }),
+  broker_connection_max_retries: int(100, 'Failed connection attempts before the worker gives up and stops: at start (2 s, 4 s … 30 s apart) and again after each connection loss at run time; 0 = no retry (Celery\'s behaviour, though its docs say forever), null = forever.', { old: ['BROKER_CONNECTION_MAX_RETRIES'], min: 0, nullable: true }),
   broker_channel_error_retry: bool(false, 'Also reconnect when the broker answers with an invalid response.', { old: ['BROKER_CHANNEL_ERROR_RETRY'] }),
   broker_failover_strategy: any('round-robin', 'Order of failover URLs: "round-robin", "shuffle", or a function yielding URLs.', {
     old: ['BROKER_FAILOVER_STRATEGY'],

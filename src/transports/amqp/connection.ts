@@ -156,6 +156,7 @@ export class AmqpConnection {
       } catch (error) {
         if (this.closingNow) break;
         const delay = backoffMs(attempt, 100, 5_000);
+        this.hooks.emit('reconnect-failed', error);
         // Quiet for the first quick retries; then say why, about once per delay (Celery logs every attempt).
         if (delay >= 1_000) {
           this.hooks.emit('error', new OperationalError(`Cannot reconnect to the broker at ${this.displayUrl} (${errorText(error)}); trying again in ${(delay / 1000).toFixed(1)} s.`, { cause: error, context: { url: this.displayUrl } }));
