@@ -1,11 +1,15 @@
 // Consume task and worker events (CLI `events`, tests, monitors): binds a queue to the celeryev topic exchange
 // with key '#', declared as Celery's EventReceiver declares it (auto-delete, x-expires 60 s, x-message-ttl 5 s),
-// and accepts both single events and Python's batched task.multi lists.
+// and accepts both single events and Python's batched task.multi lists, as json or signed (event_serializer 'auth'
+// on a Python worker set up with setup_security: verified when this process set up signing, else dropped).
 
 import { randomUUID } from 'node:crypto';
 import { EVENT_EXCHANGE, type EventFields } from '../protocol/events.js';
 import { parseJson } from '../protocol/json.js';
+import { acceptSet, decode } from '../protocol/serializers.js';
 import type { Subscription, Transport } from '../transports/transport.js';
+
+const SIGNED = acceptSet(['auth']);
 
 /** Celery's event_queue_* and event_exchange settings. */
 export interface EventReceiverOptions {
@@ -40,9 +44,10 @@ export class EventReceiver {
       void delivery.ack().catch(() => undefined);
       let doc: unknown;
       try {
-        doc = parseJson(Buffer.from(delivery.message.body).toString('utf8'));
+        const { body, contentType } = delivery.message;
+        doc = contentType === 'application/data' ? decode({ body, contentType }, SIGNED, 'event') : parseJson(Buffer.from(body).toString('utf8'));
       } catch {
-        return; // not an event
+        return; // not an event, or a signed one that does not verify
       }
       for (const event of Array.isArray(doc) ? doc : [doc]) {
         if (event && typeof event === 'object' && typeof (event as EventFields).type === 'string') this.onEvent(event as EventFields);

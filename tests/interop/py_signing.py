@@ -34,13 +34,13 @@ if mode == "unsigned":
 key, cert, store = sys.argv[4:7]
 app.conf.update(
     security_key=key, security_certificate=cert, security_cert_store=store, security_digest="sha256",
-    task_serializer="auth", result_serializer="auth", event_serializer="json", accept_content=["auth"],
+    task_serializer="auth", result_serializer="auth", event_serializer="auth", accept_content=["auth"],
 )
 app.setup_security()
 
 if mode == "worker":
     app.worker_main(["worker", "--loglevel", "INFO", "--pool", "threads", "--concurrency", "2",
-                     "--without-gossip", "--without-mingle", "--hostname", "py@signing"])
+                     "--without-gossip", "--without-mingle", "--task-events", "--hostname", "py@signing"])
 elif mode == "call":
     task, args = sys.argv[7], json.loads(sys.argv[8])
     r = app.send_task(task, args=args)

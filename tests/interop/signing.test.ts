@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Celery } from '../../src/index.js';
+import { EventReceiver } from '../../src/events/receiver.js';
+import type { EventFields } from '../../src/protocol/events.js';
 import { certDir, makeIdentity, makeStore, type TestIdentity } from '../support/certs.js';
 import { repoRoot } from '../support/shared.js';
 import { startRedis, type RedisServer } from '../support/servers.js';
@@ -137,6 +139,22 @@ describe('celeriac client (setupSecurity) → Python worker', () => {
       // Python logs the success after storing the result.
       await waitFor(() => new RegExp(`signing\\.add\\[${r.id}\\] succeeded`).test(worker.output()));
     } finally {
+      await app.close();
+    }
+  });
+
+  it("reads the Python worker's signed task events (event_serializer 'auth')", async () => {
+    const app = signingApp(2, ts);
+    const events: EventFields[] = [];
+    const receiver = new EventReceiver(await app.getTransport(), (e) => events.push(e));
+    try {
+      await receiver.start();
+      const r = await app.sendTask<number>('signing.add', [1, 2]);
+      expect(await r.get({ timeout: 30 })).toBe(3);
+      await waitFor(() => events.some((e) => e.type === 'task-succeeded' && e.uuid === r.id));
+      expect(events.find((e) => e.type === 'task-succeeded' && e.uuid === r.id)).toMatchObject({ hostname: 'py@signing', result: '3' });
+    } finally {
+      await receiver.stop();
       await app.close();
     }
   });
