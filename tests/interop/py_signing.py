@@ -47,6 +47,6 @@ elif mode == "call":
     got = r.get(timeout=30, propagate=False)
     emit({"id": r.id, "state": r.state, "result": got if r.state == "SUCCESS" else repr(got)})
 elif mode == "inspect":
-    emit(app.control.inspect(timeout=5).ping() or {})
+    emit(app.control.inspect(timeout=30, limit=1).ping() or {})
 else:
     raise SystemExit(f"unknown mode {mode}")

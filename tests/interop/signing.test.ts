@@ -7,7 +7,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Celery } from '../../src/index.js';
 import { EventReceiver } from '../../src/events/receiver.js';
 import type { EventFields } from '../../src/protocol/events.js';
@@ -42,6 +42,9 @@ const signingApp = (db: number, id: TestIdentity, trusted = store) => {
   return app;
 };
 
+// Python processes start slowly on a loaded machine: every test may take up to two minutes.
+vi.setConfig({ testTimeout: 120_000 });
+
 beforeAll(async () => {
   redis = await startRedis();
   const dir = certDir();
@@ -73,13 +76,13 @@ describe('Python client (setup_security) → celeriac worker', () => {
 
   it('refuses an unsigned task with a clear log line, never runs it, and keeps working', async () => {
     const { id } = await peer(['unsigned', url(0), url(1), 'signing.add', '[1, 1]']);
-    await waitFor(() => worker.output().includes(`${id}`));
+    await waitFor(() => worker.output().includes(`${id}`), worker.output);
     expect(worker.output()).toMatch(new RegExp(`Rejected message for task signing\\.add\\[${id}\\].*Refusing an unsigned message of type application/json.*only signed messages are accepted`));
     const app = signingApp(0, ts);
     try {
       expect(await app.AsyncResult(String(id)).state()).toBe('PENDING');
       const r = await app.sendTask<number>('signing.add', [20, 22]);
-      expect(await r.get({ timeout: 30 })).toBe(42);
+      expect(await r.get({ timeout: 60 })).toBe(42);
     } finally {
       await app.close();
     }
@@ -94,7 +97,7 @@ describe('Python client (setup_security) → celeriac worker', () => {
     const plain = new Celery('plain', { broker: url(0), backend: url(1) });
     try {
       await plain.control.shutdown();
-      await waitFor(() => worker.output().includes('Refused an unsigned control request shutdown'));
+      await waitFor(() => worker.output().includes('Refused an unsigned control request shutdown'), worker.output);
       expect(worker.output()).toMatch(/Refused an unsigned control request shutdown: control_require_signed is on/);
       expect(await plain.control.ping({ timeout: 1 })).toEqual({});
     } finally {
@@ -102,7 +105,7 @@ describe('Python client (setup_security) → celeriac worker', () => {
     }
     const app = signingApp(0, ts);
     try {
-      expect(await app.control.ping({ timeout: 3 })).toEqual({ 'ts@signing': { ok: 'pong' } });
+      expect(await app.control.ping({ timeout: 30, limit: 1 })).toEqual({ 'ts@signing': { ok: 'pong' } });
     } finally {
       await app.close();
     }
@@ -113,7 +116,7 @@ describe('Python client (setup_security) → celeriac worker', () => {
     const app = signingApp(0, mallory, malloryStore);
     try {
       const r = await app.sendTask('signing.add', [6, 6]);
-      await waitFor(() => worker.output().includes(r.id));
+      await waitFor(() => worker.output().includes(r.id), worker.output);
       expect(worker.output()).toMatch(new RegExp(`Rejected message for task signing\\.add\\[${r.id}\\].*Unknown certificate: 'US celeriac tests mallory \\d+' is not in security_cert_store`));
       expect(await r.state()).toBe('PENDING');
     } finally {
@@ -135,9 +138,9 @@ describe('celeriac client (setupSecurity) → Python worker', () => {
     const app = signingApp(2, ts);
     try {
       const r = await app.sendTask<number>('signing.add', [40, 2]);
-      expect(await r.get({ timeout: 30 })).toBe(42);
+      expect(await r.get({ timeout: 60 })).toBe(42);
       // Python logs the success after storing the result.
-      await waitFor(() => new RegExp(`signing\\.add\\[${r.id}\\] succeeded`).test(worker.output()));
+      await waitFor(() => new RegExp(`signing\\.add\\[${r.id}\\] succeeded`).test(worker.output()), worker.output);
     } finally {
       await app.close();
     }
@@ -150,7 +153,7 @@ describe('celeriac client (setupSecurity) → Python worker', () => {
     try {
       await receiver.start();
       const r = await app.sendTask<number>('signing.add', [1, 2]);
-      expect(await r.get({ timeout: 30 })).toBe(3);
+      expect(await r.get({ timeout: 60 })).toBe(3);
       await waitFor(() => events.some((e) => e.type === 'task-succeeded' && e.uuid === r.id));
       expect(events.find((e) => e.type === 'task-succeeded' && e.uuid === r.id)).toMatchObject({ hostname: 'py@signing', result: '3' });
     } finally {
@@ -162,17 +165,18 @@ describe('celeriac client (setupSecurity) → Python worker', () => {
   it('signs its remote-control requests, which the Python worker (accepting only auth) answers, signed', async () => {
     const app = signingApp(2, ts);
     try {
-      expect(await app.control.ping({ timeout: 5 })).toEqual({ 'py@signing': { ok: 'pong' } });
+      expect(await app.control.ping({ timeout: 30, limit: 1 })).toEqual({ 'py@signing': { ok: 'pong' } });
     } finally {
       await app.close();
     }
   });
 });
 
-async function waitFor(check: () => boolean, timeoutMs = 30_000): Promise<void> {
+/** Poll `check` (a worker's log, events received) every 50 ms; `tail` is shown when it never holds. */
+async function waitFor(check: () => boolean, tail: () => string = () => '', timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > until) throw new Error('timed out waiting for the worker log');
+    if (Date.now() > until) throw new Error(`timed out waiting; last output:\n${tail().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
