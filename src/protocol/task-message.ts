@@ -141,9 +141,11 @@ export function parseTaskMessage(
 ): TaskMessage {
   const h = msg.headers ?? {};
   const at = (id?: unknown) => [typeof id === 'string' && id ? `task ${id}` : '', where].filter(Boolean).join(', ');
-  refuseUnaccepted(msg.contentType, accept, at(h.id));
+  // Named once per message: this text only ever appears in an error.
+  const here = at(h.id);
+  refuseUnaccepted(msg.contentType, accept, here);
   const body = typeof h.compression === 'string' ? decompress(msg.body, h.compression, maxDecompressedBytes) : msg.body;
-  if (typeof h.task === 'string') return parseV2(h, decode({ body, contentType: msg.contentType }, accept, at(h.id)), msg.properties, at(h.id));
+  if (typeof h.task === 'string') return parseV2(h, decode({ body, contentType: msg.contentType }, accept, here), msg.properties, here);
   const doc = decode({ body, contentType: msg.contentType }, accept, at());
   if (typeof doc === 'object' && doc !== null && !Array.isArray(doc) && typeof (doc as { task?: unknown }).task === 'string') {
     return parseV1(doc as Record<string, unknown>, msg.properties);
@@ -162,6 +164,7 @@ function parseV2(h: Record<string, unknown>, doc: unknown, props: MessagePropert
   const custom: Record<string, unknown> = {};
   for (const key in h) if (!PROTOCOL_HEADERS.has(key)) custom[key] = h[key];
   const id = taskIdOf(h.id, where);
+  const names = stampNames(h);
   return {
     id,
     task: h.task as string,
@@ -185,7 +188,8 @@ function parseV2(h: Record<string, unknown>, doc: unknown, props: MessagePropert
     correlationId: strOrNull(props.correlation_id),
     customHeaders: custom,
     protocol: 2,
-    ...stampsOf(h),
+    stampedHeaders: names,
+    stamps: stampsOf(h, names),
   };
 }
 
@@ -195,12 +199,16 @@ function taskIdOf(id: unknown, where: string): string {
   throw new DecodeError(`Task id (${where}) must be a non-empty string; got ${describe(id)}. Send the task with a string id (a UUID).`);
 }
 
-/** `stamped_headers` (a list of names) and `stamps` (a dict) as Celery 5.3+ sends them; absent on older clients. */
-function stampsOf(h: Record<string, unknown>): { stampedHeaders: string[] | null; stamps: Record<string, unknown> } {
-  const names = Array.isArray(h.stamped_headers) ? h.stamped_headers.filter((x): x is string => typeof x === 'string') : null;
+/** `stamped_headers` (a list of names) as Celery 5.3+ sends it; null on older clients. */
+function stampNames(h: Record<string, unknown>): string[] | null {
+  return Array.isArray(h.stamped_headers) ? h.stamped_headers.filter((x): x is string => typeof x === 'string') : null;
+}
+
+/** `stamps` as Celery's Request.stamps reads it: only the names listed in stamped_headers, each looked up in the dict. */
+function stampsOf(h: Record<string, unknown>, names: string[] | null): Record<string, unknown> {
+  if (!names) return {};
   const dict = isPlainObject(h.stamps) ? (h.stamps as Record<string, unknown>) : {};
-  // Celery's Request.stamps: only the names listed in stamped_headers, each looked up in the dict.
-  return { stampedHeaders: names, stamps: Object.fromEntries((names ?? []).map((n) => [n, dict[n] ?? null])) };
+  return Object.fromEntries(names.map((n) => [n, dict[n] ?? null]));
 }
 
 function parseV1(b: Record<string, unknown>, props: MessageProperties): TaskMessage {
