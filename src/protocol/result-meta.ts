@@ -45,8 +45,13 @@ export interface MetaInput {
 
 /** Python's `datetime.utcnow().isoformat()`: no offset, six fraction digits. */
 export function formatDateDone(date: Date): string {
-  return `${date.toISOString().slice(0, 23)}000`;
+  const ms = date.getTime();
+  // A busy worker finishes many tasks within one millisecond: their text is made once.
+  if (ms !== lastDateDone.ms) lastDateDone = { ms, text: `${date.toISOString().slice(0, 23)}000` };
+  return lastDateDone.text;
 }
+
+let lastDateDone = { ms: Number.NaN, text: '' };
 
 /** Build a result document; parent_id/group_id appear only when set, before task_id, as Celery writes them. */
 export function buildResultMeta(input: MetaInput): ResultMeta {
