@@ -6,7 +6,7 @@ import { toLogLevel, type Logger } from './logger.js';
 type Write = typeof process.stdout.write;
 
 /**
- * Send every non-blank line written to process.stdout and process.stderr to `logger` at `level` (Celery's level
+ * Send every non-blank write to process.stdout and process.stderr to `logger` as one record at `level` (Celery's level
  * names). The logger itself writes to its own file descriptor, never through these streams. Returns a function that
  * restores the streams.
  */
@@ -17,7 +17,9 @@ export function redirectStdouts(logger: Logger, level: string): () => void {
   const originals = streams.map((stream) => stream.write);
   const redirected = function (this: NodeJS.WriteStream, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-    for (const line of text.split(/\r?\n/)) if (line.trim()) log(line);
+    // One record per write, trailing newlines dropped, as Celery's LoggingProxy: a multi-line console.log stays whole.
+    const record = text.replace(/[\r\n]+$/, '');
+    if (record.trim()) log(record);
     const done = typeof encoding === 'function' ? encoding : callback;
     if (typeof done === 'function') process.nextTick(done as () => void);
     return true;
