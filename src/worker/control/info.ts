@@ -26,7 +26,7 @@ export function requestInfo(host: ControlHost, m: TaskMessage, info: DeliveryInf
     hostname: host.hostname,
     time_start: run.timeStart,
     acknowledged: run.acknowledged,
-    delivery_info: { exchange: info.exchange, routing_key: info.routing_key, priority: typeof priority === 'number' ? priority : 0, redelivered: info.redelivered ?? null },
+    delivery_info: { exchange: info.exchange, routing_key: info.routing_key, priority: typeof priority === 'number' ? priority : null, redelivered: info.redelivered ?? null },
     worker_pid: run.workerPid,
   };
 }
