@@ -329,6 +329,7 @@ export class Celery {
         broker: () => this.getBareTransport(),
         replyQueue: this.oid,
         persistentResults: Boolean(this.conf.get('result_persistent')),
+        connectTimeoutMs: ((this.conf.get('redis_socket_connect_timeout') as number | null) ?? (this.conf.get('broker_connection_timeout') as number | null) ?? 4) * 1000,
       });
       return holdingProxy(backend, this.loopHold);
     })()).catch((error) => {

@@ -125,6 +125,8 @@ export interface BackendOptions {
   readonly replyQueue?: string;
   /** result_persistent: rpc:// result messages survive a broker restart (delivery mode 2). */
   readonly persistentResults?: boolean;
+  /** How long a first connection may take, in ms (redis_socket_connect_timeout, else broker_connection_timeout). */
+  readonly connectTimeoutMs?: number;
 }
 
 /**

@@ -202,6 +202,7 @@ export const createBackend: BackendFactory = (options) => {
     url: options.url,
     transportOptions: o,
     ssl: (o.ssl as Record<string, unknown> | boolean | undefined) ?? undefined,
+    connectTimeoutMs: options.connectTimeoutMs,
     setting: 'result_backend',
   });
   return createKeyValueBackend(new RedisKeyValueStore(config, o), { ...options, displayUrl: config.displayUrl });

@@ -30,7 +30,9 @@ export function describeFailure(error: unknown): { code: number; line: string } 
   if (error instanceof ImproperlyConfigured || (error instanceof CeleryError && error.code === 'IMPROPERLY_CONFIGURED')) {
     return { code: EX_CONFIG, line: `Error: ${e.message}` };
   }
-  if (error instanceof OperationalError || isNetworkError(error)) {
+  // celeriac's own OperationalErrors already say what to check; a bare driver error gets the general advice.
+  if (error instanceof OperationalError) return { code: EX_UNAVAILABLE, line: `Error: ${e.message}` };
+  if (isNetworkError(error)) {
     return { code: EX_UNAVAILABLE, line: `Error: cannot reach the broker or result backend: ${e.message.replace(/\.+$/, '')}. Is the server running and the URL right (-b / --result-backend)?` };
   }
   return { code: EX_FAILURE, line: `Error: ${e?.message ?? String(error)}` };

@@ -34,11 +34,13 @@ export class FirstConnect {
 
   /** ioredis retryStrategy: the delay before the next attempt (ms), or null to give up (the bound ran out). */
   retryDelay(times: number): number | null {
-    if (!this.connected && this.startedAt !== 0 && Date.now() - this.startedAt >= this.timeoutMs) {
+    const delay = Math.min(times * 50, 2_000);
+    // Give up when the next attempt would start past the bound: the whole failure fits in timeoutMs.
+    if (!this.connected && this.startedAt !== 0 && Date.now() - this.startedAt + delay >= this.timeoutMs) {
       this.gaveUp = true;
       return null;
     }
-    return Math.min(times * 50, 2_000);
+    return delay;
   }
 
   /** The client was closed on purpose: never start a new attempt for it. */

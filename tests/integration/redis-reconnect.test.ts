@@ -129,6 +129,12 @@ describe('redis broker: server restart', () => {
       expect(error).toBeInstanceOf(OperationalError);
       expect(error!.message).toMatch(/no connection could be made within 1 s \(\d+ attempts; last: connect ECONNREFUSED 127\.0\.0\.1:\d+\)/);
       expect(error!.message).not.toContain(PASSWORD);
+      expect(error!.message).toMatch(/failed while connecting/);
+      // The result backend's first connection has its own bound (redis_socket_connect_timeout, else this one).
+      const reader = new Celery('first-connect-results', { broker: 'memory://first-connect', backend: `redis://:${PASSWORD}@127.0.0.1:${server.port}/6`, redis_socket_connect_timeout: 1 });
+      const unread = await reader.AsyncResult('first-connect').state().then(() => null, (e: unknown) => e as Error);
+      await reader.close();
+      expect(unread!.message).toMatch(/failed while reading celery-task-meta-first-connect: no connection could be made within 1 s/);
       await server.start();
       const sent = await app.sendTask('first.connect', [2], { queue: 'first-connect' });
       expect(typeof sent.id).toBe('string');

@@ -197,6 +197,10 @@ export class RedisClusterQueueStore implements QueueStore {
     return this.sum((store) => store.restoreExpired(visibilityTimeoutMs));
   }
 
+  probe(): Promise<void> {
+    return this.of('celery').probe();
+  }
+
   size(queue: string): Promise<number> {
     return this.of(queue).size(queue);
   }

@@ -402,6 +402,12 @@ export class RedisQueueStore implements QueueStore {
     });
   }
 
+  probe(): Promise<void> {
+    return this.run('connecting', async () => {
+      await this.client.ping();
+    });
+  }
+
   size(queue: string): Promise<number> {
     return this.run(`reading the size of queue ${queue}`, async () => {
       const lengths = await Promise.all(this.plan([queue]).lists.map((list) => this.client.llen(list)));

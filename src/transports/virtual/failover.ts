@@ -122,6 +122,13 @@ export class FailoverQueueStore implements QueueStore {
     return this.run((s) => s.restoreExpired(visibilityTimeoutMs));
   }
 
+  probe(): Promise<void> {
+    return this.run(async (s) => {
+      if (s.probe) await s.probe();
+      else await s.size('celery');
+    });
+  }
+
   size(queue: string): Promise<number> {
     return this.run((s) => s.size(queue));
   }

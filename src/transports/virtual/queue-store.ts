@@ -100,6 +100,8 @@ export interface QueueStore {
   restoreExpired(visibilityTimeoutMs: number): Promise<number>;
   /** Number of waiting (not unacked) messages. */
   size(queue: string): Promise<number>;
+  /** Prove the server answers (first connection included), failing in the store's words "while connecting". */
+  probe?(): Promise<void>;
   /** Delete waiting messages; returns how many. */
   purge(queue: string): Promise<number>;
   readonly bindings: BindingTable;

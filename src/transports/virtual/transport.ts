@@ -117,8 +117,9 @@ class VirtualTransport extends EventEmitter implements Transport {
   }
 
   async connect(): Promise<void> {
-    // Stores connect lazily; a size check proves the broker answers (and surfaces bad URLs early).
-    await this.store.size('celery');
+    // Stores connect lazily; a probe (else a size check) proves the broker answers and surfaces bad URLs early.
+    if (this.store.probe) await this.store.probe();
+    else await this.store.size('celery');
   }
 
   async close(): Promise<void> {
