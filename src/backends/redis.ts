@@ -5,12 +5,14 @@
 // URL forms as the broker (redis://, rediss://, redis+socket://, sentinel:// with master_name, redis+cluster://
 // host:port,host:port where every key and channel is used alone, so any slot will do); options are
 // result_backend_transport_options: global_keyprefix (prefixes keys and their channels), master_name,
-// sentinel_kwargs, socket_connect_timeout, max_retries_per_request, ssl (Celery's ssl_* keys).
+// sentinel_kwargs, socket_connect_timeout, max_retries_per_request, ssl (Celery's ssl_* keys), wait_replicas and
+// wait_timeout (celeriac's: WAIT until that many replicas have each result write, drivers/redis-wait.ts).
 
 import type { Redis } from 'ioredis';
 import { RedisSubscriber } from '../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisConnectionConfig, redisFailure, type RedisConnectionConfig } from '../drivers/redis.js';
 import { RedisCoordination } from '../drivers/redis-coordination.js';
+import { replicaWait, waitForReplicas, type ReplicaWait } from '../drivers/redis-wait.js';
 import { chunks } from '../utils/chunks.js';
 import type { BackendFactory, KeyValueStore } from './backend.js';
 import { createKeyValueBackend } from './key-value.js';
@@ -60,6 +62,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   private readonly prefix: string;
   readonly coordination: RedisCoordination;
   private readonly pendingWrites = new Map<number, PendingWrite[]>();
+  /** wait_replicas: a result write resolves once that many replicas have it (drivers/redis-wait.ts). */
+  private readonly replicas: ReplicaWait | null;
   private closed = false;
 
   constructor(private readonly config: RedisConnectionConfig, private readonly options: Readonly<Record<string, unknown>> = {}) {
@@ -67,7 +71,13 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.client.defineCommand('celeriacStoreResults', { lua: STORE_RESULTS });
     this.subscriber = new RedisSubscriber(() => openRedis(config, 'subscriber', options));
     this.prefix = String(options.global_keyprefix ?? '');
+    this.replicas = replicaWait(options, 'result_backend_transport_options');
     this.coordination = new RedisCoordination(this.client, this.prefix, config.displayUrl);
+  }
+
+  /** With wait_replicas: resolve once the replicas have the writes made so far on `key`'s connection. */
+  private async replicated(key: string): Promise<void> {
+    if (this.replicas) await waitForReplicas(this.client, key, this.replicas);
   }
 
   private async run<T>(doing: string, fn: () => Promise<T>): Promise<T> {
@@ -109,6 +119,7 @@ export class RedisKeyValueStore implements KeyValueStore {
       }
       tx.publish(k, data);
       await checked(await tx.exec());
+      await this.replicated(k);
     });
   }
 
@@ -134,7 +145,10 @@ export class RedisKeyValueStore implements KeyValueStore {
     for (const [ttl, writes] of batches.flatMap(([ttl, all]) => chunks(all, size).map((part) => [ttl, part] as const))) {
       (this.client as Redis & StoreCommands)
         .celeriacStoreResults(writes.length, ...writes.map((w) => w.key), ttl, ...writes.map((w) => w.data))
-        .then((flags) => writes.forEach((w, i) => w.resolve(flags[i] === 1)))
+        .then(async (flags) => {
+          await this.replicated(writes[0]!.key);
+          writes.forEach((w, i) => w.resolve(flags[i] === 1));
+        })
         .catch((error) => {
           const failure = redisFailure(error, this.config.displayUrl, `storing ${writes.length} result(s)`);
           for (const w of writes) w.reject(failure);
@@ -152,6 +166,7 @@ export class RedisKeyValueStore implements KeyValueStore {
       const tx = this.client.multi().incr(k);
       if (ttlMs && ttlMs > 0) tx.pexpire(k, Math.ceil(ttlMs));
       const replies = checked(await tx.exec());
+      await this.replicated(k);
       return Number(replies[0]);
     });
   }
@@ -165,6 +180,7 @@ export class RedisKeyValueStore implements KeyValueStore {
         else tx.pexpire(k, Math.ceil(ttlMs));
       }
       const replies = checked(await tx.exec());
+      await this.replicated(k);
       return Number(replies[1]);
     });
   }

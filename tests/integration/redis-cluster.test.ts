@@ -1,8 +1,9 @@
 // Redis Cluster (issue 18): broker and result backend on redis+cluster://, against six private redis-servers
 // (three masters, three replicas) started by this file. A celeriac worker process consumes two queues whose keys
 // live in different slots: tasks round-trip with results, countdown/ETA, a chord, remote control ping. Then the
-// master of queue `celery` is SIGKILLed under load (acks_late): every confirmed task runs (lost 0); duplicates only
-// from deliveries the dead master handed out before its last writes reached the replica. Figures printed.
+// master of queue `celery` is SIGKILLed under load (acks_late, wait_replicas 1): every confirmed task runs (lost 0);
+// duplicates only from deliveries the dead master handed out before its last writes reached the replica; the killed
+// node comes back as a replica. Figures printed.
 
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,8 +38,10 @@ describe('Redis Cluster broker and result backend (redis+cluster://)', () => {
     cluster = await startRedisCluster();
     execLog = join(mkdtempSync(join(tmpdir(), 'celeriac-cluster-')), 'executions.log');
     worker = await startCeleriacWorker({ broker: cluster.url, backend: cluster.url }, ['-n', 'cluster@it', '-c', '8', '-Q', 'celery,second'], fixture,
-      { CELERIAC_EXEC_LOG: execLog, CELERIAC_LEASE_TIMEOUT: '3' });
-    client = new Celery('cluster-client', { broker: cluster.url, result_backend: cluster.url, broker_transport_options: { polling_interval: 0.02 } });
+      { CELERIAC_EXEC_LOG: execLog, CELERIAC_LEASE_TIMEOUT: '3', CELERIAC_WAIT_REPLICAS: '1' });
+    // Publishes and results are confirmed once a replica has them (wait_replicas), so a master's death loses none.
+    const replicas = { wait_replicas: 1, wait_timeout: 0.5 };
+    client = new Celery('cluster-client', { broker: cluster.url, result_backend: cluster.url, broker_transport_options: { polling_interval: 0.02, ...replicas }, result_backend_transport_options: replicas });
   }, 120_000);
 
   afterAll(async () => {
@@ -122,8 +125,10 @@ describe('Redis Cluster broker and result backend (redis+cluster://)', () => {
         else await pause(50);
       }
     })();
-    await publishing;
     await promotion;
+    // Back as a replica of the promoted master: its shard has a replica to wait for again.
+    await killed.start();
+    await publishing;
     const ids = new Set(confirmed);
     await waitUntil(() => new Set(executions().map((e) => e.id).filter((id) => ids.has(id))).size === ids.size, 180_000, 'every confirmed task to run');
     const values = await Promise.all(confirmed.map((id) => client.AsyncResult(id).get(T)));
@@ -134,8 +139,10 @@ describe('Redis Cluster broker and result backend (redis+cluster://)', () => {
     const duplicates = runs.length - new Set(runs.map((r) => r.id)).size;
     const after = runs.map((r) => r.at).filter((at) => at >= killedAt).sort((a, b) => a - b);
     const stall = Math.max(0, ...after.map((at, i) => at - (i === 0 ? killedAt : after[i - 1]!)));
-    console.log(`[figures] Redis Cluster failover (SIGKILL of queue celery's master under load, acks_late): ${confirmed.length} confirmed, lost ${lost}, duplicates ${duplicates}, replica promoted after ${((promotedAt - killedAt) / 1000).toFixed(1)} s, longest pause in executions ${(stall / 1000).toFixed(1)} s, ${publishErrors} publish attempts refused during the failover`);
+    console.log(`[figures] Redis Cluster failover (SIGKILL of queue celery's master under load, acks_late, wait_replicas 1): ${confirmed.length} confirmed, lost ${lost}, duplicates ${duplicates}, replica promoted after ${((promotedAt - killedAt) / 1000).toFixed(1)} s, longest pause in executions ${(stall / 1000).toFixed(1)} s, ${publishErrors} publish attempts refused during the failover`);
     expect(lost).toBe(0);
+    // Remote control still reaches the worker, whichever node its subscription was on.
+    expect(await client.control.ping({ timeout: 10, limit: 1 })).toEqual({ 'cluster@it': { ok: 'pong' } });
     // Only deliveries the dead master handed out before its last writes reached the replica can run twice: at most
     // the worker's prefetch window (8 slots × 4).
     expect(duplicates).toBeLessThanOrEqual(32);

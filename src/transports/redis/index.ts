@@ -14,7 +14,8 @@
 // redis+cluster://[:password@]host:port[,host:port…] (rediss+cluster:// for TLS) is a Redis Cluster (cluster-store.ts). Transport options: visibility_timeout, queue_order_strategy
 // (priority | round_robin | sorted), global_keyprefix, sep, priority_steps, polling_interval (re-check interval
 // when waiting on several lists), unacked_key/unacked_index_key/unacked_mutex_key/unacked_mutex_expire,
-// fanout_prefix, max_retries_per_request, socket_connect_timeout, sentinel_kwargs.
+// fanout_prefix, max_retries_per_request, socket_connect_timeout, sentinel_kwargs, wait_replicas/wait_timeout (a publish
+// is confirmed once that many replicas have it: drivers/redis-wait.ts).
 
 import type { TransportEvent, TransportFactory } from '../transport.js';
 import { OperationalError } from '../../errors.js';

@@ -42,6 +42,7 @@ import type { Binding, BindingTable, QueueStore, QueueStoreLeases, TakeOptions, 
 import { RedisSubscriber } from '../../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisFailure, type RedisConnectionConfig } from '../../drivers/redis.js';
 import { RedisCoordination } from '../../drivers/redis-coordination.js';
+import { replicaWait, waitForReplicas, type ReplicaWait } from '../../drivers/redis-wait.js';
 import { DEFER, PURGE, RELEASE_DUE, RESTORE, RESTORE_EXPIRED, TAKE } from './scripts.js';
 import { ACK_HELD, LEASE_OPEN, LEASE_RELEASE, LEASE_RENEW, LEASE_SWEEP } from './lease-scripts.js';
 import { priorityStep, storeSettings, type RedisStoreSettings } from './settings.js';
@@ -100,10 +101,13 @@ export class RedisQueueStore implements QueueStore {
   private closed = false;
   private readonly s: RedisStoreSettings;
   private readonly displayUrl: string;
+  /** wait_replicas: a publish resolves once that many replicas have it (drivers/redis-wait.ts). */
+  private readonly replicas: ReplicaWait | null;
 
   constructor(private readonly config: RedisConnectionConfig, private readonly transportOptions: Readonly<Record<string, unknown>> = {}, private readonly shared?: SharedRedisConnections) {
     this.s = storeSettings(transportOptions);
     this.displayUrl = config.displayUrl;
+    this.replicas = replicaWait(transportOptions, 'broker_transport_options');
     this.subscriber = shared?.subscriber ?? new RedisSubscriber(() => openRedis(config, 'subscriber', transportOptions));
     const client = shared?.command ?? openRedis(config, 'command', transportOptions);
     client.defineCommand('celeriacTake', { lua: TAKE });
@@ -226,7 +230,8 @@ export class RedisQueueStore implements QueueStore {
       // In slices: a group of 200,000 tasks sent at once must not become one LPUSH with 200,000 arguments.
       for (const [i, raws] of chunks(batch.raws).entries()) {
         const settle = batch.settle.slice(i * CHUNK, i * CHUNK + raws.length);
-        this.client.lpush(list, ...raws).then(
+        const replicas = this.replicas;
+        this.client.lpush(list, ...raws).then(() => replicas && waitForReplicas(this.client, list, replicas)).then(
           () => settle.forEach((s) => s.resolve()),
           (error) => {
             const failure = redisFailure(error, this.displayUrl, `publishing to queue ${batch.queue}`);
