@@ -107,15 +107,15 @@ describe('worker leases on SQLite', () => {
 });
 
 describe('worker leases on PostgreSQL', () => {
-  let url: string;
-  beforeAll(async () => {
-    url = (await createTestDatabase(inject('postgresUrl'), 'celeriac_leases')).url;
-  });
+  // A database per test: a task the SIGKILL test leaves behind must not run in the next test's count.
+  const url = async () => (await createTestDatabase(inject('postgresUrl'), 'celeriac_leases')).url;
   it('a SIGKILLed worker\'s acks_late tasks come back within seconds, and run once more only', async () => {
-    await killedWorkerRedelivery(url, url, 'postgres');
+    const u = await url();
+    await killedWorkerRedelivery(u, u, 'postgres');
   }, 120_000);
   it('a live worker\'s task longer than the visibility timeout runs once', async () => {
-    await longTasksRunOnce(url, url, 'postgres');
+    const u = await url();
+    await longTasksRunOnce(u, u, 'postgres');
   }, 120_000);
 });
 
