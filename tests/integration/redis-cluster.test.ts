@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Celery, chord } from '../../src/index.js';
+import { Celery, chord, Worker } from '../../src/index.js';
 import { repoRoot } from '../support/shared.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { startCeleriacWorker, type Proc } from '../interop/harness.js';
@@ -147,4 +147,24 @@ describe('Redis Cluster broker and result backend (redis+cluster://)', () => {
     // the worker's prefetch window (8 slots × 4).
     expect(duplicates).toBeLessThanOrEqual(32);
   }, 300_000);
+});
+
+describe('a Redis Cluster that requires a password (redis+cluster://:password@…)', () => {
+  let cluster: RedisCluster | undefined;
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('tasks round-trip with the password from the URL', async () => {
+    cluster = await startRedisCluster({ password: 'cl-s3cret' });
+    const app = new Celery('cluster-auth', { broker: cluster.url, result_backend: cluster.url });
+    app.task((x: number, y: number) => x + y, { name: 'auth.add' });
+    const worker = new Worker(app, { banner: false, concurrency: 2, loglevel: 'CRITICAL' });
+    try {
+      await worker.start();
+      expect(await (await app.sendTask('auth.add', [20, 22])).get(T)).toBe(42);
+    } finally {
+      await worker.stop('warm');
+    }
+  }, 60_000);
 });

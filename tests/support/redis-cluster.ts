@@ -23,18 +23,20 @@ export interface RedisCluster {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Start six nodes and create the cluster; stops whatever started when anything fails. */
-export async function startRedisCluster(): Promise<RedisCluster> {
+/** Start six nodes and create the cluster (with `password`: every node requires it, replicas too); stops whatever started when anything fails. */
+export async function startRedisCluster(options: { password?: string } = {}): Promise<RedisCluster> {
   const nodes: RedisServer[] = [];
-  const cli = async (port: number, ...args: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 60_000 })).stdout;
+  const auth = options.password ? ['-a', options.password, '--no-auth-warning'] : [];
+  const cli = async (port: number, ...args: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...auth, ...args], { timeout: 60_000 })).stdout;
   const stop = async () => void (await Promise.allSettled(nodes.map((n) => n.stop())));
   try {
     await Promise.all(Array.from({ length: 6 }, async () => {
       const bus = await freePort();
-      nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--cluster-port', String(bus)] }));
+      const masterauth = options.password ? ['--masterauth', options.password] : [];
+      nodes.push(await startRedis({ password: options.password, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--cluster-port', String(bus), ...masterauth] }));
     }));
     const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 });
+    await run('redis-cli', [...auth, '--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 });
     const healthy = async (timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -61,7 +63,8 @@ export async function startRedisCluster(): Promise<RedisCluster> {
       }
       throw new ServerSetupError(`No master of slot ${slot} found`);
     };
-    return { url: `redis+cluster://${addresses.join(',')}`, nodes, cli, masterOf, healthy, stop };
+    const credentials = options.password ? `:${encodeURIComponent(options.password)}@` : '';
+    return { url: `redis+cluster://${credentials}${addresses.join(',')}`, nodes, cli, masterOf, healthy, stop };
   } catch (error) {
     await stop();
     throw error;
