@@ -40,9 +40,10 @@ export {
   CeleryError, ImproperlyConfigured, UsageError, NotRegistered, DecodeError, ContentDisallowed, TimeoutError, OperationalError,
   UnknownScheme, BackendDisabled, ResultUnavailable, UnsupportedEncoding, MaxRetriesExceededError, TaskRevokedError,
   TimeLimitExceeded, SoftTimeLimitExceeded, WorkerLostError, ChordError, SchedulingError, InvalidCanvas, RemoteTaskError,
-  TaskPredicate, Retry, Ignore, Reject,
+  TaskPredicate, Retry, Ignore, Reject, SecurityError,
 } from './errors.js';
 export { registerSerializer, type Serializer } from './protocol/serializers.js';
+export type { SecurityOptions } from './security/setup.js';
 export type { SignatureDict } from './protocol/task-message.js';
 export type { ResultMeta } from './protocol/result-meta.js';
 export { registerTransport } from './transports/index.js';

@@ -4,7 +4,7 @@
 import { isUtf8 } from 'node:buffer';
 import yaml from 'js-yaml';
 import { Packr, type Options } from 'msgpackr';
-import { ContentDisallowed, DecodeError, EncodeError, SecurityError } from '../errors.js';
+import { ContentDisallowed, DecodeError, EncodeError, ImproperlyConfigured, SecurityError } from '../errors.js';
 import { parseJson, reviveKombuTypes, stringifyJson } from './json.js';
 
 /**
@@ -119,11 +119,14 @@ export function serializerNames(): string[] {
   return [...byName.keys()];
 }
 
-/** Serialize `value` with a serializer named by name or content type; throws DecodeError when none is registered. */
+/**
+ * Serialize `value` with a serializer named by name or content type; throws DecodeError when none is registered
+ * (ImproperlyConfigured for 'auth' before setupSecurity()), EncodeError when the value does not fit.
+ */
 export function encode(value: unknown, serializerName: string): Encoded {
   const s = byName.get(serializerName) ?? byContentType.get(serializerName);
   if (!s) {
-    if (serializerName === 'auth') throw new DecodeError(AUTH_NOT_SET_UP);
+    if (serializerName === 'auth') throw new ImproperlyConfigured(AUTH_NOT_SET_UP);
     throw new DecodeError(`No serializer named '${serializerName}'. Use one of ${serializerNames().join(', ')}, or registerSerializer() a custom one.`);
   }
   let body: Uint8Array;

@@ -48,7 +48,12 @@ describe('app.setupSecurity()', () => {
     expect(signingIsSetUp()).toBe(false);
   });
 
-  it("until set up, sending with 'auth' or starting a worker that accepts it says what to do", () => {
+  it("until set up, sending with 'auth' or starting a worker that accepts it says what to do", async () => {
+    const client = new Celery('s', { ...signedConf(), broker: 'memory://unsigned-client', backend: 'memory://unsigned-client' } as never);
+    await expect(client.sendTask('tasks.add', [1, 2])).rejects.toThrow(ImproperlyConfigured);
+    await expect(client.sendTask('tasks.add', [1, 2])).rejects.toThrow(/'auth' serializer \(message signing\) is not set up in this process/);
+    await client.close();
+    expect(() => encode([[], {}, {}], 'auth')).toThrow(ImproperlyConfigured);
     expect(() => encode([[], {}, {}], 'auth')).toThrow(/not set up in this process: set security_key.*app\.setupSecurity\(\)/);
     const app = new Celery('s', signedConf() as never);
     expect(() => compileWorkerSettings(app.conf)).toThrow(ImproperlyConfigured);
