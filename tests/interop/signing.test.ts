@@ -149,12 +149,13 @@ describe('celeriac client (setupSecurity) → Python worker', () => {
   it("reads the Python worker's signed task events (event_serializer 'auth')", async () => {
     const app = signingApp(2, ts);
     const events: EventFields[] = [];
-    const receiver = new EventReceiver(await app.getTransport(), (e) => events.push(e));
+    // No 5 s message TTL (the receiver's default, as Celery's): on a loaded machine the test may read late.
+    const receiver = new EventReceiver(await app.getTransport(), (e) => events.push(e), { messageTtl: null });
     try {
       await receiver.start();
       const r = await app.sendTask<number>('signing.add', [1, 2]);
       expect(await r.get({ timeout: 60 })).toBe(3);
-      await waitFor(() => events.some((e) => e.type === 'task-succeeded' && e.uuid === r.id));
+      await waitFor(() => events.some((e) => e.type === 'task-succeeded' && e.uuid === r.id), () => `events received: ${events.map((e) => `${e.type} ${String(e.uuid ?? '')}`).join(', ')}\n${worker.output()}`);
       expect(events.find((e) => e.type === 'task-succeeded' && e.uuid === r.id)).toMatchObject({ hostname: 'py@signing', result: '3' });
     } finally {
       await receiver.stop();
