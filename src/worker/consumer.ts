@@ -151,7 +151,7 @@ export class Consumer {
       const eta = request.etaAt;
       const wait = eta === null ? 0 : eta - Date.now();
       if (wait > DEFER_AFTER_MS && delivery.defer) {
-        this.state.park({ message, deliveryInfo: delivery.message.deliveryInfo, eta: eta! });
+        this.state.park({ message, deliveryInfo: delivery.message.deliveryInfo, priority: delivery.message.properties.priority, eta: eta! });
         await delivery.defer(eta!);
         this.logger.debug(`Task ${message.task}[${message.id}] handed back to the broker until its ETA ${message.eta}`);
         return;

@@ -9,6 +9,8 @@ import type { Request } from './request.js';
 export interface ParkedRequest {
   readonly message: TaskMessage;
   readonly deliveryInfo: DeliveryInfo;
+  /** The message's priority property (kombu's virtual transports always carry one), if any. */
+  readonly priority?: unknown;
   /** Epoch ms. */
   readonly eta: number;
 }

@@ -43,7 +43,7 @@ export function trackedInfo(host: ControlHost, r: Request, safe = false): Record
 
 /** A `scheduled` entry: `{ eta, priority, request }` for an ETA task held here or parked at the broker. */
 export function scheduledEntry(host: ControlHost, r: Request | ParkedRequest, safe = false): Record<string, unknown> {
-  const request = 'delivery' in r ? trackedInfo(host, r, safe) : requestInfo(host, r.message, r.deliveryInfo, r.deliveryInfo.priority, { timeStart: null, acknowledged: false, workerPid: null }, safe);
+  const request = 'delivery' in r ? trackedInfo(host, r, safe) : requestInfo(host, r.message, r.deliveryInfo, r.priority ?? r.deliveryInfo.priority, { timeStart: null, acknowledged: false, workerPid: null }, safe);
   return { eta: r.message.eta, priority: ETA_TIMER_PRIORITY, request };
 }
 
