@@ -45,9 +45,16 @@ type Role = 'command' | 'blocking' | 'subscriber';
  * TLS, connect timeout) from the URL. A command that meets a failing master is
  * retried after the slots are refreshed (`retryDelayOnFailover`, `retryDelayOnClusterDown`) and rejected with the
  * driver's error once the node is gone for good, so the caller's recovery (reconnect, redeliver) takes over.
- * Blocking roles get their own client each: a blocking command holds its node's connection.
+ * Blocking roles get their own client each: a blocking command holds its node's connection. `retryDelay` decides
+ * each reconnect of the whole cluster (null gives up: the caller bounds a first connection that never came).
  */
-export function openRedisCluster(nodes: readonly ClusterNode[], nodeOptions: RedisOptions, role: Role, transportOptions: Readonly<Record<string, unknown>>): Cluster {
+export function openRedisCluster(
+  nodes: readonly ClusterNode[],
+  nodeOptions: RedisOptions,
+  role: Role,
+  transportOptions: Readonly<Record<string, unknown>>,
+  retryDelay: ClusterOptions['clusterRetryStrategy'] = (times) => Math.min(100 + times * 100, 2_000),
+): Cluster {
   // Node addresses come from the cluster itself; a cluster has database 0 only.
   const redisOptions = Object.fromEntries(Object.entries(nodeOptions).filter(([k]) => !NOT_PER_NODE.has(k))) as RedisOptions;
   const retries = transportOptions.max_retries_per_request;
@@ -62,7 +69,7 @@ export function openRedisCluster(nodes: readonly ClusterNode[], nodeOptions: Red
     retryDelayOnClusterDown: 300,
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: 2_000,
-    clusterRetryStrategy: (times) => Math.min(100 + times * 100, 2_000),
+    clusterRetryStrategy: retryDelay,
     redisOptions: {
       ...redisOptions,
       maxRetriesPerRequest: role === 'blocking' ? 2 : retries === null ? null : Number(retries ?? 20),

@@ -23,7 +23,9 @@ export class FirstConnect {
 
   /** An attempt failed with this error (ioredis 'error'). */
   failed(error: unknown): void {
-    if (error instanceof Error) this.lastError = error;
+    // A cluster's "Failed to refresh slots cache" carries the node's own reason (a wrong password) as lastNodeError.
+    const cause = (error as { lastNodeError?: unknown } | null)?.lastNodeError ?? error;
+    if (cause instanceof Error) this.lastError = cause;
   }
 
   /** The connection is ready: from now on the driver's own reconnect rules apply. */
@@ -62,11 +64,12 @@ export class FirstConnect {
   }
 
   /**
-   * Rewrite, in place, the driver's "Connection is closed." that rejected a command when the bound ran out: say how
+   * Rewrite, in place, the driver's closing error that rejected a command when the bound ran out: say how
    * long and how many attempts, with the last cause (its `code` kept, so it still reads as a network error).
    */
   explain(error: unknown): void {
-    if (!this.gaveUp || !(error instanceof Error) || !/^Connection is closed/.test(error.message)) return;
+    // "Connection is closed." (a server), "None of startup nodes is available" (a cluster that never answered).
+    if (!this.gaveUp || !(error instanceof Error) || !/^(Connection is closed|None of startup nodes is available)/.test(error.message)) return;
     const last = this.lastError;
     const seconds = Math.round(this.timeoutMs / 100) / 10;
     error.message = `no connection could be made within ${seconds} s (${this.attempts} attempts${last ? `; last: ${last.message}` : ''})`;

@@ -4,7 +4,7 @@
 // Never logs and never puts a password into a message.
 
 import { readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { censorWhenInspected } from '../config/humanize.js';
 import { parseUrl, redactUrl, type ParsedUrl } from '../config/urls.js';
 import { CeleryError, ImproperlyConfigured, OperationalError } from '../errors.js';
@@ -146,14 +146,26 @@ export type ConnectionRole = 'command' | 'blocking' | 'subscriber';
  * share a hash slot (`client.isCluster` tells).
  */
 export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, transportOptions: Readonly<Record<string, unknown>> = {}): Redis {
+  const first = new FirstConnect(config.options.connectTimeout ?? 10_000);
   if (config.cluster) {
-    const cluster = openRedisCluster(config.cluster, config.options, role, transportOptions);
-    cluster.on('error', scrubRedisError);
+    const cluster = openRedisCluster(config.cluster, config.options, role, transportOptions, (times) => first.retryDelay(times));
+    // A node's failure (a refused connection, a wrong password) is the cause a given-up first connection names.
+    cluster.on('node error', (error) => {
+      scrubRedisError(error);
+      first.failed(error);
+    });
+    boundFirstConnect(cluster, first);
+    const send = cluster.sendCommand.bind(cluster);
+    cluster.sendCommand = ((...args: Parameters<Cluster['sendCommand']>) => {
+      restartIfGivenUp(cluster, first);
+      const reply = send(...args) as Promise<unknown>;
+      reply.catch((error: unknown) => first.explain(error));
+      return reply;
+    }) as Cluster['sendCommand'];
     censorWhenInspected(cluster.options);
     return censorWhenInspected(cluster) as unknown as Redis;
   }
   const retries = transportOptions.max_retries_per_request;
-  const first = new FirstConnect(config.options.connectTimeout ?? 10_000);
   const client = new Redis({
     ...config.options,
     lazyConnect: true,
@@ -164,6 +176,16 @@ export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, t
     // A replica promoted or a master moved (Sentinel): reconnect instead of failing every write.
     reconnectOnError: (error) => /^(READONLY|LOADING|MASTERDOWN)/.test(error.message),
   });
+  boundFirstConnect(client, first);
+  // A blocking take waits for as long as its consumer lives: the subscription holds the process (utils/loop-hold),
+  // so that socket never does (an rpc:// reply consumer must not keep a finished script alive).
+  refWhilePending(client, first, role !== 'blocking');
+  censorWhenInspected(client.options);
+  return censorWhenInspected(client);
+}
+
+/** Feed a client's events to its first-connection bound; closing it on purpose ends the bound for good. */
+function boundFirstConnect(client: Redis | Cluster, first: FirstConnect): void {
   // Errors surface through the commands that fail; without a listener ioredis would print them.
   client.on('error', (error) => {
     scrubRedisError(error);
@@ -176,11 +198,14 @@ export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, t
     if (!reconnect) first.close();
     disconnect(reconnect);
   };
-  // A blocking take waits for as long as its consumer lives: the subscription holds the process (utils/loop-hold),
-  // so that socket never does (an rpc:// reply consumer must not keep a finished script alive).
-  refWhilePending(client, first, role !== 'blocking');
-  censorWhenInspected(client.options);
-  return censorWhenInspected(client);
+}
+
+/** Given up on a first connection that never came: the next command starts a new bounded attempt. */
+function restartIfGivenUp(client: Redis | Cluster, first: FirstConnect): void {
+  if (first.mayRestart && client.status === 'end') {
+    first.restart();
+    client.connect().catch(() => undefined);
+  }
 }
 
 /**
@@ -203,11 +228,7 @@ function refWhilePending(client: Redis, first: FirstConnect, holds: boolean): vo
   client.on('connect', sync);
   const send = client.sendCommand.bind(client);
   client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
-    // Given up on a first connection that never came: this command starts a new bounded attempt.
-    if (first.mayRestart && client.status === 'end') {
-      first.restart();
-      client.connect().catch(() => undefined);
-    }
+    restartIfGivenUp(client, first);
     const reply = send(...args) as Promise<unknown>;
     if (pending++ === 0) sync();
     reply.then(settled, settled);

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OperationalError } from '../../src/errors.js';
 import { Celery, chord, Worker } from '../../src/index.js';
 import { repoRoot } from '../support/shared.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
@@ -165,6 +166,20 @@ describe('a Redis Cluster that requires a password (redis+cluster://:password@â€
       expect(await (await app.sendTask('auth.add', [20, 22])).get(T)).toBe(42);
     } finally {
       await worker.stop('warm');
+    }
+  }, 60_000);
+
+  it('a wrong password fails within broker_connection_timeout, saying authentication failed, never hangs', async () => {
+    const wrong = cluster!.url.replace('cl-s3cret', 'not-the-password');
+    const app = new Celery('cluster-wrong-auth', { broker: wrong, broker_connection_timeout: 2 });
+    try {
+      const error = await app.sendTask('auth.add', [1, 2]).then(() => null, (e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(OperationalError);
+      expect(error!.message).toMatch(/no connection could be made within 2 s \(\d+ attempts; last: .*(WRONGPASS|NOAUTH|invalid username-password)/);
+      expect(error!.message).toMatch(/Authentication failed/);
+      expect(error!.message).not.toContain('not-the-password');
+    } finally {
+      await app.close();
     }
   }, 60_000);
 });
