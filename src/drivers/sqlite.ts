@@ -39,6 +39,23 @@ export function openSqliteDatabase(
   schema: SqlSchema,
   busyTimeoutMs = 5_000,
 ): Database.Database {
+  // Processes opening a new file together can meet SQLITE_BUSY where SQLite does not wait (switching the journal to
+  // WAL): try again, briefly, until busy_timeout has passed.
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      return openOnce(file, url, schema, busyTimeoutMs);
+    } catch (error) {
+      if (!isSqliteBusy((error as { cause?: unknown }).cause) || Date.now() >= deadline) throw error;
+      Atomics.wait(PAUSE, 0, 0, 20 + Math.random() * 30);
+    }
+  }
+}
+
+// A synchronous pause for the retry above (start-up only; opening is synchronous in better-sqlite3).
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+function openOnce(file: string, url: string, schema: SqlSchema, busyTimeoutMs: number): Database.Database {
   let db: Database.Database | undefined;
   try {
     db = new Database(file, { timeout: busyTimeoutMs });
