@@ -163,6 +163,15 @@ export function openRedis(config: RedisConnectionConfig, role: ConnectionRole, t
       return reply;
     }) as Cluster['sendCommand'];
     censorWhenInspected(cluster.options);
+    // The node pool and each node's client keep the password too (inspected at depth, they would show it).
+    const pool = (cluster as unknown as { connectionPool?: NodeJS.EventEmitter & object }).connectionPool;
+    if (pool) {
+      censorWhenInspected(pool);
+      pool.on('+node', (node: Redis) => {
+        censorWhenInspected(node.options);
+        censorWhenInspected(node);
+      });
+    }
     return censorWhenInspected(cluster) as unknown as Redis;
   }
   const retries = transportOptions.max_retries_per_request;
