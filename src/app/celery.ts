@@ -139,6 +139,13 @@ export class Celery {
   task<A extends unknown[], R>(fn: (self: BoundTask, ...args: A) => R, options: TaskOptions & { bind: true }): Task<A, Awaited<R>>;
   task<A extends unknown[], R>(fn: Fn<A, R>, options?: TaskOptions): Task<A, Awaited<R>>;
   task(fn: TaskFunction, options: TaskOptions = {}): Task {
+    if (typeof fn !== 'function') {
+      const given = typeof fn === 'string' ? `the string '${String(fn).slice(0, 80)}'` : typeof fn;
+      throw new ImproperlyConfigured(`app.task() takes the task function first and its options second: app.task(fn, { name: 'tasks.add' }); it got ${given} where the function goes.`);
+    }
+    if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
+      throw new ImproperlyConfigured(`A task name must be a non-empty string (got ${JSON.stringify(options.name)}). Write app.task(fn, { name: 'tasks.add' }).`);
+    }
     const name = options.name ?? this.autoName(fn);
     if (this.tasks.has(name)) {
       // Celery keeps the first task registered under a name.

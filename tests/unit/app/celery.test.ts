@@ -274,3 +274,15 @@ describe('app.workerMain (Celery\'s app.worker_main)', () => {
     await expect(app.workerMain(['worker', '--no-such-flag'])).rejects.toThrow(/unknown option '--no-such-flag'/);
   });
 });
+
+describe('app.task() refuses what is not a task', () => {
+  it('arguments in the wrong order, and an empty or non-string name, fail at definition with what to write', () => {
+    const app = new Celery('defs', { broker: 'memory://defs' });
+    const misuse = app.task as unknown as (...a: unknown[]) => unknown;
+    expect(() => misuse.call(app, 'tasks.add', (x: number) => x)).toThrow(ImproperlyConfigured);
+    expect(() => misuse.call(app, 'tasks.add', (x: number) => x)).toThrow(/takes the task function first .* got the string 'tasks\.add'/);
+    expect(() => app.task((x: number) => x, { name: '' })).toThrow(/non-empty string \(got ""\)/);
+    expect(app.tasks.names()).not.toContain('');
+    expect(app.tasks.names()).not.toContain('tasks.add');
+  });
+});
