@@ -75,7 +75,7 @@ export class MemcachedKeyValueStore implements KeyValueStore {
       const record = Buffer.from(`${score} ${Buffer.from(member).toString('base64')}\n`);
       // The first adder creates the item, the others append; one that finds it gone (expired) creates it again.
       for (let attempt = 0; !(await this.conn.add(key, record, ttlMs)) && !(await this.conn.append(key, record)); attempt++) {
-        if (attempt >= 3) throw new Error('the item kept appearing and disappearing');
+        if (attempt >= 3) throw new OperationalError(`memcached item ${key} kept appearing and disappearing (expiring while chord parts were added): the part was not counted. Raise result_expires, or check memcached's memory (evictions).`);
       }
       return this.conn.increment(`${key}.n`, ttlMs);
     });

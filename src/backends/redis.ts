@@ -8,6 +8,7 @@
 // sentinel_kwargs, socket_connect_timeout, max_retries_per_request, ssl (Celery's ssl_* keys), wait_replicas and
 // wait_timeout (celeriac's: WAIT until that many replicas have each result write, drivers/redis-wait.ts).
 
+import { OperationalError } from '../errors.js';
 import type { Redis } from 'ioredis';
 import { RedisSubscriber } from '../drivers/redis-pubsub.js';
 import { closeRedis, openRedis, redisConnectionConfig, redisFailure, type RedisConnectionConfig } from '../drivers/redis.js';
@@ -204,7 +205,7 @@ export class RedisKeyValueStore implements KeyValueStore {
 
 /** The replies of a MULTI/EXEC, throwing the first command error (EXEC answers errors per command). */
 function checked(replies: [Error | null, unknown][] | null): unknown[] {
-  if (!replies) throw new Error('transaction aborted');
+  if (!replies) throw new OperationalError('Redis aborted a result transaction (MULTI/EXEC answered nothing): the write was not made. Retry; if it keeps happening, check the Redis server log.');
   return replies.map(([error, value]) => {
     if (error) throw error;
     return value;

@@ -1,8 +1,7 @@
-// The parent side of the child pools (threads, prefork): hands task calls to idle children, kills a child for a
-// hard time limit or revoke(terminate), turns a child that dies mid-task into WorkerLostError, recycles children
-// (max tasks / max memory per child), autoscales, and replaces whatever exits. How a child is started (worker
-// thread or forked process) is the subclass's only job. The broker, acks and the results of lost or stopped runs
-// stay with the worker (results.ts); the child stores the task's own results.
+// The parent side of the child pools (threads, prefork): hands task calls to idle children, kills a child for a hard
+// time limit or revoke(terminate), turns a child that dies mid-task into WorkerLostError, recycles children (max
+// tasks / max memory per child), autoscales and replaces whatever exits; starting a child is the subclass's job. The
+// broker, acks and the results of lost or stopped runs stay with the worker; the child stores the task's own results.
 
 import type { WorkerApp } from '../app.js';
 import { EncodeError, ImproperlyConfigured, TaskRevokedError, TimeLimitExceeded, UsageError, WorkerLostError } from '../../errors.js';

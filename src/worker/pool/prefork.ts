@@ -4,6 +4,7 @@
 // the worker. Values cross the IPC channel with V8 serialization, so Buffers and Dates survive.
 // worker_max_memory_per_child is the child's RSS, as in Celery.
 
+import { WorkerLostError } from '../../errors.js';
 import { fork } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +29,7 @@ export class PreforkPool extends ChildPool {
     child.on('error', () => undefined); // a failed send or spawn; the exit event reports the child
     return {
       send: (message: ParentMessage) => {
-        if (!child.connected) throw new Error('the IPC channel is closed');
+        if (!child.connected) throw new WorkerLostError(`The IPC channel to prefork child ${child.pid ?? '?'} is closed (the child exited): the task goes back as its worker was lost.`);
         child.send(message);
       },
       kill: () => void child.kill('SIGKILL'),
